@@ -1,0 +1,408 @@
+//! Faults (what goes wrong) and schedules (on which attempts it goes wrong).
+//!
+//! Both are plain data: building a fault never has side effects. Which fault
+//! fires for an attempt is decided by [`FaultRule::fires`], a pure function of
+//! the attempt number on the deployment, the time since the mocks started and
+//! the rule's seed, so the same seed gives the same outcomes run after run.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// What a fault means to a gateway: the failure classes of crossfire's design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// HTTP 500 in the dialect's words.
+    ServerError,
+    /// HTTP 502 from the provider's edge proxy.
+    BadGateway,
+    /// HTTP 503.
+    Unavailable,
+    /// The provider is overloaded (Anthropic 529, OpenAI 503 `server_is_overloaded`, Gemini 503).
+    Overloaded,
+    /// HTTP 429, retryable, with the dialect's rate-limit headers.
+    RateLimit,
+    /// HTTP 429, the non-retryable billing variant.
+    QuotaExhausted,
+    /// HTTP 400, the prompt does not fit the model's context window.
+    ContextOverflow,
+    /// HTTP 400 (Gemini: a 200 with a blocked prompt), the safety system refused.
+    ContentPolicy,
+    /// HTTP 401 (Gemini: 400 `API_KEY_INVALID`).
+    Auth,
+    /// HTTP 404: model or deployment missing.
+    NotFound,
+    /// The answer comes, but only after a delay.
+    Timeout,
+    /// HTTP 200 with a body that is not valid JSON.
+    Malformed,
+    /// A 200 stream that closes after some events, with no terminator.
+    StreamCut,
+    /// A 200 stream that turns into the dialect's error event.
+    StreamError,
+    /// A 200 stream that stops sending while the connection stays open.
+    Stall,
+    /// The connection is reset before any response.
+    ConnectionReset,
+}
+
+impl FailureClass {
+    /// Every failure class, in a stable order.
+    pub const ALL: [FailureClass; 16] = [
+        FailureClass::ServerError,
+        FailureClass::BadGateway,
+        FailureClass::Unavailable,
+        FailureClass::Overloaded,
+        FailureClass::RateLimit,
+        FailureClass::QuotaExhausted,
+        FailureClass::ContextOverflow,
+        FailureClass::ContentPolicy,
+        FailureClass::Auth,
+        FailureClass::NotFound,
+        FailureClass::Timeout,
+        FailureClass::Malformed,
+        FailureClass::StreamCut,
+        FailureClass::StreamError,
+        FailureClass::Stall,
+        FailureClass::ConnectionReset,
+    ];
+
+    /// The name used in files, flags and the journal.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureClass::ServerError => "server_error",
+            FailureClass::BadGateway => "bad_gateway",
+            FailureClass::Unavailable => "unavailable",
+            FailureClass::Overloaded => "overloaded",
+            FailureClass::RateLimit => "rate_limit",
+            FailureClass::QuotaExhausted => "quota_exhausted",
+            FailureClass::ContextOverflow => "context_overflow",
+            FailureClass::ContentPolicy => "content_policy",
+            FailureClass::Auth => "auth",
+            FailureClass::NotFound => "not_found",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Malformed => "malformed",
+            FailureClass::StreamCut => "stream_cut",
+            FailureClass::StreamError => "stream_error",
+            FailureClass::Stall => "stall",
+            FailureClass::ConnectionReset => "connection_reset",
+        }
+    }
+
+    /// Parses a failure class name as written in files and flags.
+    pub fn from_name(name: &str) -> Option<FailureClass> {
+        FailureClass::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether the fault acts on the socket rather than on the HTTP answer.
+    pub fn is_byte_level(self) -> bool {
+        matches!(
+            self,
+            FailureClass::StreamCut | FailureClass::Stall | FailureClass::ConnectionReset
+        )
+    }
+}
+
+impl fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fault: a failure class with its parameters.
+///
+/// ```
+/// use mock_providers::{Fault, FailureClass};
+/// use std::time::Duration;
+/// let fault = Fault::new(FailureClass::RateLimit).retry_after(Duration::from_secs(2));
+/// assert_eq!(fault.class, FailureClass::RateLimit);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// What goes wrong.
+    pub class: FailureClass,
+    /// `rate_limit`: the wait the provider asks for (`retry-after` and friends).
+    pub retry_after: Duration,
+    /// `timeout`: how long the answer is held back.
+    pub delay: Duration,
+    /// `stream_cut`, `stream_error`, `stall`: content events sent before the fault.
+    pub after_events: u32,
+}
+
+impl Fault {
+    /// Default `retry_after`: small, so gateways that honour it do not stall a drill.
+    pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+    /// Default `delay` of a timeout: longer than any sane gateway timeout in a drill.
+    pub const DEFAULT_DELAY: Duration = Duration::from_secs(30);
+    /// Default number of content events before a stream fault.
+    pub const DEFAULT_AFTER_EVENTS: u32 = 2;
+
+    /// A fault of this class with default parameters.
+    pub fn new(class: FailureClass) -> Fault {
+        Fault {
+            class,
+            retry_after: Fault::DEFAULT_RETRY_AFTER,
+            delay: Fault::DEFAULT_DELAY,
+            after_events: Fault::DEFAULT_AFTER_EVENTS,
+        }
+    }
+
+    /// Sets the wait a rate-limited answer asks for.
+    pub fn retry_after(mut self, wait: Duration) -> Fault {
+        self.retry_after = wait;
+        self
+    }
+
+    /// Sets how long a timeout holds the answer back.
+    pub fn delay(mut self, delay: Duration) -> Fault {
+        self.delay = delay;
+        self
+    }
+
+    /// Sets how many content events a stream fault lets through first.
+    pub fn after_events(mut self, events: u32) -> Fault {
+        self.after_events = events;
+        self
+    }
+}
+
+/// On which attempts of a deployment a fault fires.
+///
+/// Attempt numbers count every request a deployment receives, from 1, whatever
+/// its outcome. Every rule on a deployment sees the same attempt numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Every attempt.
+    Always,
+    /// Attempts 1..=N; later attempts are served.
+    First(u64),
+    /// Attempts after the first N; the first N are served.
+    After(u64),
+    /// Every Nth attempt: N, 2N, 3N, ...
+    Every(u64),
+    /// Exactly these attempt numbers.
+    Requests(Vec<u64>),
+    /// Attempts that arrive in this time window, measured from the mocks' start.
+    Window {
+        /// Start of the window.
+        from: Duration,
+        /// End of the window (exclusive).
+        to: Duration,
+    },
+    /// Each attempt independently with probability `p`, drawn from `seed`
+    /// and the attempt number: the same seed gives the same outcomes.
+    Probability {
+        /// Chance in 0..=1.
+        p: f64,
+        /// Seed of the draw.
+        seed: u64,
+    },
+}
+
+impl Schedule {
+    /// Whether attempt number `attempt` (from 1), arriving `since_start` after
+    /// the mocks started, falls under this schedule.
+    pub fn fires(&self, attempt: u64, since_start: Duration) -> bool {
+        match self {
+            Schedule::Always => true,
+            Schedule::First(n) => attempt <= *n,
+            Schedule::After(n) => attempt > *n,
+            Schedule::Every(n) => *n > 0 && attempt % *n == 0,
+            Schedule::Requests(list) => list.contains(&attempt),
+            Schedule::Window { from, to } => since_start >= *from && since_start < *to,
+            Schedule::Probability { p, seed } => unit_draw(*seed, attempt) < *p,
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    /// The flag syntax of the schedule (`first:3`, `window:1s..5s`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Always => f.write_str("always"),
+            Schedule::First(n) => write!(f, "first:{n}"),
+            Schedule::After(n) => write!(f, "after:{n}"),
+            Schedule::Every(n) => write!(f, "every:{n}"),
+            Schedule::Requests(list) => {
+                let items: Vec<String> = list.iter().map(u64::to_string).collect();
+                write!(f, "requests:{}", items.join(","))
+            }
+            Schedule::Window { from, to } => {
+                write!(f, "window:{}..{}", fmt_duration(*from), fmt_duration(*to))
+            }
+            Schedule::Probability { p, seed } => write!(f, "probability:{p}:seed={seed}"),
+        }
+    }
+}
+
+/// Formats a duration the way files and flags write it (`250ms`, `2s`, `1.5s`).
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else if ms >= 1000 {
+        format!("{}s", d.as_secs_f64())
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// A uniform draw in [0, 1) from (seed, attempt), by SplitMix64.
+fn unit_draw(seed: u64, attempt: u64) -> f64 {
+    let mut z = seed ^ attempt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A fault and the schedule it fires on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// What goes wrong.
+    pub fault: Fault,
+    /// When it goes wrong.
+    pub schedule: Schedule,
+}
+
+impl FaultRule {
+    /// Whether this rule fires on the given attempt.
+    pub fn fires(&self, attempt: u64, since_start: Duration) -> bool {
+        self.schedule.fires(attempt, since_start)
+    }
+}
+
+/// The first rule, in order, that fires for this attempt: rules compose in order.
+pub fn first_firing(rules: &[FaultRule], attempt: u64, since_start: Duration) -> Option<&Fault> {
+    rules
+        .iter()
+        .find(|r| r.fires(attempt, since_start))
+        .map(|r| &r.fault)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const T0: Duration = Duration::ZERO;
+
+    #[test]
+    fn names_round_trip() {
+        for class in FailureClass::ALL {
+            assert_eq!(FailureClass::from_name(class.name()), Some(class));
+        }
+    }
+
+    #[test]
+    fn rules_compose_in_order() {
+        let rules = vec![
+            FaultRule {
+                fault: Fault::new(FailureClass::RateLimit),
+                schedule: Schedule::First(2),
+            },
+            FaultRule {
+                fault: Fault::new(FailureClass::ServerError),
+                schedule: Schedule::Every(2),
+            },
+        ];
+        let classes: Vec<Option<FailureClass>> = (1..=6)
+            .map(|a| first_firing(&rules, a, T0).map(|f| f.class))
+            .collect();
+        use FailureClass::*;
+        assert_eq!(
+            classes,
+            vec![
+                Some(RateLimit),
+                Some(RateLimit),
+                None,
+                Some(ServerError),
+                None,
+                Some(ServerError)
+            ]
+        );
+    }
+
+    #[test]
+    fn window_is_half_open() {
+        let s = Schedule::Window {
+            from: Duration::from_secs(1),
+            to: Duration::from_secs(2),
+        };
+        assert!(!s.fires(1, Duration::from_millis(999)));
+        assert!(s.fires(1, Duration::from_secs(1)));
+        assert!(!s.fires(1, Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn every_zero_never_fires() {
+        assert!(!Schedule::Every(0).fires(0, T0));
+    }
+
+    proptest! {
+        #[test]
+        fn first_and_after_partition_attempts(n in 0u64..50, attempt in 1u64..200) {
+            let first = Schedule::First(n).fires(attempt, T0);
+            let after = Schedule::After(n).fires(attempt, T0);
+            prop_assert!(first != after);
+        }
+
+        #[test]
+        fn first_n_fires_exactly_n_times(n in 0u64..50) {
+            let count = (1..=100).filter(|a| Schedule::First(n).fires(*a, T0)).count() as u64;
+            prop_assert_eq!(count, n.min(100));
+        }
+
+        #[test]
+        fn every_n_fires_on_multiples(n in 1u64..20, attempt in 1u64..500) {
+            prop_assert_eq!(Schedule::Every(n).fires(attempt, T0), attempt % n == 0);
+        }
+
+        #[test]
+        fn requests_fires_only_on_listed(list in proptest::collection::vec(1u64..100, 0..10), attempt in 1u64..100) {
+            prop_assert_eq!(Schedule::Requests(list.clone()).fires(attempt, T0), list.contains(&attempt));
+        }
+
+        #[test]
+        fn probability_is_reproducible(p in 0.0f64..=1.0, seed in any::<u64>()) {
+            let s = Schedule::Probability { p, seed };
+            let a: Vec<bool> = (1..200).map(|n| s.fires(n, T0)).collect();
+            let b: Vec<bool> = (1..200).map(|n| s.fires(n, T0)).collect();
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn probability_extremes(seed in any::<u64>(), attempt in 1u64..10_000) {
+            let never = Schedule::Probability { p: 0.0, seed };
+            let always = Schedule::Probability { p: 1.0, seed };
+            prop_assert!(!never.fires(attempt, T0));
+            prop_assert!(always.fires(attempt, T0));
+        }
+
+        #[test]
+        fn first_firing_is_the_earliest_rule_that_fires(
+            schedules in proptest::collection::vec((0u64..5, 1u64..5), 1..5),
+            attempt in 1u64..30,
+        ) {
+            let rules: Vec<FaultRule> = schedules.iter().enumerate().map(|(i, (kind, n))| FaultRule {
+                fault: Fault::new(FailureClass::ALL[i]),
+                schedule: match kind { 0 => Schedule::First(*n), 1 => Schedule::After(*n), 2 => Schedule::Every(*n), 3 => Schedule::Always, _ => Schedule::Requests(vec![*n]) },
+            }).collect();
+            let expected = rules.iter().position(|r| r.fires(attempt, T0)).map(|i| FailureClass::ALL[i]);
+            prop_assert_eq!(first_firing(&rules, attempt, T0).map(|f| f.class), expected);
+        }
+    }
+
+    #[test]
+    fn probability_rate_is_close_to_p() {
+        let s = Schedule::Probability { p: 0.3, seed: 7 };
+        let hits = (1..=10_000).filter(|n| s.fires(*n, T0)).count();
+        assert!(
+            (2700..=3300).contains(&hits),
+            "{hits} hits of 10000 at p=0.3"
+        );
+    }
+}

@@ -1,0 +1,630 @@
+//! The pure heart of a mock provider: (deployment, request, attempt) -> a
+//! response plan (status, headers, body or event stream, byte-level action).
+//!
+//! Nothing here touches a socket or a clock: the attempt number and times come
+//! in through [`AttemptContext`], so every plan is reproducible and testable.
+
+use crate::dialect::{Dialect, Wire};
+use crate::errors::{self, Answer, ErrorContext};
+use crate::fault::{first_firing, FailureClass, Fault, FaultRule, Schedule};
+use crate::models;
+use crate::request::{self, IncomingRequest, ParsedRequest, RequestProblem};
+use crate::success::{self, Reply, StreamParts, Usage};
+use crate::tokens::TokenCounter;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// One mock deployment: which API it speaks and how it fails.
+///
+/// Building a spec has no side effects; start it with
+/// [`MockSet::start`](crate::MockSet::start) or serve it through the wiremock
+/// adapter.
+///
+/// ```
+/// use mock_providers::{DeploymentSpec, Dialect, Fault, FailureClass, Schedule};
+/// let spec = DeploymentSpec::new("claude-primary", Dialect::Anthropic)
+///     .fault(Fault::new(FailureClass::Overloaded), Schedule::First(2));
+/// assert_eq!(spec.faults.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentSpec {
+    /// Deployment id, unique in a mock set.
+    pub id: String,
+    /// The API it speaks.
+    pub dialect: Dialect,
+    /// Scheduled faults; the first that fires for an attempt wins.
+    pub faults: Vec<FaultRule>,
+    /// Overrides the model table's context window for every model asked here.
+    pub context_window: Option<u64>,
+    /// Reply length in content pieces (one stream event each).
+    pub reply_pieces: u32,
+    /// Pause between stream events.
+    pub event_interval: Duration,
+    /// Prompt tokens each answer reports as served from cache (capped by the prompt).
+    pub cached_tokens: u64,
+    /// Reasoning tokens each answer reports; `None` uses the model's habit
+    /// (64 for reasoning models: o-series, GPT-5, Gemini 2.5; 0 otherwise).
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl DeploymentSpec {
+    /// Default number of reply pieces.
+    pub const DEFAULT_REPLY_PIECES: u32 = 6;
+    /// Default pause between stream events.
+    pub const DEFAULT_EVENT_INTERVAL: Duration = Duration::from_millis(2);
+
+    /// A healthy deployment of this dialect.
+    pub fn new(id: impl Into<String>, dialect: Dialect) -> DeploymentSpec {
+        DeploymentSpec {
+            id: id.into(),
+            dialect,
+            faults: Vec::new(),
+            context_window: None,
+            reply_pieces: DeploymentSpec::DEFAULT_REPLY_PIECES,
+            event_interval: DeploymentSpec::DEFAULT_EVENT_INTERVAL,
+            cached_tokens: 0,
+            reasoning_tokens: None,
+        }
+    }
+
+    /// Adds a scheduled fault (after the ones already there).
+    pub fn fault(mut self, fault: Fault, schedule: Schedule) -> DeploymentSpec {
+        self.faults.push(FaultRule { fault, schedule });
+        self
+    }
+
+    /// Overrides the context window.
+    pub fn context_window(mut self, tokens: u64) -> DeploymentSpec {
+        self.context_window = Some(tokens);
+        self
+    }
+
+    /// Sets the pause between stream events.
+    pub fn event_interval(mut self, interval: Duration) -> DeploymentSpec {
+        self.event_interval = interval;
+        self
+    }
+}
+
+/// Facts about the attempt being answered, supplied by the front end.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptContext {
+    /// Global sequence number across all mocks of a set.
+    pub seq: u64,
+    /// Attempt number on this deployment, from 1.
+    pub attempt: u64,
+    /// Time since the mock set started.
+    pub since_start: Duration,
+    /// Wall clock, Unix seconds.
+    pub now_unix: u64,
+}
+
+/// Why an attempt failed, when it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A scheduled fault fired.
+    Scheduled,
+    /// The prompt did not fit the model's context window; nothing was scheduled.
+    Natural,
+}
+
+/// How an attempt ended, as the journal records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A normal answer.
+    Served,
+    /// A failure class was answered.
+    Fault(FailureClass),
+    /// The request itself was refused (unknown path, bad JSON, missing field).
+    Refused,
+}
+
+impl Outcome {
+    /// `served`, `refused`, or the failure class name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Served => "served",
+            Outcome::Refused => "refused",
+            Outcome::Fault(class) => class.name(),
+        }
+    }
+}
+
+/// How the bytes of a response are delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// One whole body.
+    Body(Bytes),
+    /// Declares the whole body's length, sends the first `keep` bytes, then
+    /// closes the connection.
+    Truncated {
+        /// The body whose length is declared.
+        body: Bytes,
+        /// Bytes actually sent.
+        keep: usize,
+    },
+    /// An event stream, paced, ending as `end` says.
+    Events {
+        /// Events in order, framing included.
+        events: Vec<Bytes>,
+        /// Pause before each event after the first.
+        interval: Duration,
+        /// What happens after the last event.
+        end: StreamEnd,
+    },
+    /// The connection is reset (RST) before any response.
+    Reset,
+}
+
+/// What happens after the last event of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The response ends normally.
+    Finish,
+    /// The connection closes with the response unfinished.
+    Close,
+    /// Nothing more is sent; the connection stays open.
+    Stall,
+}
+
+/// A complete response plan for one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// HTTP status (meaningless for [`Delivery::Reset`]).
+    pub status: u16,
+    /// Response headers, content type included.
+    pub headers: Vec<(&'static str, String)>,
+    /// Wait before the response starts.
+    pub delay: Duration,
+    /// Body and byte-level action.
+    pub delivery: Delivery,
+    /// How the journal records this attempt.
+    pub outcome: Outcome,
+    /// Why it failed, if it did.
+    pub cause: Option<Cause>,
+    /// What the request asked for, if it could be read.
+    pub request: Option<ParsedRequest>,
+    /// Usage reported to the client, for served answers.
+    pub usage: Option<Usage>,
+}
+
+/// Reasoning tokens a model reports by habit.
+fn habitual_reasoning(model: &str) -> u64 {
+    let bare = models::bare_model(model);
+    let reasoning = ["o1", "o3", "o4", "gpt-5", "gemini-2.5", "deepseek-reasoner"]
+        .iter()
+        .any(|p| bare.starts_with(p));
+    if reasoning {
+        64
+    } else {
+        0
+    }
+}
+
+/// Decides the response to one attempt.
+pub fn plan(spec: &DeploymentSpec, req: &IncomingRequest<'_>, ctx: &AttemptContext) -> Plan {
+    let dialect = spec.dialect;
+    let request_id = request_id(dialect, ctx.seq);
+    let parsed = match request::parse(dialect, req) {
+        Ok(p) => p,
+        Err(problem) => return refused(dialect, &problem, req, &request_id),
+    };
+    let window = models::context_window(&parsed.model, spec.context_window);
+    let scheduled = first_firing(&spec.faults, ctx.attempt, ctx.since_start).cloned();
+    let requested = parsed.prompt_tokens + parsed.max_tokens.unwrap_or(0);
+    let overflows = match dialect.wire() {
+        Wire::OpenaiChat | Wire::AzureChat => parsed.prompt_tokens > window || requested > window,
+        Wire::AnthropicMessages | Wire::Gemini => parsed.prompt_tokens > window,
+    };
+    let (fault, cause) = match scheduled {
+        Some(f) => (Some(f), Some(Cause::Scheduled)),
+        None if overflows => (
+            Some(Fault::new(FailureClass::ContextOverflow)),
+            Some(Cause::Natural),
+        ),
+        None => (None, None),
+    };
+    let reply = reply(spec, &parsed, ctx);
+    let mut plan = match &fault {
+        None => served(dialect, &parsed, &reply, spec.event_interval),
+        Some(fault) => faulted(
+            dialect,
+            fault,
+            &parsed,
+            &reply,
+            spec,
+            ctx,
+            window,
+            &request_id,
+        ),
+    };
+    plan.cause = cause;
+    plan.headers
+        .extend(success_ids(dialect, &request_id, &plan));
+    plan.request = Some(parsed);
+    plan
+}
+
+/// Request-id headers every answer of the dialect carries, unless the error
+/// answer already set them.
+fn success_ids(dialect: Dialect, request_id: &str, plan: &Plan) -> Vec<(&'static str, String)> {
+    let name = match dialect {
+        Dialect::Anthropic => "request-id",
+        Dialect::Azure => "apim-request-id",
+        Dialect::Gemini => return vec![],
+        _ => "x-request-id",
+    };
+    if plan.headers.iter().any(|(h, _)| *h == name) {
+        vec![]
+    } else {
+        vec![(name, request_id.to_string())]
+    }
+}
+
+/// A request id in the dialect's style, derived from the sequence number.
+pub fn request_id(dialect: Dialect, seq: u64) -> String {
+    match dialect {
+        Dialect::Anthropic => format!("req_011CXf{seq:016x}"),
+        Dialect::Azure => format!("00000000-0000-4000-8000-{seq:012x}"),
+        _ => format!("req_xf{seq:026x}"),
+    }
+}
+
+fn response_id(dialect: Dialect, seq: u64) -> String {
+    match dialect.wire() {
+        Wire::AnthropicMessages => format!("msg_01XF{seq:020x}"),
+        Wire::Gemini => format!("xf{seq:x}"),
+        Wire::OpenaiChat | Wire::AzureChat => format!("chatcmpl-XF{seq:027x}"),
+    }
+}
+
+/// The reply a served attempt sends: it names the deployment; the marker
+/// stays in the prompt, where the journal reads it.
+fn reply(spec: &DeploymentSpec, parsed: &ParsedRequest, ctx: &AttemptContext) -> ReplyOwned {
+    let pieces_wanted = spec.reply_pieces.max(1) as usize;
+    let mut pieces = vec![format!(
+        "crossfire mock {} ({}) says:",
+        spec.id, spec.dialect
+    )];
+    pieces.extend((1..pieces_wanted).map(|i| format!(" ok{i}")));
+    let counter = TokenCounter::for_model(&parsed.model);
+    let visible: u64 = counter.count_text(&pieces.concat());
+    let reasoning = spec
+        .reasoning_tokens
+        .unwrap_or_else(|| habitual_reasoning(&parsed.model));
+    let usage = Usage {
+        prompt_tokens: parsed.prompt_tokens,
+        completion_tokens: visible + reasoning,
+        cached_tokens: spec.cached_tokens.min(parsed.prompt_tokens),
+        reasoning_tokens: reasoning,
+    };
+    ReplyOwned {
+        id: response_id(spec.dialect, ctx.seq),
+        model: parsed.model.clone(),
+        created: ctx.now_unix,
+        pieces,
+        usage,
+        include_usage: parsed.include_usage,
+        sse: parsed.sse,
+    }
+}
+
+struct ReplyOwned {
+    id: String,
+    model: String,
+    created: u64,
+    pieces: Vec<String>,
+    usage: Usage,
+    include_usage: bool,
+    sse: bool,
+}
+
+impl ReplyOwned {
+    fn borrow(&self) -> Reply<'_> {
+        Reply {
+            id: &self.id,
+            model: &self.model,
+            created: self.created,
+            pieces: self.pieces.clone(),
+            usage: self.usage,
+            include_usage: self.include_usage,
+            sse: self.sse,
+        }
+    }
+}
+
+fn json_headers() -> Vec<(&'static str, String)> {
+    vec![("content-type", "application/json".to_string())]
+}
+
+fn stream_headers(dialect: Dialect, sse: bool) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "content-type",
+            success::stream_content_type(dialect, sse).to_string(),
+        ),
+        ("cache-control", "no-cache".to_string()),
+    ]
+}
+
+fn served(
+    dialect: Dialect,
+    parsed: &ParsedRequest,
+    reply: &ReplyOwned,
+    interval: Duration,
+) -> Plan {
+    let r = reply.borrow();
+    let (headers, delivery) = if parsed.stream {
+        let parts = success::stream(dialect, &r);
+        let events = parts
+            .preamble
+            .into_iter()
+            .chain(parts.content)
+            .chain(parts.finale)
+            .collect();
+        (
+            stream_headers(dialect, parsed.sse),
+            Delivery::Events {
+                events,
+                interval,
+                end: StreamEnd::Finish,
+            },
+        )
+    } else {
+        (json_headers(), Delivery::Body(success::body(dialect, &r)))
+    };
+    Plan {
+        status: 200,
+        headers,
+        delay: Duration::ZERO,
+        delivery,
+        outcome: Outcome::Served,
+        cause: None,
+        request: None,
+        usage: Some(reply.usage),
+    }
+}
+
+fn from_answer(a: Answer, outcome: Outcome) -> Plan {
+    Plan {
+        status: a.status,
+        headers: a.headers,
+        delay: Duration::ZERO,
+        delivery: Delivery::Body(a.body),
+        outcome,
+        cause: None,
+        request: None,
+        usage: None,
+    }
+}
+
+/// The events of a stream up to a fault: preamble and the first `n` content events.
+fn stream_until(parts: &StreamParts, n: u32) -> Vec<Bytes> {
+    parts
+        .preamble
+        .iter()
+        .chain(parts.content.iter().take(n as usize))
+        .cloned()
+        .collect()
+}
+
+/// The class a stream error stands for when the request did not stream: the
+/// error the dialect's mid-stream event carries.
+fn stream_error_class(dialect: Dialect) -> FailureClass {
+    match dialect {
+        Dialect::Anthropic | Dialect::Gemini => FailureClass::Overloaded,
+        _ => FailureClass::ServerError,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn faulted(
+    dialect: Dialect,
+    fault: &Fault,
+    parsed: &ParsedRequest,
+    reply: &ReplyOwned,
+    spec: &DeploymentSpec,
+    ctx: &AttemptContext,
+    window: u64,
+    request_id: &str,
+) -> Plan {
+    use FailureClass::*;
+    let class = fault.class;
+    let outcome = Outcome::Fault(class);
+    let r = reply.borrow();
+    let error_ctx = ErrorContext {
+        model: &parsed.model,
+        prompt_tokens: parsed.prompt_tokens,
+        max_tokens: parsed.max_tokens,
+        context_window: window,
+        fault,
+        request_id,
+        now_unix: ctx.now_unix,
+    };
+    let events_plan = |events: Vec<Bytes>, end: StreamEnd| Plan {
+        status: 200,
+        headers: stream_headers(dialect, parsed.sse),
+        delay: Duration::ZERO,
+        delivery: Delivery::Events {
+            events,
+            interval: spec.event_interval,
+            end,
+        },
+        outcome,
+        cause: None,
+        request: None,
+        usage: None,
+    };
+    match class {
+        Timeout => {
+            let mut p = served(dialect, parsed, reply, spec.event_interval);
+            p.delay = fault.delay;
+            p.outcome = outcome;
+            p
+        }
+        ConnectionReset => Plan {
+            status: 0,
+            headers: vec![],
+            delay: Duration::ZERO,
+            delivery: Delivery::Reset,
+            outcome,
+            cause: None,
+            request: None,
+            usage: None,
+        },
+        Malformed if parsed.stream => {
+            let parts = success::stream(dialect, &r);
+            let mut events = stream_until(&parts, fault.after_events);
+            events.push(success::malformed_event(dialect, &r));
+            events.extend(parts.finale);
+            events_plan(events, StreamEnd::Finish)
+        }
+        Malformed => Plan {
+            status: 200,
+            headers: json_headers(),
+            delay: Duration::ZERO,
+            delivery: Delivery::Body(success::malformed_body(dialect, &r)),
+            outcome,
+            cause: None,
+            request: None,
+            usage: None,
+        },
+        StreamCut if parsed.stream => events_plan(
+            stream_until(&success::stream(dialect, &r), fault.after_events),
+            StreamEnd::Close,
+        ),
+        StreamCut => {
+            let body = success::body(dialect, &r);
+            let keep = body.len() / 2;
+            Plan {
+                status: 200,
+                headers: json_headers(),
+                delay: Duration::ZERO,
+                delivery: Delivery::Truncated { body, keep },
+                outcome,
+                cause: None,
+                request: None,
+                usage: None,
+            }
+        }
+        Stall if parsed.stream => events_plan(
+            stream_until(&success::stream(dialect, &r), fault.after_events),
+            StreamEnd::Stall,
+        ),
+        Stall => {
+            let body = success::body(dialect, &r);
+            let half = body.slice(..body.len() / 2);
+            let mut p = events_plan(vec![half], StreamEnd::Stall);
+            p.headers = json_headers();
+            p
+        }
+        StreamError if parsed.stream => {
+            let mut events = stream_until(&success::stream(dialect, &r), fault.after_events);
+            events.push(errors::stream_error_event(dialect, request_id));
+            events_plan(events, StreamEnd::Finish)
+        }
+        StreamError => from_answer(
+            errors::error_answer(dialect, stream_error_class(dialect), &error_ctx),
+            outcome,
+        ),
+        _ => from_answer(errors::error_answer(dialect, class, &error_ctx), outcome),
+    }
+}
+
+fn refused(
+    dialect: Dialect,
+    problem: &RequestProblem,
+    req: &IncomingRequest<'_>,
+    request_id: &str,
+) -> Plan {
+    let a = errors::request_problem_answer(dialect, problem, req.method, req.path, request_id);
+    from_answer(a, Outcome::Refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(attempt: u64) -> AttemptContext {
+        AttemptContext {
+            seq: attempt,
+            attempt,
+            since_start: Duration::ZERO,
+            now_unix: 1_795_587_318,
+        }
+    }
+
+    fn openai_req(body: &[u8]) -> IncomingRequest<'_> {
+        IncomingRequest {
+            method: "POST",
+            path: "/v1/chat/completions",
+            query: None,
+            body,
+        }
+    }
+
+    #[test]
+    fn scheduled_fault_then_served() {
+        let spec = DeploymentSpec::new("a", Dialect::Openai)
+            .fault(Fault::new(FailureClass::RateLimit), Schedule::First(1));
+        let body = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi [xf:r:1]"}]}"#;
+        let first = plan(&spec, &openai_req(body), &ctx(1));
+        assert_eq!(first.status, 429);
+        assert_eq!(first.outcome, Outcome::Fault(FailureClass::RateLimit));
+        assert_eq!(first.cause, Some(Cause::Scheduled));
+        let second = plan(&spec, &openai_req(body), &ctx(2));
+        assert_eq!(second.status, 200);
+        assert_eq!(second.outcome, Outcome::Served);
+        assert!(second.usage.is_some());
+    }
+
+    #[test]
+    fn natural_overflow_uses_real_counts() {
+        let spec = DeploymentSpec::new("a", Dialect::Openai);
+        let prompt = crate::tokens::filler(9000);
+        let body = serde_json::json!({"model": "gpt-4", "messages": [{"role": "user", "content": prompt}]}).to_string();
+        let p = plan(&spec, &openai_req(body.as_bytes()), &ctx(1));
+        assert_eq!(p.status, 400);
+        assert_eq!(p.cause, Some(Cause::Natural));
+        let Delivery::Body(b) = &p.delivery else {
+            panic!("body expected")
+        };
+        let text = std::str::from_utf8(b).unwrap();
+        assert!(text.contains("maximum context length is 8192 tokens. However, your messages resulted in 9007 tokens"), "{text}");
+    }
+
+    #[test]
+    fn stream_cut_keeps_preamble_and_n_content_events_without_terminator() {
+        let spec = DeploymentSpec::new("a", Dialect::Openai).fault(
+            Fault::new(FailureClass::StreamCut).after_events(2),
+            Schedule::Always,
+        );
+        let body =
+            br#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        let p = plan(&spec, &openai_req(body), &ctx(1));
+        let Delivery::Events { events, end, .. } = &p.delivery else {
+            panic!("events expected")
+        };
+        assert_eq!(*end, StreamEnd::Close);
+        assert_eq!(events.len(), 3);
+        assert!(!events.iter().any(|e| e.as_ref() == b"data: [DONE]\n\n"));
+    }
+
+    #[test]
+    fn refused_requests_are_not_faults() {
+        let spec = DeploymentSpec::new("a", Dialect::Anthropic);
+        let body = br#"{"model":"claude-3-opus","messages":[]}"#;
+        let req = IncomingRequest {
+            method: "POST",
+            path: "/v1/messages",
+            query: None,
+            body,
+        };
+        let p = plan(&spec, &req, &ctx(1));
+        assert_eq!(p.status, 400);
+        assert_eq!(p.outcome, Outcome::Refused);
+    }
+}

@@ -1,0 +1,362 @@
+//! Reading what a gateway sent: endpoint, model, stream flags, prompt tokens
+//! and the crossfire request marker, for every dialect. Pure: no sockets.
+
+use crate::dialect::{Dialect, Wire};
+use crate::tokens::TokenCounter;
+use serde_json::Value;
+
+/// The parts of an HTTP request a mock needs.
+#[derive(Debug, Clone, Copy)]
+pub struct IncomingRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path without the query string.
+    pub path: &'a str,
+    /// Query string without `?`, if any.
+    pub query: Option<&'a str>,
+    /// Request body.
+    pub body: &'a [u8],
+}
+
+/// What a well-formed request asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedRequest {
+    /// The model asked for (Azure: the deployment name; Gemini: from the path).
+    pub model: String,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// OpenAI: `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Gemini streaming: `alt=sse` (SSE) rather than a streamed JSON array.
+    pub sse: bool,
+    /// The output token cap asked for.
+    pub max_tokens: Option<u64>,
+    /// Prompt tokens counted by `counter`.
+    pub prompt_tokens: u64,
+    /// The counter that made `prompt_tokens`.
+    pub counter: TokenCounter,
+    /// Number of messages (system prompt included).
+    pub messages: u32,
+}
+
+/// A request the real provider would refuse before any model runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestProblem {
+    /// No endpoint of this dialect at that method and path.
+    UnknownEndpoint,
+    /// Azure: the `api-version` query parameter is missing.
+    MissingApiVersion,
+    /// The body is not JSON (or not an object).
+    InvalidJson(String),
+    /// A required field is missing.
+    MissingField(&'static str),
+}
+
+/// Finds the crossfire marker `[xf:<run>:<n>]` anywhere in a body, whatever
+/// the dialect: gateways forward message text across translation.
+///
+/// ```
+/// use mock_providers::request::find_marker;
+/// assert_eq!(find_marker(br#"{"content":"hi [xf:ab12:7]"}"#), Some("xf:ab12:7".to_string()));
+/// assert_eq!(find_marker(b"no marker"), None);
+/// ```
+pub fn find_marker(body: &[u8]) -> Option<String> {
+    const OPEN: &[u8] = b"[xf:";
+    let mut from = 0;
+    while let Some(pos) = find(&body[from..], OPEN) {
+        let start = from + pos + 1;
+        let rest = &body[start..];
+        let end = rest
+            .iter()
+            .take(96)
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_')));
+        if let Some(end) = end {
+            if rest[end] == b']' && end > 3 {
+                return std::str::from_utf8(&rest[..end]).ok().map(str::to_owned);
+            }
+        }
+        from = start;
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Which endpoint of a dialect a method and path name, if any; for Gemini also
+/// the model and whether it streams.
+fn endpoint(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<Route, RequestProblem> {
+    if req.method != "POST" {
+        return Err(RequestProblem::UnknownEndpoint);
+    }
+    let path = req.path.trim_end_matches('/');
+    match dialect.wire() {
+        Wire::OpenaiChat => path
+            .ends_with("/chat/completions")
+            .then_some(Route::Chat)
+            .ok_or(RequestProblem::UnknownEndpoint),
+        Wire::AzureChat => {
+            let deployment = path
+                .strip_prefix("/openai/deployments/")
+                .and_then(|rest| rest.strip_suffix("/chat/completions"))
+                .filter(|d| !d.is_empty() && !d.contains('/'))
+                .ok_or(RequestProblem::UnknownEndpoint)?;
+            let has_version = req
+                .query
+                .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("api-version=")));
+            if !has_version {
+                return Err(RequestProblem::MissingApiVersion);
+            }
+            Ok(Route::Azure {
+                deployment: deployment.to_string(),
+            })
+        }
+        Wire::AnthropicMessages => path
+            .ends_with("/messages")
+            .then_some(Route::Chat)
+            .ok_or(RequestProblem::UnknownEndpoint),
+        Wire::Gemini => {
+            let (_, tail) = path
+                .split_once("/models/")
+                .ok_or(RequestProblem::UnknownEndpoint)?;
+            let (model, method) = tail
+                .rsplit_once(':')
+                .ok_or(RequestProblem::UnknownEndpoint)?;
+            let stream = match method {
+                "generateContent" => false,
+                "streamGenerateContent" => true,
+                _ => return Err(RequestProblem::UnknownEndpoint),
+            };
+            let sse = req
+                .query
+                .is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+            Ok(Route::Gemini {
+                model: model.to_string(),
+                stream,
+                sse,
+            })
+        }
+    }
+}
+
+enum Route {
+    Chat,
+    Azure {
+        deployment: String,
+    },
+    Gemini {
+        model: String,
+        stream: bool,
+        sse: bool,
+    },
+}
+
+/// Reads a request the way the real provider would, or says why it refuses it.
+pub fn parse(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestProblem> {
+    let route = endpoint(dialect, req)?;
+    let body: Value =
+        serde_json::from_slice(req.body).map_err(|e| RequestProblem::InvalidJson(e.to_string()))?;
+    if !body.is_object() {
+        return Err(RequestProblem::InvalidJson(
+            "the body is not a JSON object".into(),
+        ));
+    }
+    let flag = |v: &Value| v.as_bool().unwrap_or(false);
+    let (model, stream, sse) = match route {
+        Route::Chat => {
+            let model = body
+                .get("model")
+                .and_then(Value::as_str)
+                .ok_or(RequestProblem::MissingField("model"))?
+                .to_string();
+            (model, flag(&body["stream"]), true)
+        }
+        Route::Azure { deployment } => (deployment, flag(&body["stream"]), true),
+        Route::Gemini { model, stream, sse } => (model, stream, sse),
+    };
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let max_tokens;
+    match dialect.wire() {
+        Wire::OpenaiChat | Wire::AzureChat => {
+            let messages = body
+                .get("messages")
+                .and_then(Value::as_array)
+                .ok_or(RequestProblem::MissingField("messages"))?;
+            for m in messages {
+                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+                texts.push((role.to_string(), content_text(m.get("content"))));
+            }
+            max_tokens = body
+                .get("max_completion_tokens")
+                .or_else(|| body.get("max_tokens"))
+                .and_then(Value::as_u64);
+        }
+        Wire::AnthropicMessages => {
+            let messages = body
+                .get("messages")
+                .and_then(Value::as_array)
+                .ok_or(RequestProblem::MissingField("messages"))?;
+            max_tokens = Some(
+                body.get("max_tokens")
+                    .and_then(Value::as_u64)
+                    .ok_or(RequestProblem::MissingField("max_tokens"))?,
+            );
+            if let Some(system) = body.get("system") {
+                texts.push(("system".into(), content_text(Some(system))));
+            }
+            for m in messages {
+                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+                texts.push((role.to_string(), content_text(m.get("content"))));
+            }
+        }
+        Wire::Gemini => {
+            let contents = body
+                .get("contents")
+                .and_then(Value::as_array)
+                .ok_or(RequestProblem::MissingField("contents"))?;
+            if let Some(system) = body
+                .get("systemInstruction")
+                .or_else(|| body.get("system_instruction"))
+            {
+                texts.push(("system".into(), parts_text(system.get("parts"))));
+            }
+            for c in contents {
+                let role = c.get("role").and_then(Value::as_str).unwrap_or("user");
+                texts.push((role.to_string(), parts_text(c.get("parts"))));
+            }
+            max_tokens = body
+                .get("generationConfig")
+                .and_then(|g| g.get("maxOutputTokens"))
+                .and_then(Value::as_u64);
+        }
+    }
+    let counter = TokenCounter::for_model(&model);
+    let prompt_tokens = counter.count_chat(texts.iter().map(|(r, c)| (r.as_str(), c.as_str())));
+    let include_usage = body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .is_some_and(flag);
+    Ok(ParsedRequest {
+        model,
+        stream,
+        include_usage,
+        sse,
+        max_tokens,
+        prompt_tokens,
+        counter,
+        messages: texts.len() as u32,
+    })
+}
+
+/// Text of an OpenAI or Anthropic `content`: a string, or the text of its blocks.
+fn content_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(blocks)) => {
+            let mut text = String::new();
+            for b in blocks {
+                if let Some(t) = b.get("text").and_then(Value::as_str) {
+                    text.push_str(t);
+                } else if let Some(inner) = b.get("content") {
+                    text.push_str(&content_text(Some(inner)));
+                }
+            }
+            text
+        }
+        _ => String::new(),
+    }
+}
+
+/// Text of Gemini `parts`.
+fn parts_text(parts: Option<&Value>) -> String {
+    parts
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<String>()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req<'a>(path: &'a str, query: Option<&'a str>, body: &'a [u8]) -> IncomingRequest<'a> {
+        IncomingRequest {
+            method: "POST",
+            path,
+            query,
+            body,
+        }
+    }
+
+    #[test]
+    fn openai_paths_with_and_without_v1() {
+        let body = br#"{"model":"gpt-4","messages":[{"role":"user","content":"Hello"}],"stream":true,"stream_options":{"include_usage":true}}"#;
+        for path in ["/v1/chat/completions", "/chat/completions"] {
+            let p = parse(Dialect::Openai, &req(path, None, body)).unwrap();
+            assert_eq!(p.model, "gpt-4");
+            assert!(p.stream && p.include_usage);
+            assert_eq!(p.prompt_tokens, 8);
+            assert_eq!(p.counter, TokenCounter::TiktokenCl100k);
+        }
+        assert_eq!(
+            parse(Dialect::Openai, &req("/v1/completions", None, body)),
+            Err(RequestProblem::UnknownEndpoint)
+        );
+    }
+
+    #[test]
+    fn anthropic_requires_max_tokens() {
+        let body = br#"{"model":"claude-3-opus","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#;
+        assert_eq!(
+            parse(Dialect::Anthropic, &req("/v1/messages", None, body)),
+            Err(RequestProblem::MissingField("max_tokens"))
+        );
+    }
+
+    #[test]
+    fn azure_takes_model_from_deployment_and_needs_api_version() {
+        let body = br#"{"messages":[{"role":"user","content":"hi"}]}"#;
+        let path = "/openai/deployments/my-gpt4o/chat/completions";
+        let p = parse(
+            Dialect::Azure,
+            &req(path, Some("api-version=2024-08-01-preview"), body),
+        )
+        .unwrap();
+        assert_eq!(p.model, "my-gpt4o");
+        assert_eq!(
+            parse(Dialect::Azure, &req(path, None, body)),
+            Err(RequestProblem::MissingApiVersion)
+        );
+    }
+
+    #[test]
+    fn gemini_model_and_stream_from_path() {
+        let body = br#"{"contents":[{"role":"user","parts":[{"text":"hello there"}]}],"generationConfig":{"maxOutputTokens":50}}"#;
+        let p = parse(
+            Dialect::Gemini,
+            &req(
+                "/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+                Some("alt=sse"),
+                body,
+            ),
+        )
+        .unwrap();
+        assert_eq!(p.model, "gemini-2.0-flash");
+        assert!(p.stream && p.sse);
+        assert_eq!(p.max_tokens, Some(50));
+        assert_eq!(p.counter, TokenCounter::ApproxChars4);
+    }
+
+    #[test]
+    fn marker_is_found_in_escaped_json_and_bad_candidates_are_skipped() {
+        assert_eq!(
+            find_marker(br#"[xf:] [xf:no space] "text":"q [xf:run1:42]\n""#),
+            Some("xf:run1:42".into())
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! Successful answers per dialect: JSON bodies and SSE event streams with a
+//! realistic `usage` block, the reply text naming the request marker.
+
+use crate::dialect::{Dialect, Wire};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Token usage an answer reports, as the mock's ground truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub prompt_tokens: u64,
+    /// Output tokens, reasoning ones included.
+    pub completion_tokens: u64,
+    /// Prompt tokens served from the provider's cache.
+    pub cached_tokens: u64,
+    /// Output tokens spent on hidden reasoning.
+    pub reasoning_tokens: u64,
+}
+
+/// What a success answer says: ids, model, reply words and usage.
+#[derive(Debug, Clone)]
+pub struct Reply<'a> {
+    /// Response id (`chatcmpl-...`, `msg_...`).
+    pub id: &'a str,
+    /// Model name as the answer reports it.
+    pub model: &'a str,
+    /// Unix seconds for `created`.
+    pub created: u64,
+    /// The reply, in pieces; a stream sends one piece per content event.
+    pub pieces: Vec<String>,
+    /// Usage the answer reports.
+    pub usage: Usage,
+    /// OpenAI: send the usage chunk (`stream_options.include_usage`).
+    pub include_usage: bool,
+    /// Gemini streaming: SSE (`alt=sse`) rather than a JSON array.
+    pub sse: bool,
+}
+
+/// A stream split where faults cut it: events before any content, content
+/// events, and the events that close a complete stream (terminator included).
+#[derive(Debug, Clone, Default)]
+pub struct StreamParts {
+    /// Opening events (OpenAI role chunk; Anthropic message_start, content_block_start, ping).
+    pub preamble: Vec<Bytes>,
+    /// One event per reply piece.
+    pub content: Vec<Bytes>,
+    /// Closing events (finish reason, usage, `[DONE]` / `message_stop`).
+    pub finale: Vec<Bytes>,
+}
+
+fn sse_data(v: &Value) -> Bytes {
+    Bytes::from(format!("data: {v}\n\n"))
+}
+
+fn sse_event(name: &str, v: &Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {v}\n\n"))
+}
+
+fn openai_usage(u: &Usage) -> Value {
+    json!({
+        "prompt_tokens": u.prompt_tokens,
+        "completion_tokens": u.completion_tokens,
+        "total_tokens": u.prompt_tokens + u.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": u.cached_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens, "audio_tokens": 0,
+            "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+    })
+}
+
+fn anthropic_usage(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.prompt_tokens - u.cached_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": u.cached_tokens,
+        "output_tokens": u.completion_tokens,
+        "service_tier": "standard"
+    })
+}
+
+fn gemini_usage(u: &Usage) -> Value {
+    let mut m = json!({
+        "promptTokenCount": u.prompt_tokens,
+        "candidatesTokenCount": u.completion_tokens - u.reasoning_tokens,
+        "totalTokenCount": u.prompt_tokens + u.completion_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": u.prompt_tokens}]
+    });
+    if u.cached_tokens > 0 {
+        m["cachedContentTokenCount"] = json!(u.cached_tokens);
+    }
+    if u.reasoning_tokens > 0 {
+        m["thoughtsTokenCount"] = json!(u.reasoning_tokens);
+    }
+    m
+}
+
+/// The whole JSON body of a non-streaming success answer.
+pub fn body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
+    let text: String = r.pieces.concat();
+    let v = match dialect.wire() {
+        Wire::OpenaiChat | Wire::AzureChat => {
+            let mut choice = json!({
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": null, "annotations": []},
+                "logprobs": null,
+                "finish_reason": "stop"
+            });
+            let mut v = json!({
+                "id": r.id, "object": "chat.completion", "created": r.created, "model": r.model,
+                "choices": [], "usage": openai_usage(&r.usage),
+                "system_fingerprint": "fp_crossfire"
+            });
+            if dialect == Dialect::Azure {
+                choice["content_filter_results"] = azure_filter_results();
+                v["prompt_filter_results"] =
+                    json!([{"prompt_index": 0, "content_filter_results": azure_filter_results()}]);
+            } else {
+                v["service_tier"] = json!("default");
+            }
+            v["choices"] = json!([choice]);
+            v
+        }
+        Wire::AnthropicMessages => json!({
+            "id": r.id, "type": "message", "role": "assistant", "model": r.model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": anthropic_usage(&r.usage)
+        }),
+        Wire::Gemini => json!({
+            "candidates": [{"content": {"parts": [{"text": text}], "role": "model"},
+                "finishReason": "STOP", "index": 0}],
+            "usageMetadata": gemini_usage(&r.usage),
+            "modelVersion": r.model,
+            "responseId": r.id
+        }),
+    };
+    Bytes::from(v.to_string())
+}
+
+fn azure_filter_results() -> Value {
+    json!({
+        "hate": {"filtered": false, "severity": "safe"},
+        "self_harm": {"filtered": false, "severity": "safe"},
+        "sexual": {"filtered": false, "severity": "safe"},
+        "violence": {"filtered": false, "severity": "safe"}
+    })
+}
+
+/// The event stream of a streaming success answer, split for faults.
+pub fn stream(dialect: Dialect, r: &Reply<'_>) -> StreamParts {
+    match dialect.wire() {
+        Wire::OpenaiChat | Wire::AzureChat => openai_stream(r),
+        Wire::AnthropicMessages => anthropic_stream(r),
+        Wire::Gemini => gemini_stream(r),
+    }
+}
+
+fn openai_stream(r: &Reply<'_>) -> StreamParts {
+    let chunk = |delta: Value, finish: Value| {
+        let mut v = json!({
+            "id": r.id, "object": "chat.completion.chunk", "created": r.created, "model": r.model,
+            "system_fingerprint": "fp_crossfire",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
+        });
+        if r.include_usage {
+            v["usage"] = Value::Null;
+        }
+        sse_data(&v)
+    };
+    let preamble = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+    )];
+    let content = r
+        .pieces
+        .iter()
+        .map(|p| chunk(json!({"content": p}), Value::Null))
+        .collect();
+    let mut finale = vec![chunk(json!({}), json!("stop"))];
+    if r.include_usage {
+        finale.push(sse_data(&json!({
+            "id": r.id, "object": "chat.completion.chunk", "created": r.created, "model": r.model,
+            "system_fingerprint": "fp_crossfire", "choices": [], "usage": openai_usage(&r.usage)
+        })));
+    }
+    finale.push(Bytes::from_static(b"data: [DONE]\n\n"));
+    StreamParts {
+        preamble,
+        content,
+        finale,
+    }
+}
+
+fn anthropic_stream(r: &Reply<'_>) -> StreamParts {
+    let start_usage = Usage {
+        completion_tokens: 1,
+        ..r.usage
+    };
+    let preamble = vec![
+        sse_event(
+            "message_start",
+            &json!({"type": "message_start", "message": {
+                "id": r.id, "type": "message", "role": "assistant", "model": r.model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": anthropic_usage(&start_usage)}}),
+        ),
+        sse_event(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+        sse_event("ping", &json!({"type": "ping"})),
+    ];
+    let content = r
+        .pieces
+        .iter()
+        .map(|p| {
+            sse_event(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}}),
+            )
+        })
+        .collect();
+    let finale = vec![
+        sse_event(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": 0}),
+        ),
+        sse_event(
+            "message_delta",
+            &json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                "usage": {"output_tokens": r.usage.completion_tokens}}),
+        ),
+        sse_event("message_stop", &json!({"type": "message_stop"})),
+    ];
+    StreamParts {
+        preamble,
+        content,
+        finale,
+    }
+}
+
+fn gemini_stream(r: &Reply<'_>) -> StreamParts {
+    let n = r.pieces.len();
+    let chunks: Vec<Value> = r
+        .pieces
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let last = i + 1 == n;
+            let mut candidate =
+                json!({"content": {"parts": [{"text": p}], "role": "model"}, "index": 0});
+            if last {
+                candidate["finishReason"] = json!("STOP");
+            }
+            let partial = Usage {
+                completion_tokens: if last {
+                    r.usage.completion_tokens
+                } else {
+                    r.usage.reasoning_tokens + i as u64 + 1
+                },
+                ..r.usage
+            };
+            json!({"candidates": [candidate], "usageMetadata": gemini_usage(&partial),
+                "modelVersion": r.model, "responseId": r.id})
+        })
+        .collect();
+    if r.sse {
+        StreamParts {
+            preamble: vec![],
+            content: chunks
+                .iter()
+                .map(|c| Bytes::from(format!("data: {c}\r\n\r\n")))
+                .collect(),
+            finale: vec![],
+        }
+    } else {
+        // A streamed JSON array: "[{..}", ",\r\n{..}", ..., "]".
+        let content = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Bytes::from(format!("{}{c}", if i == 0 { "[" } else { ",\r\n" })))
+            .collect();
+        StreamParts {
+            preamble: vec![],
+            content,
+            finale: vec![Bytes::from_static(b"]")],
+        }
+    }
+}
+
+/// The content type of a stream for this dialect.
+pub fn stream_content_type(dialect: Dialect, sse: bool) -> &'static str {
+    if dialect == Dialect::Gemini && !sse {
+        "application/json; charset=UTF-8"
+    } else {
+        "text/event-stream; charset=utf-8"
+    }
+}
+
+/// A body that starts like the dialect's success JSON and breaks off: what a
+/// `malformed` answer sends with status 200.
+pub fn malformed_body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
+    let whole = body(dialect, r);
+    let cut = whole.len() * 2 / 3;
+    let mut broken = whole.slice(..cut).to_vec();
+    broken.extend_from_slice(b"\"}]");
+    Bytes::from(broken)
+}
+
+/// A stream event whose data is not valid JSON, in the dialect's framing.
+pub fn malformed_event(dialect: Dialect, r: &Reply<'_>) -> Bytes {
+    match dialect.wire() {
+        Wire::AnthropicMessages => Bytes::from_static(
+            b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_de\n\n",
+        ),
+        Wire::Gemini => Bytes::from("data: {\"candidates\": [{\"content\": {\"parts\": [{\"te\r\n\r\n"),
+        Wire::OpenaiChat | Wire::AzureChat => Bytes::from(format!(
+            "data: {{\"id\":\"{}\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"cont\n\n",
+            r.id
+        )),
+    }
+}

@@ -1,0 +1,85 @@
+//! The wiremock front end serves the same plans as the hyper server.
+#![cfg(feature = "wiremock")]
+
+use mock_providers::wiremock_adapter::ProviderResponder;
+use mock_providers::{
+    DeploymentSpec, Dialect, FailureClass, Fault, Journal, JournalConfig, Outcome, Schedule,
+};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
+
+#[tokio::test]
+async fn anthropic_overloaded_twice_then_served_and_journaled() {
+    let server = MockServer::start().await;
+    let journal = Journal::open(JournalConfig::default()).unwrap();
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(
+            ProviderResponder::new(
+                DeploymentSpec::new("claude", Dialect::Anthropic)
+                    .fault(Fault::new(FailureClass::Overloaded), Schedule::First(2)),
+            )
+            .with_journal(journal.clone()),
+        )
+        .mount(&server)
+        .await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    let mut last = Value::Null;
+    for i in 0..3 {
+        let r = client
+            .post(format!("{}/v1/messages", server.uri()))
+            .json(&json!({"model": "claude-opus-4-1", "max_tokens": 20,
+                "messages": [{"role": "user", "content": format!("hi [xf:w:{i}]")}]}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        last = r.json().await.unwrap();
+    }
+    assert_eq!(statuses, [529, 529, 200]);
+    assert_eq!(last["type"], "message");
+    let outcomes: Vec<(Outcome, Option<String>)> = journal
+        .attempts()
+        .into_iter()
+        .map(|a| (a.outcome, a.marker))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (
+                Outcome::Fault(FailureClass::Overloaded),
+                Some("xf:w:0".into())
+            ),
+            (
+                Outcome::Fault(FailureClass::Overloaded),
+                Some("xf:w:1".into())
+            ),
+            (Outcome::Served, Some("xf:w:2".into())),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn openai_rate_limit_headers_survive_the_adapter() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ProviderResponder::new(
+            DeploymentSpec::new("gpt", Dialect::Openai)
+                .fault(Fault::new(FailureClass::RateLimit), Schedule::Always),
+        ))
+        .mount(&server)
+        .await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.uri()))
+        .json(&json!({"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+}
