@@ -1,1 +1,15 @@
+//! crossfire: a failover chaos-testing harness for LLM gateways.
+//!
+//! It starts mock providers that speak the real APIs and fail like the real
+//! ones (the `mock_providers` crate), starts a real gateway pointed at them,
+//! drives traffic through it, and reports for every request which deployments
+//! it touched and whether it really crossed providers.
 
+pub mod diag;
+pub mod exit;
+pub mod faults;
+pub mod mock;
+pub mod mockfile;
+pub mod provision;
+
+pub use mock_providers;

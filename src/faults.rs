@@ -1,0 +1,635 @@
+//! The file and flag forms of mock deployments, faults and schedules, shared by
+//! mock files and scenarios, and their conversion into `mock_providers` types.
+//!
+//! Serde types here mirror the file (unknown keys are errors); `into_*`
+//! functions check what serde cannot and return domain types that cannot be
+//! invalid, with errors that point at the offending line.
+
+use crate::diag::{suggest, InputError, Source};
+use mock_providers::{DeploymentSpec, Dialect, FailureClass, Fault, FaultRule, Schedule};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::time::Duration;
+
+/// A duration as files write it: `250ms`, `2s`, `1.5s`, `1m`, or a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dur(pub Duration);
+
+impl Dur {
+    /// Parses `250ms`, `2s`, `1.5s`, `1m`, `1h` or a bare number of seconds.
+    pub fn parse(text: &str) -> Result<Dur, String> {
+        let t = text.trim();
+        let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(i) => (&t[..i], &t[i..]),
+            None => (t, "s"),
+        };
+        let value: f64 = number.trim().parse().map_err(|_| {
+            format!("`{text}` is not a duration; write it like `250ms`, `2s`, `1.5s` or `1m`")
+        })?;
+        let scale = match unit {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            other => {
+                return Err(format!(
+                    "`{other}` is not a duration unit in `{text}`; {}",
+                    suggest(other, ["ms", "s", "m", "h"])
+                ))
+            }
+        };
+        if !value.is_finite() || value < 0.0 {
+            return Err(format!("`{text}` must be a duration of zero or more"));
+        }
+        Ok(Dur(Duration::from_secs_f64(value * scale)))
+    }
+}
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mock_providers::fault::fmt_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like `250ms`, `2s` or `1.5s`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Dur, E> {
+                Dur::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Dur, E> {
+                Ok(Dur(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dur, E> {
+                Dur::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Dur, E> {
+                Dur::parse(&v.to_string()).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Deserializes an enum written as a bare word (`always`) or a map with one
+/// key (`{first: 3}`): serde_yaml 0.9 reads externally tagged enums only from
+/// YAML tags, which nobody writes by hand.
+pub(crate) struct OneKeyVisitor<T> {
+    /// Words allowed alone.
+    pub words: &'static [&'static str],
+    /// Keys allowed in the map form.
+    pub keys: &'static [&'static str],
+    /// What the value is, for messages ("a schedule").
+    pub what: &'static str,
+    /// Builds a unit value from a word.
+    pub from_word: fn(&str) -> Option<T>,
+    /// Reads the value of a key.
+    #[allow(clippy::type_complexity)]
+    pub from_key: for<'m> fn(
+        &str,
+        &mut dyn FnMut() -> Result<serde_yaml::Value, String>,
+    ) -> Result<T, String>,
+}
+
+impl<'de, T> serde::de::Visitor<'de> for OneKeyVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let forms: Vec<String> = self
+            .words
+            .iter()
+            .map(|w| format!("`{w}`"))
+            .chain(self.keys.iter().map(|k| format!("`{{{k}: ...}}`")))
+            .collect();
+        write!(f, "{}: {}", self.what, forms.join(", "))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        if let Some(t) = (self.from_word)(v) {
+            return Ok(t);
+        }
+        let all = self.words.iter().chain(self.keys.iter()).copied();
+        let hint = suggest(v, all);
+        if self.keys.contains(&v) {
+            return Err(E::custom(format!(
+                "`{v}` needs a value, as in `{{{v}: ...}}`"
+            )));
+        }
+        Err(E::custom(format!("unknown {} `{v}`; {hint}", self.what)))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        use serde::de::Error;
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(A::Error::custom(format!(
+                "an empty map is not {}",
+                self.what
+            )));
+        };
+        if !self.keys.contains(&key.as_str()) {
+            let all = self.keys.iter().chain(self.words.iter()).copied();
+            return Err(A::Error::custom(format!(
+                "unknown {} `{key}`; {}",
+                self.what,
+                suggest(&key, all)
+            )));
+        }
+        let mut pending: Option<Result<serde_yaml::Value, A::Error>> = None;
+        let value = {
+            let mut next = || -> Result<serde_yaml::Value, String> {
+                match map.next_value::<serde_yaml::Value>() {
+                    Ok(v) => Ok(v),
+                    Err(e) => {
+                        let text = e.to_string();
+                        pending = Some(Err(e));
+                        Err(text)
+                    }
+                }
+            };
+            (self.from_key)(&key, &mut next)
+        };
+        if let Some(Err(e)) = pending {
+            return Err(e);
+        }
+        let value = value.map_err(A::Error::custom)?;
+        if let Some(extra) = map.next_key::<String>()? {
+            return Err(A::Error::custom(format!(
+                "{} has one key; `{extra}` is one too many",
+                self.what
+            )));
+        }
+        Ok(value)
+    }
+}
+
+/// Reads a YAML value as `T`, with a message naming the key on mismatch.
+pub(crate) fn value_as<T: serde::de::DeserializeOwned>(
+    key: &str,
+    next: &mut dyn FnMut() -> Result<serde_yaml::Value, String>,
+    expected: &str,
+) -> Result<T, String> {
+    let v = next()?;
+    serde_yaml::from_value(v).map_err(|e| {
+        let detail = e.to_string();
+        if detail.contains("invalid type") || detail.contains("invalid value") {
+            format!("`{key}` takes {expected}")
+        } else {
+            format!("`{key}`: {detail}")
+        }
+    })
+}
+
+/// A deployment as a file writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentFile {
+    /// Unique id.
+    pub id: String,
+    /// The API it speaks.
+    pub dialect: Dialect,
+    /// Overrides the context window of every model served here.
+    pub context_window: Option<u64>,
+    /// Prompt tokens each answer reports as cached.
+    pub cached_tokens: Option<u64>,
+    /// Reasoning tokens each answer reports.
+    pub reasoning_tokens: Option<u64>,
+    /// Pause between stream events.
+    pub event_interval: Option<Dur>,
+}
+
+/// A fault as a file writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    /// Where it applies: a deployment id (scenarios also take a provider).
+    pub on: String,
+    /// What goes wrong.
+    pub fault: FailureClass,
+    /// When; `always` when absent.
+    #[serde(default)]
+    pub schedule: Option<ScheduleFile>,
+    /// `rate_limit`: the wait the provider asks for.
+    pub retry_after: Option<Dur>,
+    /// `timeout`: how long the answer is held back.
+    pub delay: Option<Dur>,
+    /// Stream faults: content events before the fault.
+    pub after_events: Option<u32>,
+    /// `probability` schedules: the seed of the draw (0 when absent).
+    pub seed: Option<u64>,
+}
+
+/// A schedule as a file writes it: `always`, `{first: 3}`, `{window: [1s, 5s]}`...
+#[derive(Debug, Clone)]
+pub enum ScheduleFile {
+    /// Every attempt.
+    Always,
+    /// The first N attempts.
+    First(u64),
+    /// Attempts after the first N.
+    After(u64),
+    /// Every Nth attempt.
+    Every(u64),
+    /// These attempt numbers (from 1).
+    Requests(Vec<u64>),
+    /// Attempts arriving between two times since start: `[from, to]`.
+    Window(Vec<Dur>),
+    /// Each attempt with this chance (0..=1), seeded by the fault's `seed`.
+    Probability(f64),
+}
+
+impl<'de> Deserialize<'de> for ScheduleFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ScheduleFile, D::Error> {
+        d.deserialize_any(OneKeyVisitor {
+            words: &["always"],
+            keys: &[
+                "first",
+                "after",
+                "every",
+                "requests",
+                "window",
+                "probability",
+            ],
+            what: "schedule",
+            from_word: |w| (w == "always").then_some(ScheduleFile::Always),
+            from_key: |key, next| {
+                let count = "a whole number, as in `{first: 3}`";
+                Ok(match key {
+                    "first" => ScheduleFile::First(value_as(key, next, count)?),
+                    "after" => ScheduleFile::After(value_as(key, next, count)?),
+                    "every" => ScheduleFile::Every(value_as(key, next, count)?),
+                    "requests" => ScheduleFile::Requests(value_as(
+                        key,
+                        next,
+                        "a list of attempt numbers, as in `{requests: [1, 3]}`",
+                    )?),
+                    "window" => ScheduleFile::Window(value_as(
+                        key,
+                        next,
+                        "two times since start, as in `{window: [1s, 5s]}`",
+                    )?),
+                    _ => ScheduleFile::Probability(value_as(
+                        key,
+                        next,
+                        "a chance between 0 and 1, as in `{probability: 0.3}`",
+                    )?),
+                })
+            },
+        })
+    }
+}
+
+impl FaultFile {
+    /// Checks parameters against the fault class and builds the rule;
+    /// `path` is where this fault sits in `src` (`faults[2]`).
+    pub fn to_rule(&self, src: &Source, path: &str) -> Result<FaultRule, InputError> {
+        let class = self.fault;
+        let mut fault = Fault::new(class);
+        let param_error = |key: &str| {
+            src.error_at_key(
+                &format!("{path}.{key}"),
+                format!(
+                    "`{key}` does not apply to fault `{class}`; it applies to {}",
+                    applies_to(key).unwrap_or("no fault")
+                ),
+            )
+        };
+        if let Some(d) = self.retry_after {
+            if class != FailureClass::RateLimit {
+                return Err(param_error("retry_after"));
+            }
+            fault = fault.retry_after(d.0);
+        }
+        if let Some(d) = self.delay {
+            if class != FailureClass::Timeout {
+                return Err(param_error("delay"));
+            }
+            fault = fault.delay(d.0);
+        }
+        if let Some(n) = self.after_events {
+            if !matches!(
+                class,
+                FailureClass::StreamCut
+                    | FailureClass::StreamError
+                    | FailureClass::Stall
+                    | FailureClass::Malformed
+            ) {
+                return Err(param_error("after_events"));
+            }
+            fault = fault.after_events(n);
+        }
+        let schedule = match &self.schedule {
+            None => Schedule::Always,
+            Some(s) => s.to_schedule(src, &format!("{path}.schedule"), self.seed)?,
+        };
+        if self.seed.is_some() && !matches!(schedule, Schedule::Probability { .. }) {
+            return Err(src.error_at_key(
+                &format!("{path}.seed"),
+                "`seed` only applies to a `probability` schedule",
+            ));
+        }
+        Ok(FaultRule { fault, schedule })
+    }
+}
+
+impl ScheduleFile {
+    /// Checks ranges serde cannot and builds the schedule.
+    pub fn to_schedule(
+        &self,
+        src: &Source,
+        path: &str,
+        seed: Option<u64>,
+    ) -> Result<Schedule, InputError> {
+        Ok(match self {
+            ScheduleFile::Always => Schedule::Always,
+            ScheduleFile::First(n) => Schedule::First(*n),
+            ScheduleFile::After(n) => Schedule::After(*n),
+            ScheduleFile::Every(n) => {
+                if *n == 0 {
+                    return Err(src.error_at(
+                        &format!("{path}.every"),
+                        "`every` needs a number of 1 or more (every: 1 fails every attempt)",
+                    ));
+                }
+                Schedule::Every(*n)
+            }
+            ScheduleFile::Requests(list) => {
+                if list.contains(&0) {
+                    return Err(src.error_at(
+                        &format!("{path}.requests"),
+                        "attempt numbers start at 1; `0` never happens",
+                    ));
+                }
+                Schedule::Requests(list.clone())
+            }
+            ScheduleFile::Window(bounds) => match bounds.as_slice() {
+                [from, to] if from.0 < to.0 => Schedule::Window {
+                    from: from.0,
+                    to: to.0,
+                },
+                [_, _] => {
+                    return Err(src.error_at(
+                        &format!("{path}.window"),
+                        "the window's start must come before its end, as in `window: [1s, 5s]`",
+                    ))
+                }
+                _ => {
+                    return Err(src.error_at(
+                        &format!("{path}.window"),
+                        "a window is two times since start, as in `window: [1s, 5s]`",
+                    ))
+                }
+            },
+            ScheduleFile::Probability(p) => {
+                if !(0.0..=1.0).contains(p) {
+                    return Err(src.error_at(
+                        &format!("{path}.probability"),
+                        format!("probability `{p}` is outside 0..1; write a chance such as `0.3`"),
+                    ));
+                }
+                Schedule::Probability {
+                    p: *p,
+                    seed: seed.unwrap_or(0),
+                }
+            }
+        })
+    }
+}
+
+impl DeploymentFile {
+    /// The deployment spec this entry describes (faults are added separately).
+    pub fn to_spec(&self) -> DeploymentSpec {
+        let mut spec = DeploymentSpec::new(self.id.clone(), self.dialect);
+        spec.context_window = self.context_window;
+        spec.cached_tokens = self.cached_tokens.unwrap_or(0);
+        spec.reasoning_tokens = self.reasoning_tokens;
+        if let Some(i) = self.event_interval {
+            spec.event_interval = i.0;
+        }
+        spec
+    }
+}
+
+/// Parses a flag fault: `FAULT[(key=value,...)][@SCHEDULE]`, e.g.
+/// `rate_limit(retry_after=2s)@first:3` or `stream_cut(after_events=1)`.
+pub fn parse_fault_flag(text: &str) -> Result<FaultRule, String> {
+    let (fault_part, schedule_part) = match text.split_once('@') {
+        Some((f, s)) => (f, Some(s)),
+        None => (text, None),
+    };
+    let (name, params) = match fault_part.split_once('(') {
+        Some((name, rest)) => {
+            let inner = rest.strip_suffix(')').ok_or_else(|| {
+                format!("`{fault_part}` opens `(` without closing it; write `fault(key=value)`")
+            })?;
+            (name, Some(inner))
+        }
+        None => (fault_part, None),
+    };
+    let class = FailureClass::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown fault `{name}`; {}",
+            suggest(name, FailureClass::ALL.iter().map(|c| c.name()))
+        )
+    })?;
+    let mut fault = Fault::new(class);
+    let mut seed = None;
+    for kv in params
+        .into_iter()
+        .flat_map(|p| p.split(','))
+        .filter(|s| !s.is_empty())
+    {
+        let (key, value) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("`{kv}` is not `key=value`"))?;
+        match (key.trim(), class) {
+            ("retry_after", FailureClass::RateLimit) => {
+                fault = fault.retry_after(Dur::parse(value)?.0)
+            }
+            ("delay", FailureClass::Timeout) => fault = fault.delay(Dur::parse(value)?.0),
+            (
+                "after_events",
+                FailureClass::StreamCut
+                | FailureClass::StreamError
+                | FailureClass::Stall
+                | FailureClass::Malformed,
+            ) => {
+                fault = fault.after_events(
+                    value
+                        .parse()
+                        .map_err(|_| format!("after_events `{value}` is not a whole number"))?,
+                )
+            }
+            ("seed", _) => {
+                seed = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("seed `{value}` is not a whole number"))?,
+                )
+            }
+            (key, _) => {
+                return Err(match applies_to(key) {
+                    Some(allowed) => {
+                        format!(
+                            "`{key}` does not apply to fault `{class}`; it applies to {allowed}"
+                        )
+                    }
+                    None => format!(
+                        "`{key}` is not a fault parameter; {}",
+                        suggest(key, ["retry_after", "delay", "after_events", "seed"])
+                    ),
+                })
+            }
+        }
+    }
+    let schedule = match schedule_part {
+        None => Schedule::Always,
+        Some(s) => parse_schedule_flag(s, seed)?,
+    };
+    Ok(FaultRule { fault, schedule })
+}
+
+/// The faults a parameter applies to, for messages.
+fn applies_to(key: &str) -> Option<&'static str> {
+    match key {
+        "retry_after" => Some("`rate_limit`"),
+        "delay" => Some("`timeout`"),
+        "after_events" => Some("`stream_cut`, `stream_error`, `stall` and `malformed`"),
+        _ => None,
+    }
+}
+
+const SCHEDULE_WORDS: [&str; 7] = [
+    "always",
+    "first",
+    "after",
+    "every",
+    "requests",
+    "window",
+    "probability",
+];
+
+/// Parses a flag schedule: `always`, `first:N`, `after:N`, `every:N`,
+/// `requests:1,3,5`, `window:1s..5s`, `probability:0.3`.
+pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, String> {
+    let (kind, arg) = match text.split_once(':') {
+        Some((k, a)) => (k, Some(a)),
+        None => (text, None),
+    };
+    let number = |a: Option<&str>| -> Result<u64, String> {
+        let a = a.ok_or_else(|| format!("`{kind}` needs a number, as in `{kind}:3`"))?;
+        a.parse()
+            .map_err(|_| format!("`{a}` is not a whole number in `{text}`"))
+    };
+    let schedule = match kind {
+        "always" if arg.is_none() => Schedule::Always,
+        "first" => Schedule::First(number(arg)?),
+        "after" => Schedule::After(number(arg)?),
+        "every" => match number(arg)? {
+            0 => return Err("`every:0` never fires; use `every:1` or more".into()),
+            n => Schedule::Every(n),
+        },
+        "requests" => {
+            let list = arg.ok_or("`requests` needs attempt numbers, as in `requests:1,3`")?;
+            let parsed: Result<Vec<u64>, _> =
+                list.split(',').map(|n| n.trim().parse::<u64>()).collect();
+            let parsed = parsed.map_err(|_| format!("`{list}` is not a list of whole numbers"))?;
+            if parsed.contains(&0) {
+                return Err("attempt numbers start at 1".into());
+            }
+            Schedule::Requests(parsed)
+        }
+        "window" => {
+            let a = arg.ok_or("`window` needs two times, as in `window:1s..5s`")?;
+            let (from, to) = a
+                .split_once("..")
+                .ok_or_else(|| format!("`{a}` is not `FROM..TO`, as in `window:1s..5s`"))?;
+            let (from, to) = (Dur::parse(from)?.0, Dur::parse(to)?.0);
+            if from >= to {
+                return Err(format!("the window `{a}` must start before it ends"));
+            }
+            Schedule::Window { from, to }
+        }
+        "probability" => {
+            let a = arg.ok_or("`probability` needs a chance, as in `probability:0.3`")?;
+            let p: f64 = a.parse().map_err(|_| format!("`{a}` is not a number"))?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("probability `{p}` is outside 0..1"));
+            }
+            Schedule::Probability {
+                p,
+                seed: seed.unwrap_or(0),
+            }
+        }
+        other => {
+            return Err(format!(
+                "unknown schedule `{other}`; {}",
+                suggest(other, SCHEDULE_WORDS)
+            ))
+        }
+    };
+    Ok(schedule)
+}
+
+/// Parses a dialect name from a flag, with a suggestion when it is misspelt.
+pub fn parse_dialect(name: &str) -> Result<Dialect, String> {
+    Dialect::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown dialect `{name}`; {}",
+            suggest(name, Dialect::ALL.iter().map(|d| d.name()))
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(Dur::parse("250ms").unwrap().0, Duration::from_millis(250));
+        assert_eq!(Dur::parse("1.5s").unwrap().0, Duration::from_millis(1500));
+        assert_eq!(Dur::parse("2").unwrap().0, Duration::from_secs(2));
+        assert_eq!(Dur::parse("1m").unwrap().0, Duration::from_secs(60));
+        assert!(Dur::parse("2 sec")
+            .unwrap_err()
+            .starts_with("`sec` is not a duration unit"));
+    }
+
+    #[test]
+    fn fault_flags() {
+        let r = parse_fault_flag("rate_limit(retry_after=2s)@first:3").unwrap();
+        assert_eq!(r.fault.retry_after, Duration::from_secs(2));
+        assert_eq!(r.schedule, Schedule::First(3));
+        let r = parse_fault_flag("stream_cut(after_events=1)").unwrap();
+        assert_eq!((r.fault.after_events, r.schedule), (1, Schedule::Always));
+        let r = parse_fault_flag("server_error@probability:0.25(seed=1)");
+        assert!(r.is_err());
+        let r = parse_fault_flag("server_error(seed=9)@probability:0.25").unwrap();
+        assert_eq!(r.schedule, Schedule::Probability { p: 0.25, seed: 9 });
+        assert_eq!(
+            parse_fault_flag("rate_limt").unwrap_err(),
+            "unknown fault `rate_limt`; did you mean `rate_limit`?"
+        );
+        assert_eq!(
+            parse_fault_flag("timeout(retry_after=1s)").unwrap_err(),
+            "`retry_after` does not apply to fault `timeout`; it applies to `rate_limit`"
+        );
+        assert_eq!(
+            parse_fault_flag("rate_limit@frist:2").unwrap_err(),
+            "unknown schedule `frist`; did you mean `first`?"
+        );
+        assert_eq!(
+            parse_schedule_flag("window:1s..5s", None).unwrap(),
+            Schedule::Window {
+                from: Duration::from_secs(1),
+                to: Duration::from_secs(5)
+            }
+        );
+        assert_eq!(
+            parse_schedule_flag("requests:1,4", None).unwrap(),
+            Schedule::Requests(vec![1, 4])
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! `crossfire mock`: serve mock deployments until SIGINT or SIGTERM, for a team
+//! that points a staging gateway at them by hand.
+
+use crate::mockfile::MockPlan;
+use mock_providers::{JournalConfig, MockError, MockSet};
+use std::io::Write;
+
+/// How the listing of deployments is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// `ID DIALECT URL` per line.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Starts the mocks, prints one line per deployment, serves until SIGINT or
+/// SIGTERM, then flushes the journal.
+pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Result<(), MockError> {
+    let journal = JournalConfig {
+        file: plan.journal.clone(),
+        ..JournalConfig::default()
+    };
+    let mocks = MockSet::start(plan.deployments, journal).await?;
+    for d in mocks.deployments() {
+        let line = match listing {
+            Listing::Text => format!("{} {} {}", d.id, d.dialect, d.base_url()),
+            Listing::Json => serde_json::json!({
+                "id": d.id, "dialect": d.dialect.name(), "url": d.base_url()
+            })
+            .to_string(),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    wait_for_stop_signal().await;
+    let journal = mocks.shutdown().await;
+    let stats = journal.stats();
+    tracing::info!(recorded = stats.recorded, "mocks stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

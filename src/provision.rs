@@ -1,0 +1,338 @@
+//! Installs pinned tools into crossfire's cache, once: Python packages into a
+//! virtual environment (`python3 -m venv` + pip). Concurrent crossfire
+//! processes wait for each other on a file lock; a half-finished install is
+//! redone; what got installed is checked against the pins, loudly.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The LiteLLM version crossfire installs when none is on PATH. 1.108.7
+/// installed cleanly with the `proxy` extra from this registry on 2026-11-24;
+/// 1.110.x did not (pip silently picked an older release).
+pub const LITELLM_VERSION: &str = "1.108.7";
+
+/// Pins of the official SDKs used to judge the mocks' fidelity.
+pub const OPENAI_SDK_VERSION: &str = "3.57.0";
+/// See [`OPENAI_SDK_VERSION`].
+pub const ANTHROPIC_SDK_VERSION: &str = "2.13.0";
+
+/// Provisioning failed: an infrastructure error (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// No usable Python.
+    #[error("cannot run `{python}` to create a virtual environment: {detail}; install Python 3.9+ or set CROSSFIRE_PYTHON")]
+    NoPython {
+        /// The interpreter tried.
+        python: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A step of the install failed.
+    #[error("installing {what} failed at `{step}` (exit {code:?}); the last lines were:\n{tail}")]
+    Step {
+        /// What was being installed.
+        what: String,
+        /// The command.
+        step: String,
+        /// Its exit code.
+        code: Option<i32>,
+        /// The last lines of its output.
+        tail: String,
+    },
+    /// The installed version is not the pinned one.
+    #[error("pip installed {package} {got}, but {wanted} was pinned; crossfire will not run an unpinned version (pip picks an older release when companion packages are missing from the registry)")]
+    VersionMismatch {
+        /// Distribution name.
+        package: String,
+        /// The pin.
+        wanted: String,
+        /// What is there.
+        got: String,
+    },
+    /// File system trouble in the cache.
+    #[error("cache folder {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ProvisionError + '_ {
+    move |source| ProvisionError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// crossfire's cache folder: `$CROSSFIRE_CACHE`, else `$XDG_CACHE_HOME/crossfire`,
+/// else `~/.cache/crossfire`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CROSSFIRE_CACHE").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir).join("crossfire");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".cache").join("crossfire")
+}
+
+/// A Python virtual environment to provision.
+#[derive(Debug, Clone)]
+pub struct PythonEnvSpec {
+    /// Folder name under `<cache>/python/`.
+    pub name: String,
+    /// pip requirements, pinned (`litellm[proxy]==1.108.7`).
+    pub requirements: Vec<String>,
+    /// (distribution, version) that must be installed afterwards.
+    pub expect: Vec<(String, String)>,
+}
+
+impl PythonEnvSpec {
+    /// The LiteLLM proxy at a version.
+    pub fn litellm(version: &str) -> PythonEnvSpec {
+        PythonEnvSpec {
+            name: format!("litellm-{version}"),
+            requirements: vec![format!("litellm[proxy]=={version}")],
+            expect: vec![("litellm".into(), version.into())],
+        }
+    }
+
+    /// The official OpenAI and Anthropic Python SDKs.
+    pub fn sdks() -> PythonEnvSpec {
+        PythonEnvSpec {
+            name: format!("sdks-openai-{OPENAI_SDK_VERSION}-anthropic-{ANTHROPIC_SDK_VERSION}"),
+            requirements: vec![
+                format!("openai=={OPENAI_SDK_VERSION}"),
+                format!("anthropic=={ANTHROPIC_SDK_VERSION}"),
+            ],
+            expect: vec![
+                ("openai".into(), OPENAI_SDK_VERSION.into()),
+                ("anthropic".into(), ANTHROPIC_SDK_VERSION.into()),
+            ],
+        }
+    }
+}
+
+/// A provisioned virtual environment.
+#[derive(Debug, Clone)]
+pub struct PythonEnv {
+    /// The venv folder.
+    pub root: PathBuf,
+}
+
+impl PythonEnv {
+    /// Its Python interpreter.
+    pub fn python(&self) -> PathBuf {
+        self.root.join("bin").join("python")
+    }
+
+    /// A console script installed in it (`litellm`).
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.root.join("bin").join(name)
+    }
+}
+
+const READY: &str = ".crossfire-ready";
+
+/// An exclusive lock on a file, released on drop.
+struct FileLock(File);
+
+impl FileLock {
+    fn acquire(path: &Path, progress: &mut dyn FnMut(&str)) -> Result<FileLock, ProvisionError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        // SAFETY: flock on a file descriptor we own; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            progress("another crossfire is installing the same environment; waiting for it");
+            // SAFETY: as above.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                return Err(ProvisionError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::last_os_error(),
+                });
+            }
+        }
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // SAFETY: unlocking our own descriptor.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+/// The Python interpreter used to create environments: `$CROSSFIRE_PYTHON` or `python3`.
+pub fn system_python() -> String {
+    std::env::var("CROSSFIRE_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// Makes sure the environment exists and holds the pinned versions,
+/// installing it if needed. `progress` receives one line per step.
+pub fn ensure_python_env(
+    spec: &PythonEnvSpec,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PythonEnv, ProvisionError> {
+    let base = cache_dir().join("python");
+    fs::create_dir_all(&base).map_err(io_err(&base))?;
+    let root = base.join(&spec.name);
+    let env = PythonEnv { root: root.clone() };
+    let ready = root.join(READY);
+    let wanted = spec.requirements.join("\n");
+    if fs::read_to_string(&ready).is_ok_and(|r| r == wanted) {
+        return Ok(env);
+    }
+    let _lock = FileLock::acquire(&base.join(format!("{}.lock", spec.name)), progress)?;
+    if fs::read_to_string(&ready).is_ok_and(|r| r == wanted) {
+        return Ok(env);
+    }
+    if root.exists() {
+        progress(&format!(
+            "removing an unfinished install at {}",
+            root.display()
+        ));
+        fs::remove_dir_all(&root).map_err(io_err(&root))?;
+    }
+    let what = spec.requirements.join(" ");
+    progress(&format!(
+        "installing {what} into {} (once; later runs reuse it)",
+        root.display()
+    ));
+    let python = system_python();
+    let status = Command::new(&python)
+        .args(["-m", "venv"])
+        .arg(&root)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| ProvisionError::NoPython {
+            python: python.clone(),
+            detail: e.to_string(),
+        })?;
+    if !status.status.success() {
+        return Err(ProvisionError::NoPython {
+            python,
+            detail: String::from_utf8_lossy(&status.stderr).trim().to_string(),
+        });
+    }
+    let mut pip = Command::new(env.python());
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--progress-bar",
+        "off",
+    ])
+    .args(&spec.requirements);
+    run_streaming(pip, &what, progress)?;
+    verify_versions(&env, &spec.expect)?;
+    let mut f = File::create(&ready).map_err(io_err(&ready))?;
+    f.write_all(wanted.as_bytes()).map_err(io_err(&ready))?;
+    progress(&format!("installed {what}"));
+    Ok(env)
+}
+
+/// Runs an install command, passing each output line to `progress` and
+/// keeping the last lines for the error.
+fn run_streaming(
+    mut cmd: Command,
+    what: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), ProvisionError> {
+    let step = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ProvisionError::Step {
+            what: what.into(),
+            step: step.clone(),
+            code: None,
+            tail: e.to_string(),
+        })?;
+    let stderr = child.stderr.take();
+    let err_thread = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        if let Some(e) = stderr {
+            for line in BufReader::new(e).lines().map_while(Result::ok) {
+                lines.push(line);
+            }
+        }
+        lines
+    });
+    let mut tail: Vec<String> = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if line.starts_with("Collecting")
+                || line.starts_with("Installing")
+                || line.starts_with("Successfully")
+            {
+                progress(line.trim());
+            }
+            tail.push(line);
+            if tail.len() > 20 {
+                tail.remove(0);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| ProvisionError::Step {
+        what: what.into(),
+        step: step.clone(),
+        code: None,
+        tail: e.to_string(),
+    })?;
+    let err_lines = err_thread.join().unwrap_or_default();
+    if !status.success() {
+        tail.extend(err_lines.into_iter().rev().take(20).rev());
+        return Err(ProvisionError::Step {
+            what: what.into(),
+            step,
+            code: status.code(),
+            tail: tail.join("\n"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks installed distribution versions against the pins.
+pub fn verify_versions(env: &PythonEnv, expect: &[(String, String)]) -> Result<(), ProvisionError> {
+    for (package, wanted) in expect {
+        let out = Command::new(env.python())
+            .args([
+                "-c",
+                "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))",
+                package,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(io_err(&env.root))?;
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !out.status.success() || &got != wanted {
+            return Err(ProvisionError::VersionMismatch {
+                package: package.clone(),
+                wanted: wanted.clone(),
+                got: if got.is_empty() {
+                    "nothing".into()
+                } else {
+                    got
+                },
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `crossfire mock` as a user runs it: flags and files in, URLs out, a journal
+//! on disk, exit 0 on SIGTERM, exit 2 with a located message on bad input.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn crossfire() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crossfire"))
+}
+
+#[test]
+fn bad_mock_inputs_exit_2_with_located_messages() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mock");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("bad-"))
+        .collect();
+    files.sort();
+    let mut shown = Vec::new();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let out = crossfire()
+            .current_dir(&dir)
+            .args(["mock", &name])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        shown.push(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    insta::assert_snapshot!(shown.join("\n"));
+}
+
+#[test]
+fn bad_mock_flags_exit_2_naming_the_flag() {
+    let cases: &[&[&str]] = &[
+        &["--deployment", "a=opneai"],
+        &["--deployment", "a"],
+        &["--deployment", "a=openai", "--fault", "b=rate_limit"],
+        &[
+            "--deployment",
+            "a=openai",
+            "--fault",
+            "a=rate_limit@frist:2",
+        ],
+        &["--deployment", "a=openai", "--fault", "a=timeout(delay=5x)"],
+        &[],
+    ];
+    let mut shown = Vec::new();
+    for args in cases {
+        let out = crossfire().arg("mock").args(*args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        shown.push(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    insta::assert_snapshot!(shown.join("\n"));
+}
+
+#[test]
+fn serves_prints_urls_journals_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mock/good.yaml");
+    let mut child = crossfire()
+        .args(["mock", "--json", "--journal"])
+        .arg(&journal)
+        .arg(&good)
+        .args(["--deployment", "extra=gemini"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut urls = std::collections::HashMap::new();
+    for _ in 0..3 {
+        let line = lines.next().unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        urls.insert(
+            v["id"].as_str().unwrap().to_string(),
+            v["url"].as_str().unwrap().to_string(),
+        );
+    }
+    assert!(urls["claude"].starts_with("http://127.0.0.1:"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let statuses: Vec<u16> = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let mut s = Vec::new();
+        for i in 0..3 {
+            let r = c
+                .post(format!("{}/v1/messages", urls["claude"]))
+                .json(
+                    &serde_json::json!({"model": "claude-3-opus", "max_tokens": 5,
+                    "messages": [{"role": "user", "content": format!("hi [xf:cli:{i}]")}]}),
+                )
+                .send()
+                .await
+                .unwrap();
+            s.push(r.status().as_u16());
+        }
+        s
+    });
+    assert_eq!(statuses, [429, 429, 200]);
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status, Some(0));
+    let attempts = mock_providers::journal::read_jsonl(&journal).unwrap();
+    let markers: Vec<_> = attempts.iter().map(|a| a.marker.clone().unwrap()).collect();
+    assert_eq!(markers, ["xf:cli:0", "xf:cli:1", "xf:cli:2"]);
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
