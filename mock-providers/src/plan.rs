@@ -227,7 +227,8 @@ pub fn plan(spec: &DeploymentSpec, req: &IncomingRequest<'_>, ctx: &AttemptConte
         ),
         None => (None, None),
     };
-    let reply = reply(spec, &parsed, ctx);
+    let marker = request::find_marker(req.body);
+    let reply = reply(spec, &parsed, marker.as_deref(), ctx);
     let mut plan = match &fault {
         None => served(dialect, &parsed, &reply, spec.event_interval),
         Some(fault) => faulted(
@@ -281,14 +282,22 @@ fn response_id(dialect: Dialect, seq: u64) -> String {
     }
 }
 
-/// The reply a served attempt sends: it names the deployment; the marker
-/// stays in the prompt, where the journal reads it.
-fn reply(spec: &DeploymentSpec, parsed: &ParsedRequest, ctx: &AttemptContext) -> ReplyOwned {
+/// The reply a served attempt sends: it names the deployment and echoes the
+/// request marker, so a client can tell who answered.
+fn reply(
+    spec: &DeploymentSpec,
+    parsed: &ParsedRequest,
+    marker: Option<&str>,
+    ctx: &AttemptContext,
+) -> ReplyOwned {
     let pieces_wanted = spec.reply_pieces.max(1) as usize;
-    let mut pieces = vec![format!(
-        "crossfire mock {} ({}) says:",
-        spec.id, spec.dialect
-    )];
+    let mut pieces = vec![match marker {
+        Some(m) => format!(
+            "crossfire mock {} ({}) answers [{m}]:",
+            spec.id, spec.dialect
+        ),
+        None => format!("crossfire mock {} ({}) answers:", spec.id, spec.dialect),
+    }];
     pieces.extend((1..pieces_wanted).map(|i| format!(" ok{i}")));
     let counter = TokenCounter::for_model(&parsed.model);
     let visible: u64 = counter.count_text(&pieces.concat());

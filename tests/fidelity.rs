@@ -1,0 +1,265 @@
+//! Fidelity is judged by real clients: every dialect's failure answers are fed
+//! to the real LiteLLM exception mapping (litellm 1.108.7, the SDK inside the
+//! LiteLLM proxy) and to the official openai and anthropic Python SDKs, and the
+//! exception class each raises is asserted. Both Python environments are
+//! installed by crossfire's own provisioning code into its cache, once.
+
+use crossfire::provision::{self, PythonEnv, PythonEnvSpec};
+use mock_providers::{
+    DeploymentSpec, Dialect, FailureClass, Fault, JournalConfig, MockSet, Schedule,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Classes fed to the clients: every answered class, and the byte-level and
+/// timing ones a client can observe.
+const CLASSES: [FailureClass; 16] = FailureClass::ALL;
+
+/// The model each dialect is asked for.
+fn model(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Azure => "gpt4o-deployment",
+        other => other.default_model(),
+    }
+}
+
+/// Stream faults are only observable on a stream.
+fn streams(class: FailureClass) -> bool {
+    matches!(
+        class,
+        FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall
+    )
+}
+
+fn env(spec: PythonEnvSpec) -> PythonEnv {
+    provision::ensure_python_env(&spec, &mut |line| eprintln!("[provision] {line}"))
+        .unwrap_or_else(|e| panic!("provisioning {} failed: {e}", spec.name))
+}
+
+fn classify(env: &PythonEnv, cases: &[Value]) -> BTreeMap<String, Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fidelity/classify.py");
+    let results = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env.python())
+        .arg(&script)
+        .arg(results.path())
+        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(cases).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "classify.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(results.path())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
+
+fn fault_for(class: FailureClass) -> Fault {
+    Fault::new(class)
+        .delay(Duration::from_secs(4))
+        .retry_after(Duration::from_secs(1))
+        .after_events(1)
+}
+
+#[test]
+fn real_clients_classify_every_failure_like_the_real_provider() {
+    let litellm = env(PythonEnvSpec::litellm(provision::LITELLM_VERSION));
+    let sdks = env(PythonEnvSpec::sdks());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let specs: Vec<DeploymentSpec> = Dialect::ALL
+        .iter()
+        .flat_map(|&d| {
+            CLASSES.iter().map(move |&c| {
+                DeploymentSpec::new(format!("{d}-{c}"), d).fault(fault_for(c), Schedule::Always)
+            })
+        })
+        .chain(
+            Dialect::ALL
+                .iter()
+                .map(|&d| DeploymentSpec::new(format!("{d}-served"), d)),
+        )
+        .collect();
+    let mocks = rt
+        .block_on(MockSet::start(specs, JournalConfig::default()))
+        .unwrap();
+    let case = |client: &str, d: Dialect, class: Option<FailureClass>| {
+        let id = match class {
+            Some(c) => format!("{d}-{c}"),
+            None => format!("{d}-served"),
+        };
+        json!({
+            "id": format!("{client}/{id}"),
+            "client": client,
+            "dialect": d.name(),
+            "base_url": mocks.get(&id).unwrap().base_url(),
+            "model": model(d),
+            "stream": class.is_some_and(streams),
+            "timeout": 1.5,
+        })
+    };
+    let all = |client: &str, dialects: &[Dialect]| -> Vec<Value> {
+        dialects
+            .iter()
+            .flat_map(|&d| {
+                std::iter::once(case(client, d, None))
+                    .chain(CLASSES.iter().map(move |&c| case(client, d, Some(c))))
+            })
+            .collect()
+    };
+    let openai_family = [
+        Dialect::Openai,
+        Dialect::Azure,
+        Dialect::Groq,
+        Dialect::Mistral,
+        Dialect::Deepseek,
+        Dialect::Vllm,
+    ];
+    let mut results = classify(&litellm, &all("litellm", &Dialect::ALL));
+    let mut sdk_cases = all("openai", &openai_family);
+    sdk_cases.extend(all("anthropic", &[Dialect::Anthropic]));
+    results.extend(classify(&sdks, &sdk_cases));
+    drop(mocks);
+    let dump = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fidelity-results.json");
+    let _ = std::fs::write(&dump, serde_json::to_string_pretty(&results).unwrap());
+    eprintln!("all client results: {}", dump.display());
+
+    let exception = |id: &str| -> String {
+        results
+            .get(id)
+            .unwrap_or_else(|| panic!("no result for {id}"))["exception"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Every healthy mock is accepted by every client.
+    for d in Dialect::ALL {
+        assert_eq!(exception(&format!("litellm/{d}-served")), "", "litellm {d}");
+    }
+    for d in openai_family {
+        assert_eq!(
+            exception(&format!("openai/{d}-served")),
+            "",
+            "openai SDK {d}"
+        );
+    }
+    assert_eq!(exception("anthropic/anthropic-served"), "");
+
+    // The classes LiteLLM's routing decisions hinge on map to LiteLLM's own
+    // exception for that class, except where LiteLLM reads the real
+    // provider's answer otherwise (pinned from running litellm 1.108.7).
+    let expect_litellm = |d: Dialect, class: FailureClass| -> Option<&'static str> {
+        use FailureClass::*;
+        Some(match (d, class) {
+            // LiteLLM matches policy words in `error.message` only for the
+            // openai provider; OpenAI's real wording ("...our safety
+            // system.") has none of them.
+            (Dialect::Openai, ContentPolicy) => "BadRequestError",
+            // Gemini refuses a blocked prompt with a 200 and no candidates;
+            // LiteLLM returns it as a success with empty content.
+            (Dialect::Gemini, ContentPolicy) => "",
+            // Groq's real overflow text ("Please reduce the length of the
+            // messages or completion.", OpenHands#1902) has none of LiteLLM's
+            // context-window phrases.
+            (Dialect::Groq, ContextOverflow) => "BadRequestError",
+            // LiteLLM's openai-compatible mapping has no 401 branch for these.
+            (Dialect::Groq | Dialect::Deepseek, Auth) => "BadRequestError",
+            // Mistral's wording (synthesised, see errors.rs) is not matched.
+            (Dialect::Mistral, ContextOverflow | ContentPolicy) => "BadRequestError",
+            (_, RateLimit) => "RateLimitError",
+            (_, ContextOverflow) => "ContextWindowExceededError",
+            (_, ContentPolicy) => "ContentPolicyViolationError",
+            (_, Auth) => "AuthenticationError",
+            (_, NotFound) => "NotFoundError",
+            (_, Timeout) => "Timeout",
+            _ => return None,
+        })
+    };
+    let mut misses = Vec::new();
+    for d in Dialect::ALL {
+        for class in CLASSES {
+            let Some(wanted) = expect_litellm(d, class) else {
+                continue;
+            };
+            let got = exception(&format!("litellm/{d}-{class}"));
+            if got != wanted {
+                misses.push(format!("litellm {d} {class}: `{got}` (wanted `{wanted}`)"));
+            }
+        }
+    }
+    // The official SDKs map by status: 429 -> RateLimitError, 401 ->
+    // AuthenticationError, 404 -> NotFoundError, 400 -> BadRequestError, 5xx
+    // -> InternalServerError.
+    let expect_sdk = [
+        (FailureClass::RateLimit, "RateLimitError"),
+        (FailureClass::QuotaExhausted, "RateLimitError"),
+        (FailureClass::ContextOverflow, "BadRequestError"),
+        (FailureClass::NotFound, "NotFoundError"),
+        (FailureClass::ServerError, "InternalServerError"),
+        (FailureClass::Overloaded, "InternalServerError"),
+        (FailureClass::Timeout, "APITimeoutError"),
+        (FailureClass::ConnectionReset, "APIConnectionError"),
+    ];
+    for (class, wanted) in expect_sdk {
+        for d in openai_family {
+            let got = exception(&format!("openai/{d}-{class}"));
+            if got != wanted {
+                misses.push(format!("openai SDK {d} {class}: {got} (wanted {wanted})"));
+            }
+        }
+        let got = exception(&format!("anthropic/anthropic-{class}"));
+        let wanted = match class {
+            FailureClass::Overloaded => "OverloadedError",
+            // The SDK knows Anthropic's spend-limit detail code.
+            FailureClass::QuotaExhausted => "EnforcedSpendLimitReachedError",
+            _ => wanted,
+        };
+        if got != wanted {
+            misses.push(format!("anthropic SDK {class}: {got} (wanted {wanted})"));
+        }
+    }
+    // The whole matrix, pinned: a change in any client's reading is a diff.
+    let table: BTreeMap<String, String> = results
+        .iter()
+        .map(|(id, v)| {
+            let status = match &v["status"] {
+                Value::Null => String::new(),
+                s => format!(" {s}"),
+            };
+            (
+                id.clone(),
+                format!("{}{status}", v["exception"].as_str().unwrap_or("")),
+            )
+        })
+        .collect();
+    insta::assert_yaml_snapshot!(
+        "fidelity_litellm_1_108_7_openai_3_57_0_anthropic_2_13_0",
+        table
+    );
+    assert!(
+        misses.is_empty(),
+        "clients read these answers differently:\n{}",
+        misses.join("\n")
+    );
+}
