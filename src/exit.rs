@@ -10,9 +10,13 @@ pub const BAD_INPUT: i32 = 2;
 /// provisioning failed.
 pub const INFRA: i32 = 3;
 
+/// Ctrl-C ended the run; the run folder keeps what was recorded.
+pub const INTERRUPTED: i32 = 130;
+
 /// The exit-code table shown in `--help`.
 pub const HELP: &str = "Exit codes:
   0  every expectation held, no finding
   1  a finding (e.g. the Failover Illusion) or a failed expectation
   2  bad input: scenario, gateway config or flag (nothing was run)
-  3  infrastructure: gateway would not start, port, provisioning";
+  3  infrastructure: gateway would not start, port, provisioning
+  130 interrupted by Ctrl-C (the run folder keeps what was recorded)";

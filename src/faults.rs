@@ -7,6 +7,7 @@
 
 use crate::diag::{suggest, InputError, Source};
 use mock_providers::{DeploymentSpec, Dialect, FailureClass, Fault, FaultRule, Schedule};
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::time::Duration;
@@ -181,6 +182,22 @@ pub(crate) fn value_as<T: serde::de::DeserializeOwned>(
     })
 }
 
+impl JsonSchema for Dur {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration: `250ms`, `2s`, `1.5s`, `1m`, or a number of seconds.",
+            "oneOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": "^\\s*[0-9.]+\\s*(ms|s|m|h)?\\s*$"}
+            ]
+        })
+    }
+}
+
 /// A deployment as a file writes it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,7 +217,7 @@ pub struct DeploymentFile {
 }
 
 /// A fault as a file writes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultFile {
     /// Where it applies: a deployment id (scenarios also take a provider).
@@ -237,6 +254,35 @@ pub enum ScheduleFile {
     Window(Vec<Dur>),
     /// Each attempt with this chance (0..=1), seeded by the fault's `seed`.
     Probability(f64),
+}
+
+impl JsonSchema for ScheduleFile {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Schedule".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let dur = generator.subschema_for::<Dur>();
+        let count = schemars::json_schema!({"type": "integer", "minimum": 0});
+        let one = |key: &str, value: schemars::Schema| {
+            schemars::json_schema!({
+                "type": "object", "additionalProperties": false, "required": [key],
+                "properties": { key: value }
+            })
+        };
+        schemars::json_schema!({
+            "description": "On which attempts of a deployment the fault fires (attempt numbers from 1).",
+            "oneOf": [
+                {"const": "always"},
+                one("first", count.clone()),
+                one("after", count.clone()),
+                one("every", schemars::json_schema!({"type": "integer", "minimum": 1})),
+                one("requests", schemars::json_schema!({"type": "array", "items": {"type": "integer", "minimum": 1}})),
+                one("window", schemars::json_schema!({"type": "array", "items": dur, "minItems": 2, "maxItems": 2})),
+                one("probability", schemars::json_schema!({"type": "number", "minimum": 0, "maximum": 1})),
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for ScheduleFile {

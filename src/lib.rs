@@ -8,8 +8,15 @@
 pub mod diag;
 pub mod exit;
 pub mod faults;
+pub mod gateway;
 pub mod mock;
 pub mod mockfile;
+pub mod paths;
 pub mod provision;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod traffic;
+pub mod verdict;
 
 pub use mock_providers;

@@ -3,9 +3,14 @@
 
 use clap::{Parser, Subcommand};
 use crossfire::diag::InputError;
-use crossfire::{exit, mock, mockfile};
+use crossfire::report::{
+    json::JsonReporter, junit::JunitReporter, terminal::TerminalReporter, Reporter,
+};
+use crossfire::runner::{self, RunOptions};
+use crossfire::{exit, gateway, mock, mockfile, scenario};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 #[derive(Parser)]
 #[command(name = "crossfire", version, about = "Failover chaos-testing harness for LLM gateways", after_help = exit::HELP)]
@@ -19,6 +24,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run scenarios: one file, several, or every *.yaml under a folder.
+    Run {
+        /// Scenario files or folders.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// The run folder (journals, gateway logs, rendered configs, reports).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write the whole run, every path included, as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write JUnit XML: one testcase per expectation.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Validate scenario files without running anything.
+    Check {
+        /// Scenario files or folders.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format.
+    Schema,
     /// Serve mock providers until Ctrl-C; prints `ID DIALECT URL` per deployment.
     #[command(
         after_help = "Faults: FAULT[(key=value,...)][@SCHEDULE], e.g.\n  --fault claude=rate_limit(retry_after=2s)@first:3\n  --fault gpt=stream_cut(after_events=1)@every:2\nSchedules: always, first:N, after:N, every:N, requests:1,3, window:1s..5s, probability:0.3"
@@ -60,6 +88,18 @@ fn bad_input(e: InputError) -> ExitCode {
     ExitCode::from(exit::BAD_INPUT as u8)
 }
 
+/// Loads and checks every scenario before anything runs.
+fn load_all(args: &[PathBuf]) -> Result<Vec<scenario::Scenario>, InputError> {
+    let files = runner::discover(args)?;
+    let mut list = Vec::with_capacity(files.len());
+    for f in files {
+        let s = scenario::load(&f)?;
+        gateway::preflight(&s)?;
+        list.push(s);
+    }
+    Ok(list)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
@@ -71,6 +111,68 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Run {
+            scenarios,
+            out,
+            json,
+            junit,
+        } => {
+            let loaded = match load_all(&scenarios) {
+                Ok(l) => l,
+                Err(e) => return bad_input(e),
+            };
+            let out = out.unwrap_or_else(runner::default_out_dir);
+            if let Err(e) = std::fs::create_dir_all(&out) {
+                eprintln!("error: cannot create the run folder {}: {e}", out.display());
+                return ExitCode::from(exit::INFRA as u8);
+            }
+            let mut reporters = vec![Reporter::Terminal(TerminalReporter::new())];
+            reporters.extend(json.map(|p| Reporter::Json(JsonReporter::new(p))));
+            reporters.extend(junit.map(|p| Reporter::Junit(JunitReporter::new(p))));
+            let reporters = Mutex::new(reporters);
+            let emit = |e: runner::Event| {
+                for r in reporters
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter_mut()
+                {
+                    r.event(&e);
+                }
+            };
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let opts = RunOptions {
+                out,
+                cancel: cancel.clone(),
+            };
+            let summary = runtime.block_on(async {
+                let watcher = tokio::spawn(async move {
+                    mock::wait_for_stop_signal().await;
+                    eprintln!("interrupted: stopping the gateway and the mocks");
+                    cancel.cancel();
+                });
+                let summary = runner::run(&loaded, &opts, &emit).await;
+                watcher.abort();
+                summary
+            });
+            ExitCode::from(summary.exit_code() as u8)
+        }
+        Command::Check { scenarios } => match load_all(&scenarios) {
+            Ok(list) => {
+                for s in &list {
+                    println!("ok {} ({})", s.file.display(), s.name);
+                }
+                ExitCode::from(exit::OK as u8)
+            }
+            Err(e) => bad_input(e),
+        },
+        Command::Schema => {
+            let schema = scenario::json_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            ExitCode::from(exit::OK as u8)
+        }
         Command::Mock {
             file,
             deployments,

@@ -9,6 +9,7 @@ use std::fmt;
 /// Groq, Mistral, DeepSeek and vLLM all speak OpenAI chat completions, yet each
 /// words its rate-limit and overflow errors its own way, and gateways match on
 /// those words.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dialect {

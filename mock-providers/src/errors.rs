@@ -509,7 +509,7 @@ fn anthropic_error(kind: &str, message: &str, request_id: &str) -> Value {
 }
 
 /// RFC 3339 UTC time (`2026-11-25T06:15:18Z`) from Unix seconds.
-pub(crate) fn rfc3339(unix: u64) -> String {
+pub fn rfc3339(unix: u64) -> String {
     let days = unix / 86_400;
     let secs = unix % 86_400;
     // Civil-from-days (Howard Hinnant's algorithm).

@@ -10,6 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 /// What a fault means to a gateway: the failure classes of crossfire's design.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {

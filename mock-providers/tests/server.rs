@@ -54,7 +54,10 @@ async fn every_dialect_serves_json_with_usage_and_journals_the_marker() {
         .unwrap();
     assert_eq!(oa["object"], "chat.completion");
     let reply = oa["choices"][0]["message"]["content"].as_str().unwrap();
-    assert!(reply.contains("[xf:t:1]") && reply.contains("oa (openai)"), "{reply}");
+    assert!(
+        reply.contains("[xf:t:1]") && reply.contains("oa (openai)"),
+        "{reply}"
+    );
     let expected = TokenCounter::TiktokenO200k.count_chat([("user", "hello [xf:t:1]")]);
     assert_eq!(oa["usage"]["prompt_tokens"], expected);
     let az = c

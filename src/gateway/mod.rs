@@ -1,0 +1,256 @@
+//! Gateway targets: turn (scenario, running mocks) into a gateway URL the
+//! client calls, and tear it down. One enum, one `match`.
+
+pub mod process;
+pub mod template;
+
+use crate::diag::InputError;
+use crate::scenario::{CommandGateway, Gateway, Scenario};
+use mock_providers::MockSet;
+use process::ProcessGuard;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Starting a gateway failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Bad input found at start (a template variable, a missing file).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The gateway would not start or become ready.
+    #[error("{message}{}", if log_tail.is_empty() { String::new() } else { format!("\nlast lines of the gateway log:\n{log_tail}") })]
+    Start {
+        /// What went wrong.
+        message: String,
+        /// The end of the gateway's log.
+        log_tail: String,
+    },
+    /// Ctrl-C arrived while waiting.
+    #[error("interrupted while starting the gateway")]
+    Interrupted,
+}
+
+/// A gateway the client can call. Dropping it stops what crossfire started.
+#[derive(Debug)]
+pub struct RunningGateway {
+    /// Base URL.
+    pub base_url: String,
+    /// Headers every request carries.
+    pub headers: BTreeMap<String, String>,
+    /// The process, when crossfire started one.
+    pub process: Option<ProcessGuard>,
+    /// Time from start to ready.
+    pub startup: Duration,
+    /// The config crossfire rendered for it, if any.
+    pub rendered_config: Option<PathBuf>,
+}
+
+/// The template variables of a scenario's deployments, valid before anything
+/// starts (values are filled in by [`vars`]).
+pub fn template_names(s: &Scenario) -> Vec<String> {
+    template::names(s.deployments.iter().map(|d| d.id()))
+}
+
+/// Checks a command gateway's templates before anything starts.
+pub fn preflight(s: &Scenario) -> Result<(), InputError> {
+    let Gateway::Command(c) = &s.gateway else {
+        return Ok(());
+    };
+    let known = template_names(s);
+    if let Some(t) = &c.config_template {
+        let text = std::fs::read_to_string(t)
+            .map_err(|e| InputError::file(t, format!("cannot read the config template: {e}")))?;
+        template::check(&text, &known, t)?;
+    }
+    for arg in c.command.iter().chain(c.env.values()) {
+        template::check(arg, &known, &s.file)?;
+    }
+    Ok(())
+}
+
+/// Template values: mock URLs and the gateway's own port, config and folder.
+pub fn vars(
+    s: &Scenario,
+    mocks: &MockSet,
+    port: u16,
+    config: Option<&Path>,
+    run_dir: &Path,
+) -> template::Vars {
+    let mut v = template::Vars::new();
+    v.insert("port".into(), port.to_string());
+    v.insert("base_url".into(), format!("http://127.0.0.1:{port}"));
+    v.insert(
+        "config".into(),
+        config.map(|c| c.display().to_string()).unwrap_or_default(),
+    );
+    v.insert("run_dir".into(), run_dir.display().to_string());
+    for d in &s.deployments {
+        let Some(running) = mocks.get(d.id()) else {
+            continue;
+        };
+        let prefix = format!("deployments.{}", d.id());
+        v.insert(format!("{prefix}.base_url"), running.base_url());
+        v.insert(format!("{prefix}.host"), running.addr.ip().to_string());
+        v.insert(format!("{prefix}.port"), running.addr.port().to_string());
+        v.insert(
+            format!("{prefix}.dialect"),
+            d.spec.dialect.name().to_string(),
+        );
+        v.insert(format!("{prefix}.provider"), d.provider.clone());
+        v.insert(format!("{prefix}.model"), d.model.clone());
+    }
+    v
+}
+
+/// Starts (or points at) the scenario's gateway.
+pub async fn start(
+    s: &Scenario,
+    mocks: &MockSet,
+    run_dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<RunningGateway, GatewayError> {
+    match &s.gateway {
+        Gateway::Direct { deployment } => {
+            let base_url =
+                mocks
+                    .get(deployment)
+                    .map(|d| d.base_url())
+                    .ok_or_else(|| GatewayError::Start {
+                        message: format!("deployment `{deployment}` is not running"),
+                        log_tail: String::new(),
+                    })?;
+            Ok(RunningGateway {
+                base_url,
+                headers: BTreeMap::new(),
+                process: None,
+                startup: Duration::ZERO,
+                rendered_config: None,
+            })
+        }
+        Gateway::Url {
+            base_url, headers, ..
+        } => Ok(RunningGateway {
+            base_url: base_url.clone(),
+            headers: headers.clone(),
+            process: None,
+            startup: Duration::ZERO,
+            rendered_config: None,
+        }),
+        Gateway::Command(c) => start_command(s, c, mocks, run_dir, cancel).await,
+    }
+}
+
+async fn start_command(
+    s: &Scenario,
+    c: &CommandGateway,
+    mocks: &MockSet,
+    run_dir: &Path,
+    cancel: &CancellationToken,
+) -> Result<RunningGateway, GatewayError> {
+    let start_err = |message: String| GatewayError::Start {
+        message,
+        log_tail: String::new(),
+    };
+    let port =
+        process::free_port().map_err(|e| start_err(format!("no free port on 127.0.0.1: {e}")))?;
+    let rendered_path = c.config_template.as_ref().map(|t| {
+        let name = t
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_end_matches(".tmpl").to_string())
+            .unwrap_or_else(|| "gateway-config".into());
+        run_dir.join(format!("gateway-{name}"))
+    });
+    let vars = vars(s, mocks, port, rendered_path.as_deref(), run_dir);
+    if let (Some(t), Some(out)) = (&c.config_template, &rendered_path) {
+        let text = std::fs::read_to_string(t)
+            .map_err(|e| InputError::file(t, format!("cannot read the config template: {e}")))?;
+        std::fs::write(out, template::render(&text, &vars))
+            .map_err(|e| start_err(format!("cannot write {}: {e}", out.display())))?;
+    }
+    let args: Vec<String> = c
+        .command
+        .iter()
+        .map(|a| template::render(a, &vars))
+        .collect();
+    let mut cmd = Command::new(&args[0]);
+    cmd.args(&args[1..]).current_dir(&c.workdir);
+    for (k, v) in &vars {
+        cmd.env(template::env_name(k), v);
+    }
+    for (k, v) in &c.env {
+        cmd.env(k, template::render(v, &vars));
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    let log = run_dir.join("gateway.log");
+    let mut guard = ProcessGuard::spawn(&s.name, cmd, &log)
+        .map_err(|e| start_err(format!("cannot start `{}`: {e}", args.join(" "))))?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    wait_ready(
+        &mut guard,
+        &format!("{base_url}{}", c.ready),
+        c.startup_timeout,
+        cancel,
+    )
+    .await?;
+    Ok(RunningGateway {
+        base_url,
+        headers: c.headers.clone(),
+        process: Some(guard),
+        startup: started.elapsed(),
+        rendered_config: rendered_path,
+    })
+}
+
+/// Polls `url` until it answers 2xx, the process exits, the time runs out, or
+/// Ctrl-C arrives.
+pub async fn wait_ready(
+    guard: &mut ProcessGuard,
+    url: &str,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), GatewayError> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| GatewayError::Start {
+            message: format!("cannot build an HTTP client: {e}"),
+            log_tail: String::new(),
+        })?;
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = guard.exited() {
+            return Err(GatewayError::Start {
+                message: format!(
+                    "the gateway exited before it was ready ({status}); log: {}",
+                    guard.log().display()
+                ),
+                log_tail: guard.log_tail(4000),
+            });
+        }
+        let last = match client.get(url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => format!("{url} answered {}", r.status()),
+            Err(e) => format!("{url}: {e}"),
+        };
+        if Instant::now() >= deadline {
+            return Err(GatewayError::Start {
+                message: format!(
+                    "the gateway was not ready after {:.0?} ({last}); log: {}",
+                    limit,
+                    guard.log().display()
+                ),
+                log_tail: guard.log_tail(4000),
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = cancel.cancelled() => return Err(GatewayError::Interrupted),
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Joining what the client saw with what every provider saw, and classifying
+//! each request's path. Pure functions over records; no I/O.
+
+use crate::traffic::RequestRecord;
+use mock_providers::{Attempt, FailureClass, Outcome};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// How a request's path went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathClass {
+    /// The first attempt served it.
+    Direct,
+    /// Served after retrying the same deployment.
+    RetriedSameDeployment,
+    /// Served by another deployment of the same provider.
+    FellBackSameProvider,
+    /// Served by a deployment of another provider.
+    CrossedProvider,
+    /// Failed, and only one deployment was ever tried.
+    FailedNoFailover,
+    /// Failed after trying more than one deployment.
+    FailedAfterFailover,
+    /// No provider attempt can be tied to it (the gateway answered by itself,
+    /// or reached something other than our mocks).
+    Unattributed,
+}
+
+impl PathClass {
+    /// Every class, in report order.
+    pub const ALL: [PathClass; 7] = [
+        PathClass::Direct,
+        PathClass::RetriedSameDeployment,
+        PathClass::FellBackSameProvider,
+        PathClass::CrossedProvider,
+        PathClass::FailedNoFailover,
+        PathClass::FailedAfterFailover,
+        PathClass::Unattributed,
+    ];
+
+    /// The names used in files.
+    pub const NAMES: [&'static str; 7] = [
+        "direct",
+        "retried_same_deployment",
+        "fell_back_same_provider",
+        "crossed_provider",
+        "failed_no_failover",
+        "failed_after_failover",
+        "unattributed",
+    ];
+
+    /// The name used in files and reports.
+    pub fn name(self) -> &'static str {
+        PathClass::NAMES[self as usize]
+    }
+
+    /// Parses a class name.
+    pub fn from_name(name: &str) -> Option<PathClass> {
+        PathClass::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether the client got a good answer.
+    pub fn succeeded(self) -> bool {
+        matches!(
+            self,
+            PathClass::Direct
+                | PathClass::RetriedSameDeployment
+                | PathClass::FellBackSameProvider
+                | PathClass::CrossedProvider
+        )
+    }
+}
+
+impl fmt::Display for PathClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One attempt on a request's path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Journal sequence number.
+    pub seq: u64,
+    /// Deployment id.
+    pub deployment: String,
+    /// Its provider.
+    pub provider: String,
+    /// `served`, `refused`, or the failure class.
+    pub outcome: Outcome,
+    /// HTTP status the mock sent (none for a reset).
+    pub status: Option<u16>,
+    /// Whether the answer was delivered whole.
+    pub completed: bool,
+}
+
+impl Step {
+    /// Whether this attempt delivered a good answer (a timeout's answer comes
+    /// late but whole).
+    pub fn served(&self) -> bool {
+        matches!(
+            self.outcome,
+            Outcome::Served | Outcome::Fault(FailureClass::Timeout)
+        ) && self.completed
+            && self.status == Some(200)
+    }
+
+    /// Whether this attempt met a fault.
+    pub fn faulted(&self) -> bool {
+        matches!(self.outcome, Outcome::Fault(_))
+    }
+
+    /// `anthropic/claude 429`, `openai/gpt 200`.
+    pub fn short(&self) -> String {
+        let status = match (self.outcome, self.status) {
+            (Outcome::Fault(FailureClass::ConnectionReset), _) => "reset".to_string(),
+            (Outcome::Fault(c), Some(200)) => format!("200 {c}"),
+            (_, Some(s)) => s.to_string(),
+            (_, None) => "no answer".to_string(),
+        };
+        format!("{}/{} {status}", self.provider, self.deployment)
+    }
+}
+
+/// A request's whole path: its attempts in order and what the client saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Path {
+    /// Request number in the run.
+    pub n: u64,
+    /// The marker it carried.
+    pub marker: String,
+    /// Index of its traffic entry.
+    pub traffic: usize,
+    /// The model group asked for.
+    pub model: String,
+    /// Attempts, by sequence number.
+    pub steps: Vec<Step>,
+    /// What the client saw: an HTTP status, or none on a transport error.
+    pub client_status: Option<u16>,
+    /// Whether the client got a good, complete answer.
+    pub ok: bool,
+    /// The class of the path.
+    pub class: PathClass,
+    /// Whether any attempt met a fault.
+    pub met_fault: bool,
+    /// Client latency in microseconds.
+    pub latency_us: u64,
+}
+
+impl Path {
+    /// The attempt that served the request, if one did.
+    pub fn served_by(&self) -> Option<&Step> {
+        if self.ok {
+            self.steps.iter().rev().find(|s| s.served())
+        } else {
+            None
+        }
+    }
+
+    /// Attempts per deployment, most first.
+    pub fn attempts_per_deployment(&self) -> BTreeMap<&str, u32> {
+        let mut m = BTreeMap::new();
+        for s in &self.steps {
+            *m.entry(s.deployment.as_str()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// One line a person reads: `claude-opus: anthropic/claude 429 -> openai/gpt 200 -> client 200`.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.steps.iter().map(Step::short).collect();
+        if parts.is_empty() {
+            parts.push("no provider attempt".into());
+        }
+        let client = match self.client_status {
+            Some(s) if self.ok => format!("client {s}"),
+            Some(s) => format!("client {s} (failed)"),
+            None => "client error".into(),
+        };
+        parts.push(client);
+        format!("{}: {}", self.model, parts.join(" -> "))
+    }
+}
+
+/// Classifies a path from its steps and whether the client got a good answer.
+pub fn classify(steps: &[Step], ok: bool) -> PathClass {
+    let Some(first) = steps.first() else {
+        return PathClass::Unattributed;
+    };
+    if ok {
+        let Some(served) = steps.iter().rev().find(|s| s.served()) else {
+            return PathClass::Unattributed;
+        };
+        if steps.len() == 1 {
+            PathClass::Direct
+        } else if served.provider != first.provider {
+            PathClass::CrossedProvider
+        } else if served.deployment != first.deployment {
+            PathClass::FellBackSameProvider
+        } else {
+            PathClass::RetriedSameDeployment
+        }
+    } else {
+        let one = steps.iter().all(|s| s.deployment == first.deployment);
+        if one {
+            PathClass::FailedNoFailover
+        } else {
+            PathClass::FailedAfterFailover
+        }
+    }
+}
+
+/// Every request's path, and the attempts no request can claim.
+#[derive(Debug, Clone, Serialize)]
+pub struct Joined {
+    /// One path per request, in request order.
+    pub paths: Vec<Path>,
+    /// Attempts without a marker, or with a marker no request sent.
+    pub stray: Vec<Attempt>,
+}
+
+/// Joins client records with the journal by marker, orders attempts by
+/// sequence, and classifies each request.
+pub fn join(
+    records: &[RequestRecord],
+    attempts: &[Attempt],
+    providers: &HashMap<String, String>,
+) -> Joined {
+    let mut by_marker: HashMap<&str, Vec<&Attempt>> = HashMap::new();
+    let known: std::collections::HashSet<&str> =
+        records.iter().map(|r| r.marker.as_str()).collect();
+    let mut stray = Vec::new();
+    for a in attempts {
+        match a.marker.as_deref() {
+            Some(m) if known.contains(m) => by_marker.entry(m).or_default().push(a),
+            _ => stray.push(a.clone()),
+        }
+    }
+    let paths = records
+        .iter()
+        .map(|r| {
+            let mut list = by_marker.remove(r.marker.as_str()).unwrap_or_default();
+            list.sort_by_key(|a| a.seq);
+            let steps: Vec<Step> = list
+                .into_iter()
+                .map(|a| Step {
+                    seq: a.seq,
+                    deployment: a.deployment.clone(),
+                    provider: providers
+                        .get(&a.deployment)
+                        .cloned()
+                        .unwrap_or_else(|| a.dialect.name().to_string()),
+                    outcome: a.outcome,
+                    status: a.status,
+                    completed: a.completed,
+                })
+                .collect();
+            let ok = r.ok();
+            Path {
+                n: r.n,
+                marker: r.marker.clone(),
+                traffic: r.traffic,
+                model: r.model.clone(),
+                class: classify(&steps, ok),
+                met_fault: steps.iter().any(Step::faulted),
+                steps,
+                client_status: r.status,
+                ok,
+                latency_us: r.latency_us,
+            }
+        })
+        .collect();
+    Joined { paths, stray }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn step(seq: u64, deployment: &str, provider: &str, ok: bool) -> Step {
+        Step {
+            seq,
+            deployment: deployment.into(),
+            provider: provider.into(),
+            outcome: if ok {
+                Outcome::Served
+            } else {
+                Outcome::Fault(FailureClass::RateLimit)
+            },
+            status: Some(if ok { 200 } else { 429 }),
+            completed: true,
+        }
+    }
+
+    #[test]
+    fn classes() {
+        use PathClass::*;
+        let a = |s| step(s, "claude", "anthropic", false);
+        assert_eq!(classify(&[step(1, "c", "anthropic", true)], true), Direct);
+        assert_eq!(
+            classify(&[a(1), step(2, "claude", "anthropic", true)], true),
+            RetriedSameDeployment
+        );
+        assert_eq!(
+            classify(&[a(1), step(2, "claude-eu", "anthropic", true)], true),
+            FellBackSameProvider
+        );
+        assert_eq!(
+            classify(&[a(1), a(2), step(3, "gpt", "openai", true)], true),
+            CrossedProvider
+        );
+        assert_eq!(classify(&[a(1), a(2), a(3)], false), FailedNoFailover);
+        assert_eq!(
+            classify(&[a(1), step(2, "gpt", "openai", false)], false),
+            FailedAfterFailover
+        );
+        assert_eq!(classify(&[], true), Unattributed);
+        assert_eq!(classify(&[], false), Unattributed);
+        // The client got a 200, but no provider served one: the gateway made it up.
+        assert_eq!(classify(&[a(1)], true), Unattributed);
+    }
+
+    proptest! {
+        #[test]
+        fn success_and_failure_classes_never_mix(
+            raw in proptest::collection::vec((0usize..3, any::<bool>()), 0..6),
+            ok in any::<bool>(),
+        ) {
+            let names = [("a", "p1"), ("b", "p1"), ("c", "p2")];
+            let steps: Vec<Step> = raw.iter().enumerate()
+                .map(|(i, (d, served))| step(i as u64, names[*d].0, names[*d].1, *served))
+                .collect();
+            let class = classify(&steps, ok);
+            if class != PathClass::Unattributed {
+                prop_assert_eq!(class.succeeded(), ok);
+            }
+            if class == PathClass::CrossedProvider {
+                prop_assert!(steps.iter().any(|s| s.provider != steps[0].provider && s.served()));
+            }
+            if steps.is_empty() {
+                prop_assert_eq!(class, PathClass::Unattributed);
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `--json FILE`: the whole run, every path included, machine-readable.
+
+use crate::runner::Event;
+use std::path::PathBuf;
+
+/// Writes the run summary as JSON when the run finishes.
+#[derive(Debug)]
+pub struct JsonReporter {
+    path: PathBuf,
+}
+
+impl JsonReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf) -> JsonReporter {
+        JsonReporter { path }
+    }
+
+    /// Consumes an event.
+    pub fn event(&mut self, e: &Event) {
+        if let Event::RunFinished(summary) = e {
+            let result = serde_json::to_vec_pretty(summary.as_ref())
+                .map_err(std::io::Error::other)
+                .and_then(|b| std::fs::write(&self.path, b));
+            if let Err(err) = result {
+                eprintln!("error: cannot write {}: {err}", self.path.display());
+            }
+        }
+    }
+}

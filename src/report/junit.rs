@@ -1,0 +1,74 @@
+//! `--junit FILE`: one test suite per scenario, one test case per expectation
+//! and per finding, for a CI's test view.
+
+use crate::runner::{Event, RunSummary};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Writes JUnit XML when the run finishes.
+#[derive(Debug)]
+pub struct JunitReporter {
+    path: PathBuf,
+}
+
+/// The JUnit document of a run.
+pub fn render(summary: &RunSummary) -> Result<String, quick_junit::SerializeError> {
+    let mut report = Report::new("crossfire");
+    for s in &summary.scenarios {
+        let mut suite = TestSuite::new(s.name.as_str());
+        suite.set_time(Duration::from_millis(s.duration_ms));
+        if let Some(e) = &s.error {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(e.as_str()).set_type("infrastructure");
+            let mut case = TestCase::new("gateway and mocks start", status);
+            case.set_classname(s.name.as_str());
+            suite.add_test_case(case);
+        }
+        for v in &s.verdicts {
+            let status = if v.held {
+                TestCaseStatus::success()
+            } else {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                st.set_message(v.detail.as_str()).set_type("expectation");
+                if let Some(example) = &v.example {
+                    st.set_description(format!("example: {example}"));
+                }
+                st
+            };
+            let mut case = TestCase::new(v.expectation.as_str(), status);
+            case.set_classname(s.name.as_str());
+            suite.add_test_case(case);
+        }
+        for f in &s.findings {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(f.message.as_str())
+                .set_type(f.kind)
+                .set_description(f.path.as_str());
+            let mut case = TestCase::new(format!("failover illusion: request #{}", f.request), st);
+            case.set_classname(s.name.as_str());
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string()
+}
+
+impl JunitReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf) -> JunitReporter {
+        JunitReporter { path }
+    }
+
+    /// Consumes an event.
+    pub fn event(&mut self, e: &Event) {
+        if let Event::RunFinished(summary) = e {
+            let result = render(summary)
+                .map_err(std::io::Error::other)
+                .and_then(|xml| std::fs::write(&self.path, xml));
+            if let Err(err) = result {
+                eprintln!("error: cannot write {}: {err}", self.path.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The terminal: a progress bar on runs longer than a moment (only on a TTY),
+//! then per scenario the count of each path class, each expectation held or
+//! not with an example path, and the findings.
+
+use crate::runner::{Event, ScenarioReport};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// Prints progress to stderr and results to stdout.
+#[derive(Debug)]
+pub struct TerminalReporter {
+    bar: Option<ProgressBar>,
+    tty: bool,
+}
+
+impl Default for TerminalReporter {
+    fn default() -> Self {
+        TerminalReporter::new()
+    }
+}
+
+impl TerminalReporter {
+    /// A reporter; the progress bar shows only when stderr is a terminal.
+    pub fn new() -> TerminalReporter {
+        TerminalReporter {
+            bar: None,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Consumes an event.
+    pub fn event(&mut self, e: &Event) {
+        match e {
+            Event::ScenarioStarted { name, planned, .. } if self.tty => {
+                let bar = match planned {
+                    Some(n) => ProgressBar::new(*n),
+                    None => ProgressBar::new_spinner(),
+                };
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar.set_message(name.clone());
+                // Only runs longer than a moment show a bar.
+                bar.enable_steady_tick(Duration::from_millis(200));
+                self.bar = Some(bar);
+            }
+            Event::RequestDone(_) => {
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                }
+            }
+            Event::ScenarioFinished(report) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(render_scenario(report).as_bytes());
+            }
+            Event::RunFinished(summary) => {
+                let passed = summary.scenarios.iter().filter(|s| s.passed()).count();
+                let total = summary.scenarios.len();
+                let mut line = format!(
+                    "{total} scenario{}: {passed} passed, {} failed; run folder {}\n",
+                    if total == 1 { "" } else { "s" },
+                    total - passed,
+                    summary.out.display()
+                );
+                if summary.interrupted {
+                    line = format!("interrupted; {line}");
+                }
+                let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The block printed for a finished scenario.
+pub fn render_scenario(r: &ScenarioReport) -> String {
+    let mut s = String::new();
+    let mark = if r.passed() { "PASS" } else { "FAIL" };
+    s.push_str(&format!(
+        "{mark} {} ({} gateway, {} requests, {:.1}s)\n",
+        r.name,
+        r.gateway,
+        r.paths.len(),
+        r.duration_ms as f64 / 1000.0
+    ));
+    if let Some(e) = &r.error {
+        s.push_str(&format!("  error: {}\n", e.replace('\n', "\n  ")));
+        if let Some(log) = &r.gateway_log {
+            s.push_str(&format!("  gateway log: {}\n", log.display()));
+        }
+    }
+    if r.interrupted {
+        s.push_str("  interrupted: expectations were not judged\n");
+    }
+    if !r.counts.is_empty() {
+        let counts: Vec<String> = r.counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        s.push_str(&format!("  paths: {}\n", counts.join(", ")));
+    }
+    if !r.stray.is_empty() {
+        s.push_str(&format!(
+            "  attempts no request claims: {}\n",
+            r.stray.len()
+        ));
+    }
+    for v in &r.verdicts {
+        let tick = if v.held { "ok  " } else { "FAIL" };
+        s.push_str(&format!("  {tick} {} ({})\n", v.expectation, v.detail));
+        if let Some(ex) = &v.example {
+            s.push_str(&format!("       e.g. {ex}\n"));
+        }
+    }
+    if !r.findings.is_empty() {
+        s.push_str(&format!(
+            "  Failover Illusion: {} requests\n",
+            r.findings.len()
+        ));
+        for f in r.findings.iter().take(3) {
+            s.push_str(&format!(
+                "    #{} {}\n       {}\n",
+                f.request, f.message, f.path
+            ));
+        }
+    }
+    if !r.passed() {
+        s.push_str(&format!("  run folder: {}\n", r.run_dir.display()));
+    }
+    s
+}

@@ -1,0 +1,423 @@
+//! The harness: for each scenario, start the mocks, start the gateway, drive
+//! traffic, stop everything, join what the client saw with the journal, judge.
+//! The runner emits events; reporters only consume them.
+
+use crate::gateway::{self, GatewayError};
+use crate::paths::{self, Path as ReqPath, PathClass};
+use crate::scenario::Scenario;
+use crate::traffic::{self, RequestRecord, Target};
+use crate::verdict::{self, Finding, Verdict};
+use mock_providers::{journal, Attempt, JournalConfig, JournalStats, MockSet};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// What the runner tells reporters, in order.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A run of `scenarios` scenarios begins; `out` is its folder.
+    RunStarted {
+        /// Number of scenarios.
+        scenarios: usize,
+        /// The run folder.
+        out: PathBuf,
+    },
+    /// A scenario begins.
+    ScenarioStarted {
+        /// Its position in the run.
+        index: usize,
+        /// Its name.
+        name: String,
+        /// Requests planned, when the traffic is bounded by count.
+        planned: Option<u64>,
+    },
+    /// The gateway answers.
+    GatewayReady {
+        /// Scenario name.
+        name: String,
+        /// Target kind.
+        kind: &'static str,
+        /// Its base URL.
+        base_url: String,
+        /// Time it took to become ready.
+        startup: Duration,
+    },
+    /// A request completed.
+    RequestDone(Box<RequestRecord>),
+    /// A scenario is over.
+    ScenarioFinished(Box<ScenarioReport>),
+    /// Every scenario is over.
+    RunFinished(Arc<RunSummary>),
+}
+
+/// Everything known about one scenario's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    /// Scenario name.
+    pub name: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// What it checks.
+    pub about: Option<String>,
+    /// Gateway target kind.
+    pub gateway: &'static str,
+    /// The scenario's run folder (journal, gateway log, rendered config, report).
+    pub run_dir: PathBuf,
+    /// The journal file.
+    pub journal: PathBuf,
+    /// The gateway log, when crossfire started a process.
+    pub gateway_log: Option<PathBuf>,
+    /// Gateway startup time in milliseconds.
+    pub gateway_startup_ms: u64,
+    /// Wall time of the scenario in milliseconds.
+    pub duration_ms: u64,
+    /// Requests per path class.
+    pub counts: BTreeMap<PathClass, u64>,
+    /// Expectations, judged.
+    pub verdicts: Vec<Verdict>,
+    /// Findings (Failover Illusion).
+    pub findings: Vec<Finding>,
+    /// Every request's path.
+    pub paths: Vec<ReqPath>,
+    /// Attempts no request claims.
+    pub stray: Vec<Attempt>,
+    /// What the client saw, per request.
+    pub requests: Vec<RequestRecord>,
+    /// Journal counts.
+    pub journal_stats: JournalStats,
+    /// Infrastructure failure that stopped the scenario.
+    pub error: Option<String>,
+    /// Whether Ctrl-C cut the scenario short.
+    pub interrupted: bool,
+}
+
+impl ScenarioReport {
+    /// Every expectation held, no finding, no failure.
+    pub fn passed(&self) -> bool {
+        self.error.is_none()
+            && !self.interrupted
+            && self.findings.is_empty()
+            && self.verdicts.iter().all(|v| v.held)
+    }
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// The run folder.
+    pub out: PathBuf,
+    /// One report per scenario.
+    pub scenarios: Vec<ScenarioReport>,
+    /// Whether Ctrl-C ended the run.
+    pub interrupted: bool,
+}
+
+impl RunSummary {
+    /// The exit code the run maps to.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted {
+            crate::exit::INTERRUPTED
+        } else if self.scenarios.iter().any(|s| s.error.is_some()) {
+            crate::exit::INFRA
+        } else if self.scenarios.iter().all(ScenarioReport::passed) {
+            crate::exit::OK
+        } else {
+            crate::exit::FINDING
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run folder.
+    pub out: PathBuf,
+    /// Cancelled on Ctrl-C.
+    pub cancel: CancellationToken,
+}
+
+/// A folder name for a scenario: `01-rate-limit-on-claude`.
+fn slug(index: usize, name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    format!("{:02}-{}", index + 1, s.trim_matches('-'))
+}
+
+/// A short id for this run's markers.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:06x}",
+        (nanos ^ (u128::from(std::process::id()) << 20)) as u32 & 0xff_ffff
+    )
+}
+
+/// Runs scenarios one after another and reports through `emit`.
+pub async fn run(
+    scenarios: &[Scenario],
+    opts: &RunOptions,
+    emit: &(dyn Fn(Event) + Sync),
+) -> RunSummary {
+    emit(Event::RunStarted {
+        scenarios: scenarios.len(),
+        out: opts.out.clone(),
+    });
+    let mut reports = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        if opts.cancel.is_cancelled() {
+            break;
+        }
+        let report = run_scenario(i, s, opts, emit).await;
+        emit(Event::ScenarioFinished(Box::new(report.clone())));
+        reports.push(report);
+    }
+    let summary = RunSummary {
+        out: opts.out.clone(),
+        interrupted: opts.cancel.is_cancelled(),
+        scenarios: reports,
+    };
+    emit(Event::RunFinished(Arc::new(summary.clone())));
+    summary
+}
+
+/// Runs one scenario. Infrastructure failures end up in the report's `error`.
+pub async fn run_scenario(
+    index: usize,
+    s: &Scenario,
+    opts: &RunOptions,
+    emit: &(dyn Fn(Event) + Sync),
+) -> ScenarioReport {
+    let started = Instant::now();
+    let providers: HashMap<String, String> = s
+        .deployments
+        .iter()
+        .map(|d| (d.id().to_string(), d.provider.clone()))
+        .collect();
+    let run_dir = opts.out.join(slug(index, &s.name));
+    let journal_path = run_dir.join("journal.jsonl");
+    let planned = s.traffic.iter().map(|t| t.requests).sum::<Option<u64>>();
+    emit(Event::ScenarioStarted {
+        index,
+        name: s.name.clone(),
+        planned,
+    });
+    let mut report = ScenarioReport {
+        name: s.name.clone(),
+        file: s.file.clone(),
+        about: s.about.clone(),
+        gateway: s.gateway.kind(),
+        run_dir: run_dir.clone(),
+        journal: journal_path.clone(),
+        gateway_log: None,
+        gateway_startup_ms: 0,
+        duration_ms: 0,
+        counts: BTreeMap::new(),
+        verdicts: vec![],
+        findings: vec![],
+        paths: vec![],
+        stray: vec![],
+        requests: vec![],
+        journal_stats: JournalStats::default(),
+        error: None,
+        interrupted: false,
+    };
+    if let Err(e) = std::fs::create_dir_all(&run_dir) {
+        report.error = Some(format!(
+            "cannot create the run folder {}: {e}",
+            run_dir.display()
+        ));
+        return report;
+    }
+    let specs = s.deployments.iter().map(|d| d.spec.clone()).collect();
+    let mocks = match MockSet::start(
+        specs,
+        JournalConfig {
+            memory_cap: 1_000_000,
+            file: Some(journal_path.clone()),
+        },
+    )
+    .await
+    {
+        Ok(m) => m,
+        Err(e) => {
+            report.error = Some(format!("cannot start the mock providers: {e}"));
+            return report;
+        }
+    };
+    let gw = match gateway::start(s, &mocks, &run_dir, &opts.cancel).await {
+        Ok(g) => g,
+        Err(GatewayError::Interrupted) => {
+            report.interrupted = true;
+            finish(&mut report, mocks, None, vec![], started, &providers).await;
+            return report;
+        }
+        Err(e) => {
+            report.error = Some(e.to_string());
+            report.gateway_log = Some(run_dir.join("gateway.log")).filter(|p| p.exists());
+            finish(&mut report, mocks, None, vec![], started, &providers).await;
+            return report;
+        }
+    };
+    report.gateway_startup_ms = gw.startup.as_millis() as u64;
+    report.gateway_log = gw.process.as_ref().map(|p| p.log().to_path_buf());
+    emit(Event::GatewayReady {
+        name: s.name.clone(),
+        kind: s.gateway.kind(),
+        base_url: gw.base_url.clone(),
+        startup: gw.startup,
+    });
+    let client = match reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(256)
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            report.error = Some(format!("cannot build the HTTP client: {e}"));
+            finish(&mut report, mocks, Some(gw), vec![], started, &providers).await;
+            return report;
+        }
+    };
+    let target = Target {
+        base_url: gw.base_url.clone(),
+        headers: gw.headers.clone(),
+    };
+    let run_id = run_id();
+    let next_n = Arc::new(AtomicU64::new(0));
+    let mut records = Vec::new();
+    let on_done = |r: &RequestRecord| emit(Event::RequestDone(Box::new(r.clone())));
+    for (i, t) in s.traffic.iter().enumerate() {
+        let list = traffic::drive(
+            &client,
+            &target,
+            i,
+            t,
+            &run_id,
+            started,
+            &next_n,
+            &opts.cancel,
+            &on_done,
+        )
+        .await;
+        records.extend(list);
+        if opts.cancel.is_cancelled() {
+            break;
+        }
+    }
+    report.interrupted = opts.cancel.is_cancelled();
+    finish(&mut report, mocks, Some(gw), records, started, &providers).await;
+    // Judge only a complete run: an interrupted one reports what it saw.
+    if !report.interrupted {
+        report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);
+        report.findings = verdict::illusions(&s.intent, &report.paths);
+    }
+    write_report(&report);
+    report
+}
+
+/// Stops the gateway, then the mocks (flushing the journal), and joins.
+async fn finish(
+    report: &mut ScenarioReport,
+    mocks: MockSet,
+    gw: Option<gateway::RunningGateway>,
+    records: Vec<RequestRecord>,
+    started: Instant,
+    providers: &HashMap<String, String>,
+) {
+    // The gateway goes first, so nothing reaches the mocks after they stop.
+    drop(gw);
+    let journal = mocks.shutdown().await;
+    report.journal_stats = journal.stats();
+    let attempts = if report.journal_stats.evicted > 0 {
+        journal::read_jsonl(&report.journal).unwrap_or_else(|_| journal.attempts())
+    } else {
+        journal.attempts()
+    };
+    let joined = paths::join(&records, &attempts, providers);
+    for p in &joined.paths {
+        *report.counts.entry(p.class).or_insert(0) += 1;
+    }
+    report.paths = joined.paths;
+    report.stray = joined.stray;
+    report.requests = records;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+}
+
+fn write_report(report: &ScenarioReport) {
+    let path = report.run_dir.join("report.json");
+    match serde_json::to_vec_pretty(report) {
+        Ok(bytes) => {
+            if let Err(e) = std::fs::write(&path, bytes) {
+                tracing::warn!("cannot write {}: {e}", path.display());
+            }
+        }
+        Err(e) => tracing::warn!("cannot serialise the report: {e}"),
+    }
+}
+
+/// Finds scenario files: each argument is a file, or a folder searched for
+/// `*.yaml` / `*.yml`, recursively, in sorted order.
+pub fn discover(args: &[PathBuf]) -> Result<Vec<PathBuf>, crate::diag::InputError> {
+    let mut files = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let mut found = Vec::new();
+            walk(a, &mut found);
+            found.sort();
+            if found.is_empty() {
+                return Err(crate::diag::InputError::file(
+                    a,
+                    "the folder holds no *.yaml scenario files",
+                ));
+            }
+            files.extend(found);
+        } else if a.is_file() {
+            files.push(a.clone());
+        } else {
+            return Err(crate::diag::InputError::file(a, "no such file or folder"));
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+/// The default run folder: `crossfire-runs/<UTC time>`.
+pub fn default_out_dir() -> PathBuf {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let stamp = mock_providers::errors::rfc3339(now).replace([':', '-'], "");
+    PathBuf::from("crossfire-runs").join(stamp)
+}

@@ -1,0 +1,425 @@
+//! Serde types that mirror a scenario file, key for key. Unknown keys are
+//! errors. They are converted into the domain types of `model.rs`, which
+//! cannot be invalid; nothing here is used after that.
+
+use crate::faults::{value_as, DeploymentFile, Dur, FaultFile, OneKeyVisitor};
+use mock_providers::Dialect;
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A scenario file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Short name, used in reports and snapshot names.
+    pub name: String,
+    /// What the scenario checks, in a sentence.
+    #[serde(default)]
+    pub about: Option<String>,
+    /// The gateway under test; `--gateway` overrides it.
+    #[serde(default)]
+    pub gateway: Option<GatewayFile>,
+    /// Mock deployments, when no gateway config defines them.
+    #[serde(default)]
+    pub deployments: Vec<ScenarioDeploymentFile>,
+    /// Faults: `on` a deployment id, a provider, or `provider/model`.
+    #[serde(default)]
+    pub faults: Vec<FaultFile>,
+    /// Which providers each model group must fail over to.
+    #[serde(default)]
+    pub intent: BTreeMap<String, Vec<String>>,
+    /// What the client sends.
+    pub traffic: Vec<TrafficFile>,
+    /// What must hold.
+    #[serde(default)]
+    pub expect: Vec<ExpectFile>,
+    /// Seed for probability schedules without their own.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A deployment in a scenario: a mock deployment plus the provider and model
+/// it stands for.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioDeploymentFile {
+    /// Unique id.
+    pub id: String,
+    /// The API it speaks.
+    pub dialect: Dialect,
+    /// The provider it belongs to (default: the dialect's provider).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The upstream model name a gateway sends (default: a current model of the dialect).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Overrides the context window of every model served here.
+    #[serde(default)]
+    pub context_window: Option<u64>,
+    /// Prompt tokens each answer reports as cached.
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+    /// Reasoning tokens each answer reports.
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
+    /// Pause between stream events.
+    #[serde(default)]
+    pub event_interval: Option<Dur>,
+}
+
+impl ScenarioDeploymentFile {
+    /// The mock part of this deployment.
+    pub fn mock(&self) -> DeploymentFile {
+        DeploymentFile {
+            id: self.id.clone(),
+            dialect: self.dialect,
+            context_window: self.context_window,
+            cached_tokens: self.cached_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+            event_interval: self.event_interval,
+        }
+    }
+}
+
+/// The gateway under test.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    /// `direct`, `command`, `url`, `litellm` or `portkey`.
+    pub kind: GatewayKind,
+    /// `direct`: the deployment the client calls (default: the only one).
+    #[serde(default)]
+    pub deployment: Option<String>,
+    /// `command`: the program and its arguments; `{{ port }}`, `{{ config }}`,
+    /// `{{ run_dir }}` and `{{ deployments.<id>.base_url }}` are filled in.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// `command`: a config template rendered into the run folder as `{{ config }}`;
+    /// `litellm` / `portkey`: the gateway's own config file.
+    #[serde(default)]
+    pub config: Option<PathBuf>,
+    /// `command`: path polled until it answers (default `/`).
+    #[serde(default)]
+    pub ready: Option<String>,
+    /// `command`: extra environment variables (templated like `command`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `url`: base URL of a gateway already running.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The API the gateway offers clients (default `openai`).
+    #[serde(default)]
+    pub api: Option<ClientApiName>,
+    /// How long to wait for the gateway to become ready (default 60s).
+    #[serde(default)]
+    pub startup_timeout: Option<Dur>,
+    /// Header sent with every request (e.g. an API key the gateway expects).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Gateway target kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayKind {
+    /// No gateway: the client calls one deployment.
+    Direct,
+    /// A gateway crossfire starts with a command.
+    Command,
+    /// A gateway already running.
+    Url,
+    /// The LiteLLM proxy, from its own config.
+    Litellm,
+    /// The Portkey gateway, from its own config.
+    Portkey,
+}
+
+impl GatewayKind {
+    /// The name used in files and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            GatewayKind::Direct => "direct",
+            GatewayKind::Command => "command",
+            GatewayKind::Url => "url",
+            GatewayKind::Litellm => "litellm",
+            GatewayKind::Portkey => "portkey",
+        }
+    }
+}
+
+/// The API a client speaks to the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientApiName {
+    /// OpenAI chat completions.
+    Openai,
+    /// Anthropic messages.
+    Anthropic,
+}
+
+/// One traffic entry.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficFile {
+    /// The model group the client asks for.
+    pub model: String,
+    /// How many requests (default: as many as `duration` allows).
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// Requests in flight at once (default 1).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Requests started per second, at most.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// Keep sending for this long.
+    #[serde(default)]
+    pub duration: Option<Dur>,
+    /// Filler text of this many tokens in the prompt (default 50).
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    /// Output token cap sent (default 64).
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+    /// Ask for a stream (default false).
+    #[serde(default)]
+    pub stream: Option<bool>,
+    /// The client API (default: the gateway's).
+    #[serde(default)]
+    pub api: Option<ClientApiName>,
+    /// Per-request timeout (default 30s).
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+/// A share of requests, 0..1, or every one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Share {
+    /// Every request in scope.
+    Every,
+    /// At least this fraction.
+    AtLeast(f64),
+}
+
+/// An expectation as written: a map with one key.
+#[derive(Debug, Clone)]
+pub enum ExpectFile {
+    /// `status: 200` or `{status: {code: 200, at_least: 0.9}}`.
+    Status(u16, Share),
+    /// `path: crossed_provider` or `{path: {class: ..., at_least: 0.5}}`.
+    Path(String, Share),
+    /// `served_by: openai` (provider or deployment), or `{provider|deployment: x, at_least}`.
+    ServedBy(ServedByFile, Share),
+    /// `max_attempts: 4`.
+    MaxAttempts(u32),
+    /// `max_attempts_per_deployment: 3`.
+    MaxAttemptsPerDeployment(u32),
+    /// `latency_p99_under: 2s`.
+    LatencyP99Under(Dur),
+    /// `no_unattributed: true`.
+    NoUnattributed(bool),
+}
+
+/// What `served_by` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServedByFile {
+    /// A provider or a deployment id, resolved later.
+    Either(String),
+    /// A provider.
+    Provider(String),
+    /// A deployment id.
+    Deployment(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusLong {
+    code: u16,
+    at_least: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathLong {
+    class: String,
+    at_least: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServedLong {
+    provider: Option<String>,
+    deployment: Option<String>,
+    at_least: Option<f64>,
+}
+
+fn share(at_least: Option<f64>) -> Result<Share, String> {
+    match at_least {
+        None => Ok(Share::Every),
+        Some(p) if (0.0..=1.0).contains(&p) => Ok(Share::AtLeast(p)),
+        Some(p) => Err(format!(
+            "`at_least: {p}` is outside 0..1; write a share such as `0.9`"
+        )),
+    }
+}
+
+/// The keys an expectation can have.
+pub const EXPECT_KEYS: [&str; 7] = [
+    "status",
+    "path",
+    "served_by",
+    "max_attempts",
+    "max_attempts_per_deployment",
+    "latency_p99_under",
+    "no_unattributed",
+];
+
+impl<'de> Deserialize<'de> for ExpectFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ExpectFile, D::Error> {
+        d.deserialize_any(OneKeyVisitor {
+            words: &[],
+            keys: &EXPECT_KEYS,
+            what: "expectation",
+            from_word: |_| None,
+            from_key: |key, next| {
+                let v = next()?;
+                let mut again = Some(v);
+                let mut next = move || again.take().ok_or_else(|| "value read twice".to_string());
+                Ok(match key {
+                    "status" => match value_as::<serde_yaml::Value>(key, &mut next, "")? {
+                        serde_yaml::Value::Number(n) => ExpectFile::Status(
+                            n.as_u64()
+                                .and_then(|c| u16::try_from(c).ok())
+                                .filter(|c| (100..600).contains(c))
+                                .ok_or("`status` takes an HTTP status such as `200`")?,
+                            Share::Every,
+                        ),
+                        other => {
+                            let long: StatusLong =
+                                long_form(key, other, "`{status: {code: 200, at_least: 0.9}}`")?;
+                            if !(100..600).contains(&long.code) {
+                                return Err("`code` takes an HTTP status such as `200`".into());
+                            }
+                            ExpectFile::Status(long.code, share(long.at_least)?)
+                        }
+                    },
+                    "path" => match value_as::<serde_yaml::Value>(key, &mut next, "")? {
+                        serde_yaml::Value::String(s) => ExpectFile::Path(s, Share::Every),
+                        other => {
+                            let long: PathLong = long_form(
+                                key,
+                                other,
+                                "`{path: {class: crossed_provider, at_least: 0.5}}`",
+                            )?;
+                            ExpectFile::Path(long.class, share(long.at_least)?)
+                        }
+                    },
+                    "served_by" => match value_as::<serde_yaml::Value>(key, &mut next, "")? {
+                        serde_yaml::Value::String(s) => {
+                            ExpectFile::ServedBy(ServedByFile::Either(s), Share::Every)
+                        }
+                        other => {
+                            let long: ServedLong = long_form(
+                                key,
+                                other,
+                                "`{served_by: {provider: openai, at_least: 0.9}}`",
+                            )?;
+                            let who =
+                                match (long.provider, long.deployment) {
+                                    (Some(p), None) => ServedByFile::Provider(p),
+                                    (None, Some(d)) => ServedByFile::Deployment(d),
+                                    _ => return Err(
+                                        "`served_by` names either a `provider` or a `deployment`"
+                                            .into(),
+                                    ),
+                                };
+                            ExpectFile::ServedBy(who, share(long.at_least)?)
+                        }
+                    },
+                    "max_attempts" => ExpectFile::MaxAttempts(value_as(
+                        key,
+                        &mut next,
+                        "a whole number, as in `{max_attempts: 4}`",
+                    )?),
+                    "max_attempts_per_deployment" => {
+                        ExpectFile::MaxAttemptsPerDeployment(value_as(
+                            key,
+                            &mut next,
+                            "a whole number, as in `{max_attempts_per_deployment: 3}`",
+                        )?)
+                    }
+                    "latency_p99_under" => ExpectFile::LatencyP99Under(value_as(
+                        key,
+                        &mut next,
+                        "a duration, as in `{latency_p99_under: 2s}`",
+                    )?),
+                    _ => ExpectFile::NoUnattributed(value_as(key, &mut next, "`true` or `false`")?),
+                })
+            },
+        })
+    }
+}
+
+fn long_form<T: serde::de::DeserializeOwned>(
+    key: &str,
+    v: serde_yaml::Value,
+    example: &str,
+) -> Result<T, String> {
+    if !v.is_mapping() {
+        return Err(format!("`{key}` takes a value or a map, as in {example}"));
+    }
+    serde_yaml::from_value(v).map_err(|e| {
+        let text = e.to_string();
+        let text = text.split(" at line ").next().unwrap_or(&text).to_string();
+        if let Some(rest) = text.strip_prefix("unknown field `") {
+            let word = rest.split('`').next().unwrap_or("");
+            let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+            format!(
+                "`{key}`: unknown key `{word}`; {}",
+                crate::diag::suggest(word, expected.iter().copied())
+            )
+        } else {
+            format!("`{key}`: {text}; write it as {example}")
+        }
+    })
+}
+
+impl JsonSchema for ExpectFile {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Expectation".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let share = schemars::json_schema!({"type": "number", "minimum": 0, "maximum": 1});
+        let dur = generator.subschema_for::<Dur>();
+        let one = |key: &str, value: schemars::Schema| {
+            schemars::json_schema!({
+                "type": "object", "additionalProperties": false, "required": [key],
+                "properties": { key: value }
+            })
+        };
+        schemars::json_schema!({
+            "description": "What must hold: a map with one key.",
+            "oneOf": [
+                one("status", schemars::json_schema!({"oneOf": [
+                    {"type": "integer", "minimum": 100, "maximum": 599},
+                    {"type": "object", "additionalProperties": false, "required": ["code"],
+                     "properties": {"code": {"type": "integer"}, "at_least": share.clone()}}]})),
+                one("path", schemars::json_schema!({"oneOf": [
+                    {"enum": crate::paths::PathClass::NAMES},
+                    {"type": "object", "additionalProperties": false, "required": ["class"],
+                     "properties": {"class": {"enum": crate::paths::PathClass::NAMES}, "at_least": share.clone()}}]})),
+                one("served_by", schemars::json_schema!({"oneOf": [
+                    {"type": "string"},
+                    {"type": "object", "additionalProperties": false,
+                     "properties": {"provider": {"type": "string"}, "deployment": {"type": "string"}, "at_least": share}}]})),
+                one("max_attempts", schemars::json_schema!({"type": "integer", "minimum": 1})),
+                one("max_attempts_per_deployment", schemars::json_schema!({"type": "integer", "minimum": 1})),
+                one("latency_p99_under", dur),
+                one("no_unattributed", schemars::json_schema!({"type": "boolean"})),
+            ]
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! Scenario files: what to break, what traffic to send, what must hold.
+
+pub mod file;
+pub mod model;
+
+pub use model::{
+    default_provider, from_source, load, ClientApi, CommandGateway, Deployment, Expectation,
+    Gateway, Scenario, ServedBy, Share, Traffic,
+};
+
+/// The JSON Schema of the scenario format, generated from the file types.
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(file::ScenarioFile);
+    serde_json::to_value(schema).unwrap_or_default()
+}

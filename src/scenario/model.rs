@@ -1,0 +1,631 @@
+//! The scenario as the runner uses it: every reference resolved, every value
+//! in range. Built only by [`load`] / [`from_source`], which check the whole
+//! file before anything starts.
+
+pub use super::file::Share;
+use super::file::{
+    ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
+};
+use crate::diag::{suggest, InputError, Source};
+use crate::paths::PathClass;
+use mock_providers::{DeploymentSpec, Dialect};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The provider a dialect belongs to when a file does not say.
+pub fn default_provider(dialect: Dialect) -> &'static str {
+    dialect.name()
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// What it checks.
+    pub about: Option<String>,
+    /// The gateway under test.
+    pub gateway: Gateway,
+    /// Mock deployments, faults attached.
+    pub deployments: Vec<Deployment>,
+    /// Model group -> providers it must be able to fail over to.
+    pub intent: BTreeMap<String, BTreeSet<String>>,
+    /// Traffic entries.
+    pub traffic: Vec<Traffic>,
+    /// Expectations.
+    pub expect: Vec<Expectation>,
+}
+
+/// A mock deployment in a scenario.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// The mock: id, dialect, faults.
+    pub spec: DeploymentSpec,
+    /// The provider it stands for.
+    pub provider: String,
+    /// The upstream model a gateway sends to it.
+    pub model: String,
+}
+
+impl Deployment {
+    /// Its id.
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+}
+
+/// The API a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientApi {
+    /// OpenAI chat completions (`/v1/chat/completions`).
+    Openai,
+    /// Anthropic messages (`/v1/messages`).
+    Anthropic,
+    /// The native API of a deployment's dialect (direct target).
+    Native(Dialect),
+}
+
+/// The gateway under test.
+#[derive(Debug, Clone)]
+pub enum Gateway {
+    /// No gateway: the client calls one deployment in its own dialect.
+    Direct {
+        /// The deployment called.
+        deployment: String,
+    },
+    /// A gateway crossfire starts and stops.
+    Command(CommandGateway),
+    /// A gateway already running.
+    Url {
+        /// Its base URL.
+        base_url: String,
+        /// The API it offers.
+        api: ClientApi,
+        /// Headers sent with every request.
+        headers: BTreeMap<String, String>,
+    },
+}
+
+impl Gateway {
+    /// `direct`, `command`, `url`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Gateway::Direct { .. } => "direct",
+            Gateway::Command(_) => "command",
+            Gateway::Url { .. } => "url",
+        }
+    }
+}
+
+/// A team's own gateway, started by command.
+#[derive(Debug, Clone)]
+pub struct CommandGateway {
+    /// Program and arguments (templated).
+    pub command: Vec<String>,
+    /// Config template, rendered into the run folder.
+    pub config_template: Option<PathBuf>,
+    /// Readiness path.
+    pub ready: String,
+    /// Extra environment (templated).
+    pub env: BTreeMap<String, String>,
+    /// API offered to clients.
+    pub api: ClientApi,
+    /// How long to wait for readiness.
+    pub startup_timeout: Duration,
+    /// Headers sent with every request.
+    pub headers: BTreeMap<String, String>,
+    /// Folder the command runs in (the scenario's).
+    pub workdir: PathBuf,
+}
+
+/// One traffic entry.
+#[derive(Debug, Clone)]
+pub struct Traffic {
+    /// The model group asked for.
+    pub model: String,
+    /// How many requests; `None` when only a duration bounds it.
+    pub requests: Option<u64>,
+    /// Keep sending for this long.
+    pub duration: Option<Duration>,
+    /// Requests in flight at once.
+    pub concurrency: u32,
+    /// Requests started per second, at most.
+    pub rate: Option<f64>,
+    /// Filler tokens in the prompt.
+    pub prompt_tokens: u64,
+    /// Output token cap.
+    pub max_tokens: u64,
+    /// Ask for a stream.
+    pub stream: bool,
+    /// The client API.
+    pub api: ClientApi,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// Who served a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServedBy {
+    /// Any deployment of this provider.
+    Provider(String),
+    /// This deployment.
+    Deployment(String),
+}
+
+/// What must hold over a scenario's paths.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expectation {
+    /// The client saw this status (every request, or at least a share).
+    Status {
+        /// HTTP status.
+        code: u16,
+        /// How many.
+        share: Share,
+    },
+    /// Requests that met a fault took this path (every one, or a share).
+    Path {
+        /// Path class.
+        class: PathClass,
+        /// How many.
+        share: Share,
+    },
+    /// Requests were served by this provider or deployment.
+    ServedBy {
+        /// Who.
+        who: ServedBy,
+        /// How many.
+        share: Share,
+    },
+    /// No request made more than this many attempts.
+    MaxAttempts(u32),
+    /// No request made more than this many attempts on one deployment.
+    MaxAttemptsPerDeployment(u32),
+    /// The client latency p99 stayed under this.
+    LatencyP99Under(Duration),
+    /// No path and no attempt is unattributed.
+    NoUnattributed,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(file: &Path) -> Result<Scenario, InputError> {
+    from_source(&Source::read(file)?)
+}
+
+const DEFAULT_STARTUP: Duration = Duration::from_secs(60);
+
+/// Validates a scenario already read.
+pub fn from_source(src: &Source) -> Result<Scenario, InputError> {
+    let file: ScenarioFile = src.parse()?;
+    let dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    if file.name.trim().is_empty() {
+        return Err(src.error_at("name", "the scenario needs a non-empty `name`"));
+    }
+    let deployments = deployments(src, &file)?;
+    let providers: BTreeSet<String> = deployments.iter().map(|d| d.provider.clone()).collect();
+    let ids: Vec<String> = deployments.iter().map(|d| d.id().to_string()).collect();
+    let gateway = gateway(src, file.gateway.as_ref(), &deployments, &dir)?;
+    let traffic: Vec<Traffic> = file
+        .traffic
+        .iter()
+        .enumerate()
+        .map(|(i, t)| traffic(src, i, t, &gateway, &deployments))
+        .collect::<Result<_, _>>()?;
+    if traffic.is_empty() {
+        return Err(src.error_at("traffic", "`traffic` needs at least one entry"));
+    }
+    let groups: BTreeSet<&str> = traffic.iter().map(|t| t.model.as_str()).collect();
+    let mut intent = BTreeMap::new();
+    for (group, wanted) in &file.intent {
+        if !groups.contains(group.as_str()) {
+            return Err(src.error_at_key(
+                &format!("intent.{group}"),
+                format!(
+                    "no traffic asks for model group `{group}`; {}",
+                    suggest(group, groups.iter().copied())
+                ),
+            ));
+        }
+        let mut set = BTreeSet::new();
+        for (j, p) in wanted.iter().enumerate() {
+            if !providers.contains(p) {
+                return Err(src.error_at(
+                    &format!("intent.{group}[{j}]"),
+                    format!(
+                        "no deployment belongs to provider `{p}`; {}",
+                        suggest(p, providers.iter().map(String::as_str))
+                    ),
+                ));
+            }
+            set.insert(p.clone());
+        }
+        intent.insert(group.clone(), set);
+    }
+    let expect = file
+        .expect
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| expectation(src, i, e, &providers, &ids).transpose())
+        .collect::<Result<_, _>>()?;
+    Ok(Scenario {
+        file: src.file.clone(),
+        name: file.name.clone(),
+        about: file.about.clone(),
+        gateway,
+        deployments,
+        intent,
+        traffic,
+        expect,
+    })
+}
+
+fn deployments(src: &Source, file: &ScenarioFile) -> Result<Vec<Deployment>, InputError> {
+    let mut list: Vec<Deployment> = Vec::new();
+    for (i, d) in file.deployments.iter().enumerate() {
+        let path = format!("deployments[{i}]");
+        if d.id.is_empty() || d.id.contains(|c: char| c.is_whitespace() || c == '/') {
+            return Err(src.error_at(
+                &format!("{path}.id"),
+                "a deployment id must be a non-empty word without spaces or `/`",
+            ));
+        }
+        if list.iter().any(|x| x.id() == d.id) {
+            return Err(src.error_at(
+                &format!("{path}.id"),
+                format!(
+                    "deployment id `{}` is used twice; every deployment needs its own id",
+                    d.id
+                ),
+            ));
+        }
+        let mut spec = d.mock().to_spec();
+        spec.faults.clear();
+        list.push(Deployment {
+            spec,
+            provider: d
+                .provider
+                .clone()
+                .unwrap_or_else(|| default_provider(d.dialect).to_string()),
+            model: d
+                .model
+                .clone()
+                .unwrap_or_else(|| d.dialect.default_model().to_string()),
+        });
+    }
+    if list.is_empty() {
+        return Err(src.error_at(
+            "deployments",
+            "the scenario has no deployments; list them under `deployments:` (id, dialect)",
+        ));
+    }
+    for (i, f) in file.faults.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        let mut rule = f.to_rule(src, &path)?;
+        if let (mock_providers::Schedule::Probability { seed, .. }, None, Some(global)) =
+            (&mut rule.schedule, f.seed, file.seed)
+        {
+            *seed = global;
+        }
+        let targets = resolve_on(&f.on, &list);
+        if targets.is_empty() {
+            let mut words: Vec<String> = list.iter().map(|d| d.id().to_string()).collect();
+            words.extend(list.iter().map(|d| d.provider.clone()));
+            words.sort();
+            words.dedup();
+            return Err(src.error_at(
+                &format!("{path}.on"),
+                format!(
+                    "`{}` is not a deployment id, a provider, or provider/model here; {}",
+                    f.on,
+                    suggest(&f.on, words.iter().map(String::as_str))
+                ),
+            ));
+        }
+        for t in targets {
+            list[t].spec.faults.push(rule.clone());
+        }
+    }
+    Ok(list)
+}
+
+/// Deployments a fault's `on` names: a deployment id, a provider, or `provider/model`.
+fn resolve_on(on: &str, list: &[Deployment]) -> Vec<usize> {
+    if let Some(i) = list.iter().position(|d| d.id() == on) {
+        return vec![i];
+    }
+    let by_provider: Vec<usize> = (0..list.len())
+        .filter(|&i| list[i].provider == on)
+        .collect();
+    if !by_provider.is_empty() {
+        return by_provider;
+    }
+    match on.split_once('/') {
+        Some((p, m)) => (0..list.len())
+            .filter(|&i| list[i].provider == p && list[i].model == m)
+            .collect(),
+        None => vec![],
+    }
+}
+
+fn api(name: Option<ClientApiName>) -> ClientApi {
+    match name {
+        Some(ClientApiName::Anthropic) => ClientApi::Anthropic,
+        _ => ClientApi::Openai,
+    }
+}
+
+fn gateway(
+    src: &Source,
+    g: Option<&GatewayFile>,
+    deployments: &[Deployment],
+    dir: &Path,
+) -> Result<Gateway, InputError> {
+    let Some(g) = g else {
+        return match deployments {
+            [only] => Ok(Gateway::Direct {
+                deployment: only.id().to_string(),
+            }),
+            _ => Err(src.error_at(
+                "deployments",
+                "without a `gateway`, the direct target needs exactly one deployment; add `gateway: {kind: direct, deployment: <id>}` or a gateway",
+            )),
+        };
+    };
+    let unused = |key: &str, present: bool| -> Result<(), InputError> {
+        if present {
+            Err(src.error_at_key(
+                &format!("gateway.{key}"),
+                format!("`{key}` does not apply to a `{}` gateway", g.kind.name()),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let startup_timeout = g.startup_timeout.map(|d| d.0).unwrap_or(DEFAULT_STARTUP);
+    match g.kind {
+        GatewayKind::Direct => {
+            unused("command", g.command.is_some())?;
+            unused("url", g.url.is_some())?;
+            unused("config", g.config.is_some())?;
+            let id = match (&g.deployment, deployments) {
+                (Some(id), _) => {
+                    if !deployments.iter().any(|d| d.id() == id) {
+                        return Err(src.error_at(
+                            "gateway.deployment",
+                            format!(
+                                "no deployment has id `{id}`; {}",
+                                suggest(id, deployments.iter().map(Deployment::id))
+                            ),
+                        ));
+                    }
+                    id.clone()
+                }
+                (None, [only]) => only.id().to_string(),
+                (None, _) => {
+                    return Err(src.error_at(
+                        "gateway",
+                        "a direct gateway with several deployments needs `deployment: <id>`",
+                    ))
+                }
+            };
+            Ok(Gateway::Direct { deployment: id })
+        }
+        GatewayKind::Command => {
+            unused("url", g.url.is_some())?;
+            unused("deployment", g.deployment.is_some())?;
+            let command = match &g.command {
+                Some(c) if !c.is_empty() && !c[0].is_empty() => c.clone(),
+                _ => {
+                    return Err(src.error_at(
+                        "gateway",
+                        "a command gateway needs `command: [program, args...]`",
+                    ))
+                }
+            };
+            let config_template = g.config.as_ref().map(|c| dir.join(c));
+            if let Some(t) = &config_template {
+                if !t.is_file() {
+                    return Err(src.error_at(
+                        "gateway.config",
+                        format!("the config template {} does not exist", t.display()),
+                    ));
+                }
+            }
+            let ready = g.ready.clone().unwrap_or_else(|| "/".to_string());
+            if !ready.starts_with('/') {
+                return Err(src.error_at(
+                    "gateway.ready",
+                    format!("`ready` is a path on the gateway, starting with `/`, as in `/health`; got `{ready}`"),
+                ));
+            }
+            Ok(Gateway::Command(CommandGateway {
+                command,
+                config_template,
+                ready,
+                env: g.env.clone(),
+                api: api(g.api),
+                startup_timeout,
+                headers: g.headers.clone(),
+                workdir: dir.to_path_buf(),
+            }))
+        }
+        GatewayKind::Url => {
+            unused("command", g.command.is_some())?;
+            unused("deployment", g.deployment.is_some())?;
+            let Some(url) = &g.url else {
+                return Err(src.error_at("gateway", "a url gateway needs `url: http://...`"));
+            };
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(src.error_at("gateway.url", format!("`{url}` is not an http:// URL")));
+            }
+            Ok(Gateway::Url {
+                base_url: url.trim_end_matches('/').to_string(),
+                api: api(g.api),
+                headers: g.headers.clone(),
+            })
+        }
+        GatewayKind::Litellm | GatewayKind::Portkey => Err(src.error_at(
+            "gateway.kind",
+            format!(
+                "the `{}` target is not available in this build; use `direct`, `command` or `url`",
+                g.kind.name()
+            ),
+        )),
+    }
+}
+
+const DEFAULT_PROMPT_TOKENS: u64 = 50;
+const DEFAULT_MAX_TOKENS: u64 = 64;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn traffic(
+    src: &Source,
+    i: usize,
+    t: &TrafficFile,
+    gateway: &Gateway,
+    deployments: &[Deployment],
+) -> Result<Traffic, InputError> {
+    let path = format!("traffic[{i}]");
+    if t.model.trim().is_empty() {
+        return Err(src.error_at(
+            &format!("{path}.model"),
+            "`model` names the model group the client asks for",
+        ));
+    }
+    match (t.requests, t.duration) {
+        (None, None) => {
+            return Err(src.error_at(
+                &path,
+                "a traffic entry needs `requests: N`, `duration: 10s`, or both",
+            ))
+        }
+        (Some(0), _) => {
+            return Err(src.error_at(&format!("{path}.requests"), "`requests` must be 1 or more"))
+        }
+        _ => {}
+    }
+    let concurrency = t.concurrency.unwrap_or(1);
+    if concurrency == 0 || concurrency > 4096 {
+        return Err(src.error_at(
+            &format!("{path}.concurrency"),
+            "`concurrency` must be between 1 and 4096",
+        ));
+    }
+    if let Some(rate) = t.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(src.error_at(
+                &format!("{path}.rate"),
+                "`rate` is requests per second, more than 0",
+            ));
+        }
+    }
+    let timeout = t.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT);
+    if timeout.is_zero() {
+        return Err(src.error_at(&format!("{path}.timeout"), "`timeout` must be more than 0"));
+    }
+    let api = match gateway {
+        Gateway::Direct { deployment } => {
+            let dialect = deployments
+                .iter()
+                .find(|d| d.id() == deployment)
+                .map(|d| d.spec.dialect)
+                .unwrap_or(Dialect::Openai);
+            if let Some(asked) = t.api {
+                let fits = matches!(
+                    (asked, dialect),
+                    (ClientApiName::Anthropic, Dialect::Anthropic)
+                ) || (asked == ClientApiName::Openai
+                    && dialect.wire() == mock_providers::Wire::OpenaiChat);
+                if !fits {
+                    return Err(src.error_at(
+                        &format!("{path}.api"),
+                        format!("the direct target speaks the deployment's own API ({dialect}); drop `api` or pick a {dialect} deployment"),
+                    ));
+                }
+            }
+            ClientApi::Native(dialect)
+        }
+        Gateway::Command(c) => t.api.map(|a| api(Some(a))).unwrap_or(c.api),
+        Gateway::Url { api: a, .. } => t.api.map(|x| api(Some(x))).unwrap_or(*a),
+    };
+    Ok(Traffic {
+        model: t.model.clone(),
+        requests: t.requests,
+        duration: t.duration.map(|d| d.0),
+        concurrency,
+        rate: t.rate,
+        prompt_tokens: t.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS),
+        max_tokens: t.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        stream: t.stream.unwrap_or(false),
+        api,
+        timeout,
+    })
+}
+
+fn expectation(
+    src: &Source,
+    i: usize,
+    e: &ExpectFile,
+    providers: &BTreeSet<String>,
+    ids: &[String],
+) -> Result<Option<Expectation>, InputError> {
+    let path = format!("expect[{i}]");
+    Ok(Some(match e {
+        ExpectFile::Status(code, share) => Expectation::Status {
+            code: *code,
+            share: *share,
+        },
+        ExpectFile::Path(name, share) => {
+            let class = PathClass::from_name(name).ok_or_else(|| {
+                src.error_at(
+                    &path,
+                    format!(
+                        "unknown path class `{name}`; {}",
+                        suggest(name, PathClass::NAMES)
+                    ),
+                )
+            })?;
+            Expectation::Path {
+                class,
+                share: *share,
+            }
+        }
+        ExpectFile::ServedBy(who, share) => {
+            let known_provider = |p: &str| providers.contains(p);
+            let known_id = |d: &str| ids.iter().any(|x| x == d);
+            let words: Vec<&str> = providers
+                .iter()
+                .map(String::as_str)
+                .chain(ids.iter().map(String::as_str))
+                .collect();
+            let who = match who {
+                ServedByFile::Either(x) if known_id(x) => ServedBy::Deployment(x.clone()),
+                ServedByFile::Either(x) if known_provider(x) => ServedBy::Provider(x.clone()),
+                ServedByFile::Provider(x) if known_provider(x) => ServedBy::Provider(x.clone()),
+                ServedByFile::Deployment(x) if known_id(x) => ServedBy::Deployment(x.clone()),
+                ServedByFile::Either(x)
+                | ServedByFile::Provider(x)
+                | ServedByFile::Deployment(x) => {
+                    return Err(src.error_at(
+                        &path,
+                        format!(
+                            "`{x}` is neither a provider nor a deployment id of this scenario; {}",
+                            suggest(x, words.iter().copied())
+                        ),
+                    ))
+                }
+            };
+            Expectation::ServedBy { who, share: *share }
+        }
+        ExpectFile::MaxAttempts(n) | ExpectFile::MaxAttemptsPerDeployment(n) if *n == 0 => {
+            return Err(src.error_at(&path, "an attempt limit must be 1 or more"))
+        }
+        ExpectFile::MaxAttempts(n) => Expectation::MaxAttempts(*n),
+        ExpectFile::MaxAttemptsPerDeployment(n) => Expectation::MaxAttemptsPerDeployment(*n),
+        ExpectFile::LatencyP99Under(d) => Expectation::LatencyP99Under(d.0),
+        ExpectFile::NoUnattributed(true) => Expectation::NoUnattributed,
+        ExpectFile::NoUnattributed(false) => return Ok(None),
+    }))
+}

@@ -1,0 +1,466 @@
+//! The traffic driver: sends each traffic entry's requests through the
+//! gateway (bounded in count and time), a unique marker in the last user
+//! message of each, and records what the client saw. Raw facts only; every
+//! statistic is derived later.
+
+use crate::scenario::{ClientApi, Traffic};
+use mock_providers::{Dialect, Wire};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Usage as the gateway reported it to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ClientUsage {
+    /// Prompt (input) tokens.
+    pub prompt_tokens: u64,
+    /// Completion (output) tokens.
+    pub completion_tokens: u64,
+}
+
+/// One request, as the client saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    /// Request number in the run, from 1.
+    pub n: u64,
+    /// Marker sent in the last user message (`xf:<run>:<n>`).
+    pub marker: String,
+    /// Index of the traffic entry.
+    pub traffic: usize,
+    /// Model group asked for.
+    pub model: String,
+    /// Whether a stream was asked for.
+    pub stream: bool,
+    /// Start, microseconds since the run started.
+    pub started_us: u64,
+    /// Until the answer was read whole (or failed), microseconds.
+    pub latency_us: u64,
+    /// Until the response head arrived, microseconds.
+    pub ttfb_us: Option<u64>,
+    /// HTTP status; none when the request failed in transport.
+    pub status: Option<u16>,
+    /// Transport error or timeout.
+    pub transport_error: Option<String>,
+    /// Streams: whether the terminator arrived.
+    pub stream_complete: Option<bool>,
+    /// Streams: an error event that arrived inside a 200 stream.
+    pub stream_error: Option<String>,
+    /// Routing headers the gateway sent (`x-litellm-*`, `x-portkey-*`, `retry-after`).
+    pub headers: BTreeMap<String, String>,
+    /// Usage the gateway reported.
+    pub usage: Option<ClientUsage>,
+    /// Cost the gateway reported (`x-litellm-response-cost`).
+    pub cost: Option<f64>,
+    /// The body of an error answer, first 2000 bytes.
+    pub error_body: Option<String>,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+}
+
+impl RequestRecord {
+    /// Whether the client got a good, complete answer.
+    pub fn ok(&self) -> bool {
+        self.transport_error.is_none()
+            && self.status.is_some_and(|s| (200..300).contains(&s))
+            && self.stream_complete != Some(false)
+            && self.stream_error.is_none()
+    }
+}
+
+/// Where and how the client talks to the gateway.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL (`http://127.0.0.1:PORT`).
+    pub base_url: String,
+    /// Headers sent with every request.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Filler prompt text of `tokens` tokens with the marker at its end.
+pub fn prompt(tokens: u64, marker: &str) -> String {
+    format!(
+        "Answer briefly.{} [{marker}]",
+        mock_providers::tokens::filler(tokens)
+    )
+}
+
+/// Path and body of one request in a client API.
+pub fn request_for(
+    api: ClientApi,
+    model: &str,
+    t: &Traffic,
+    text: &str,
+) -> (String, Value, Vec<(&'static str, &'static str)>) {
+    let messages = json!([{"role": "user", "content": text}]);
+    let openai = |path: String| {
+        let mut body = json!({"model": model, "messages": messages, "max_tokens": t.max_tokens});
+        if t.stream {
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        (path, body, vec![])
+    };
+    match api {
+        ClientApi::Openai => openai("/v1/chat/completions".into()),
+        ClientApi::Anthropic | ClientApi::Native(Dialect::Anthropic) => (
+            "/v1/messages".into(),
+            json!({"model": model, "max_tokens": t.max_tokens, "messages": messages, "stream": t.stream}),
+            vec![
+                ("anthropic-version", "2023-06-01"),
+                ("x-api-key", "sk-ant-crossfire-dummy"),
+            ],
+        ),
+        ClientApi::Native(Dialect::Azure) => {
+            let (_, body, _) = openai(String::new());
+            (
+                format!(
+                    "/openai/deployments/{model}/chat/completions?api-version=2024-08-01-preview"
+                ),
+                body,
+                vec![("api-key", "crossfire-dummy")],
+            )
+        }
+        ClientApi::Native(Dialect::Gemini) => {
+            let path = if t.stream {
+                format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
+            } else {
+                format!("/v1beta/models/{model}:generateContent")
+            };
+            (
+                path,
+                json!({"contents": [{"role": "user", "parts": [{"text": text}]}],
+                    "generationConfig": {"maxOutputTokens": t.max_tokens}}),
+                vec![("x-goog-api-key", "crossfire-dummy")],
+            )
+        }
+        ClientApi::Native(_) => openai("/v1/chat/completions".into()),
+    }
+}
+
+/// Whether a routing header is kept in the record.
+fn routing_header(name: &str) -> bool {
+    name.starts_with("x-litellm-")
+        || name.starts_with("x-portkey-")
+        || name == "retry-after"
+        || name.starts_with("llm_provider-")
+}
+
+/// Reads usage from an answer in any dialect.
+fn usage_of(v: &Value) -> Option<ClientUsage> {
+    if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+        let get = |k: &str| u.get(k).and_then(Value::as_u64);
+        return Some(ClientUsage {
+            prompt_tokens: get("prompt_tokens")
+                .or_else(|| get("input_tokens"))
+                .unwrap_or(0),
+            completion_tokens: get("completion_tokens")
+                .or_else(|| get("output_tokens"))
+                .unwrap_or(0),
+        });
+    }
+    v.get("usageMetadata").map(|u| ClientUsage {
+        prompt_tokens: u
+            .get("promptTokenCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+        completion_tokens: u
+            .get("candidatesTokenCount")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    })
+}
+
+/// What a stream's text says: complete, an error inside, and usage.
+fn read_stream(text: &str, api: ClientApi) -> (bool, Option<String>, Option<ClientUsage>) {
+    let mut usage = None;
+    let mut error = None;
+    let mut saw_finish = false;
+    for line in text.lines() {
+        if line.starts_with("event: error") {
+            error.get_or_insert_with(|| "error event".to_string());
+        }
+        let Some(data) = line.strip_prefix("data:") else {
+            continue;
+        };
+        let data = data.trim();
+        if data == "[DONE]" {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(data) else {
+            continue;
+        };
+        if v.get("error").is_some() || v.get("type").and_then(Value::as_str) == Some("error") {
+            error = Some(truncate(data, 500));
+        }
+        if let Some(u) = usage_of(&v) {
+            // Anthropic splits usage: input in message_start, output in message_delta.
+            let merged = match usage {
+                Some(ClientUsage { prompt_tokens, .. }) if u.prompt_tokens == 0 => ClientUsage {
+                    prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                },
+                _ => u,
+            };
+            usage = Some(merged);
+        }
+        if v.pointer("/message/usage").is_some() {
+            if let Some(u) = v.pointer("/message").and_then(usage_of) {
+                usage = Some(u);
+            }
+        }
+        if v.pointer("/candidates/0/finishReason").is_some() {
+            saw_finish = true;
+        }
+    }
+    let complete = match api {
+        ClientApi::Anthropic | ClientApi::Native(Dialect::Anthropic) => {
+            text.contains("event: message_stop")
+        }
+        ClientApi::Native(d) if d.wire() == Wire::Gemini => saw_finish,
+        _ => text.contains("data: [DONE]"),
+    };
+    (complete, error, usage)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// Runs one traffic entry. `next_n` numbers requests across the run;
+/// `on_done` sees each record as it completes.
+#[allow(clippy::too_many_arguments)]
+pub async fn drive(
+    client: &reqwest::Client,
+    target: &Target,
+    traffic_index: usize,
+    t: &Traffic,
+    run_id: &str,
+    run_start: Instant,
+    next_n: &Arc<AtomicU64>,
+    cancel: &CancellationToken,
+    on_done: &(dyn Fn(&RequestRecord) + Sync),
+) -> Vec<RequestRecord> {
+    let issued = Arc::new(AtomicU64::new(0));
+    let next_slot = Arc::new(Mutex::new(Instant::now()));
+    let entry_start = Instant::now();
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for _ in 0..t.concurrency {
+        let issued = issued.clone();
+        let next_slot = next_slot.clone();
+        let records = records.clone();
+        let next_n = next_n.clone();
+        workers.push(async move {
+            loop {
+                if cancel.is_cancelled() {
+                    return;
+                }
+                if t.duration.is_some_and(|d| entry_start.elapsed() >= d) {
+                    return;
+                }
+                let k = issued.fetch_add(1, Ordering::Relaxed);
+                if t.requests.is_some_and(|limit| k >= limit) {
+                    return;
+                }
+                if let Some(rate) = t.rate {
+                    let slot = {
+                        let mut next = next_slot.lock().unwrap_or_else(|e| e.into_inner());
+                        let slot = (*next).max(Instant::now());
+                        *next = slot + Duration::from_secs_f64(1.0 / rate);
+                        slot
+                    };
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(slot.into()) => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                }
+                let n = next_n.fetch_add(1, Ordering::Relaxed) + 1;
+                let record = tokio::select! {
+                    r = one(client, target, traffic_index, t, run_id, n, run_start) => r,
+                    _ = cancel.cancelled() => return,
+                };
+                on_done(&record);
+                records
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(record);
+            }
+        });
+    }
+    futures_join_all(workers).await;
+    let mut list = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
+    list.sort_by_key(|r| r.n);
+    list
+}
+
+/// Awaits every future (they borrow locals, so they run on this task).
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: Vec<F>) {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(move |cx| {
+        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if set.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+async fn one(
+    client: &reqwest::Client,
+    target: &Target,
+    traffic_index: usize,
+    t: &Traffic,
+    run_id: &str,
+    n: u64,
+    run_start: Instant,
+) -> RequestRecord {
+    let marker = format!("xf:{run_id}:{n}");
+    let text = prompt(t.prompt_tokens, &marker);
+    let (path, body, fixed_headers) = request_for(t.api, &t.model, t, &text);
+    let body = body.to_string();
+    let mut record = RequestRecord {
+        n,
+        marker,
+        traffic: traffic_index,
+        model: t.model.clone(),
+        stream: t.stream,
+        started_us: run_start.elapsed().as_micros() as u64,
+        latency_us: 0,
+        ttfb_us: None,
+        status: None,
+        transport_error: None,
+        stream_complete: None,
+        stream_error: None,
+        headers: BTreeMap::new(),
+        usage: None,
+        cost: None,
+        error_body: None,
+        bytes_sent: body.len() as u64,
+    };
+    let started = Instant::now();
+    let mut req = client
+        .post(format!("{}{path}", target.base_url))
+        .timeout(t.timeout)
+        .header("content-type", "application/json")
+        .body(body);
+    for (k, v) in fixed_headers {
+        req = req.header(k, v);
+    }
+    for (k, v) in &target.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let response = match req.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            record.latency_us = started.elapsed().as_micros() as u64;
+            record.transport_error = Some(describe_error(&e));
+            return record;
+        }
+    };
+    record.ttfb_us = Some(started.elapsed().as_micros() as u64);
+    record.status = Some(response.status().as_u16());
+    for (name, value) in response.headers() {
+        let name = name.as_str();
+        if routing_header(name) {
+            if let Ok(v) = value.to_str() {
+                record.headers.insert(name.to_string(), v.to_string());
+            }
+        }
+    }
+    record.cost = record
+        .headers
+        .get("x-litellm-response-cost")
+        .and_then(|c| c.parse().ok());
+    let mut response = response;
+    let mut bytes = Vec::new();
+    let read_error = loop {
+        match response.chunk().await {
+            Ok(Some(c)) => bytes.extend_from_slice(&c),
+            Ok(None) => break None,
+            Err(e) => break Some(describe_error(&e)),
+        }
+    };
+    record.latency_us = started.elapsed().as_micros() as u64;
+    let text = String::from_utf8_lossy(&bytes);
+    let success = record.status.is_some_and(|s| (200..300).contains(&s));
+    if !success {
+        record.error_body = Some(truncate(&text, 2000));
+    }
+    if t.stream && success {
+        let (complete, error, usage) = read_stream(&text, t.api);
+        record.stream_complete = Some(complete && read_error.is_none());
+        record.stream_error = error;
+        record.usage = usage;
+    } else if success {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) => record.usage = usage_of(&v),
+            Err(_) if read_error.is_none() => {
+                record.transport_error = Some("the answer is not valid JSON".to_string())
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = read_error {
+        record.transport_error = Some(e);
+    }
+    record
+}
+
+fn describe_error(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else {
+        "request"
+    };
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    format!("{kind}: {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_reading() {
+        let openai = "data: {\"choices\":[]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}\n\ndata: [DONE]\n\n";
+        let (complete, error, usage) = read_stream(openai, ClientApi::Openai);
+        assert!(complete && error.is_none());
+        assert_eq!(
+            usage,
+            Some(ClientUsage {
+                prompt_tokens: 5,
+                completion_tokens: 7
+            })
+        );
+        let cut = "data: {\"choices\":[]}\n\n";
+        assert!(!read_stream(cut, ClientApi::Openai).0);
+        let anthropic = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n";
+        let (complete, error, usage) = read_stream(anthropic, ClientApi::Anthropic);
+        assert!(!complete);
+        assert!(error.is_some());
+        assert_eq!(usage.unwrap().prompt_tokens, 9);
+    }
+}

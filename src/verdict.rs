@@ -1,0 +1,377 @@
+//! Judging expectations and finding the Failover Illusion: pure functions
+//! over paths.
+
+use crate::paths::{Path, PathClass};
+use crate::scenario::{Expectation, ServedBy, Share};
+use mock_providers::Attempt;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One expectation, judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The expectation in words.
+    pub expectation: String,
+    /// Whether it held.
+    pub held: bool,
+    /// The counts behind the verdict.
+    pub detail: String,
+    /// A request that broke it, with its full path.
+    pub example: Option<String>,
+}
+
+/// A finding crossfire reports whatever the expectations say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// `failover_illusion`.
+    pub kind: &'static str,
+    /// The request number.
+    pub request: u64,
+    /// The model group.
+    pub model: String,
+    /// What happened, in words.
+    pub message: String,
+    /// The request's path.
+    pub path: String,
+}
+
+fn share_text(share: Share, noun: &str) -> String {
+    match share {
+        Share::Every => format!("every {noun}"),
+        Share::AtLeast(p) => format!("at least {}% of {noun}s", trim_pct(p)),
+    }
+}
+
+fn trim_pct(p: f64) -> String {
+    let s = format!("{:.1}", p * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The expectation in words.
+pub fn describe(e: &Expectation) -> String {
+    match e {
+        Expectation::Status { code, share } => {
+            format!("status {code} for {}", share_text(*share, "request"))
+        }
+        Expectation::Path { class, share } => format!(
+            "path {class} for {} that met a fault",
+            share_text(*share, "request")
+        ),
+        Expectation::ServedBy { who, share } => {
+            let who = match who {
+                ServedBy::Provider(p) => format!("provider {p}"),
+                ServedBy::Deployment(d) => format!("deployment {d}"),
+            };
+            format!("served by {who} for {}", share_text(*share, "request"))
+        }
+        Expectation::MaxAttempts(n) => format!("at most {n} attempts per request"),
+        Expectation::MaxAttemptsPerDeployment(n) => {
+            format!("at most {n} attempts on one deployment per request")
+        }
+        Expectation::LatencyP99Under(d) => format!(
+            "client latency p99 under {}",
+            mock_providers::fault::fmt_duration(*d)
+        ),
+        Expectation::NoUnattributed => "no unattributed requests or attempts".to_string(),
+    }
+}
+
+/// Judges a count of matches against a share of the scope.
+fn by_share(matching: usize, scope: usize, share: Share) -> bool {
+    match share {
+        Share::Every => matching == scope,
+        Share::AtLeast(p) => scope > 0 && matching as f64 >= p * scope as f64 - 1e-9,
+    }
+}
+
+/// The p-quantile (0..1) of a list, nearest rank.
+pub fn quantile(values: &mut [u64], q: f64) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    Some(values[rank - 1])
+}
+
+/// Judges every expectation over the paths (and the attempts no request claims).
+pub fn judge(expect: &[Expectation], paths: &[Path], stray: &[Attempt]) -> Vec<Verdict> {
+    expect.iter().map(|e| judge_one(e, paths, stray)).collect()
+}
+
+fn judge_one(e: &Expectation, paths: &[Path], stray: &[Attempt]) -> Verdict {
+    let scoped = |filter: &dyn Fn(&Path) -> bool,
+                  good: &dyn Fn(&Path) -> bool,
+                  share: Share,
+                  scope_noun: &str| {
+        let scope: Vec<&Path> = paths.iter().filter(|p| filter(p)).collect();
+        let matching = scope.iter().filter(|p| good(p)).count();
+        let held = by_share(matching, scope.len(), share) && !scope.is_empty();
+        let detail = if scope.is_empty() {
+            format!("no {scope_noun}: nothing shows it")
+        } else {
+            format!("{matching} of {} {scope_noun}", scope.len())
+        };
+        let example = scope.iter().find(|p| !good(p)).map(|p| p.describe());
+        (held, detail, if held { None } else { example })
+    };
+    let (held, detail, example) = match e {
+        Expectation::Status { code, share } => scoped(
+            &|_| true,
+            &|p| p.client_status == Some(*code) && (p.ok || *code >= 300),
+            *share,
+            "requests",
+        ),
+        Expectation::Path { class, share } => scoped(
+            &|p| p.met_fault,
+            &|p| p.class == *class,
+            *share,
+            "requests that met a fault",
+        ),
+        Expectation::ServedBy { who, share } => scoped(
+            &|_| true,
+            &|p| {
+                p.served_by().is_some_and(|s| match who {
+                    ServedBy::Provider(x) => &s.provider == x,
+                    ServedBy::Deployment(x) => &s.deployment == x,
+                })
+            },
+            *share,
+            "requests",
+        ),
+        Expectation::MaxAttempts(n) => scoped(
+            &|_| true,
+            &|p| p.steps.len() <= *n as usize,
+            Share::Every,
+            "requests",
+        ),
+        Expectation::MaxAttemptsPerDeployment(n) => scoped(
+            &|_| true,
+            &|p| p.attempts_per_deployment().values().all(|c| c <= n),
+            Share::Every,
+            "requests",
+        ),
+        Expectation::LatencyP99Under(limit) => {
+            let mut lat: Vec<u64> = paths.iter().map(|p| p.latency_us).collect();
+            match quantile(&mut lat, 0.99) {
+                None => (false, "no requests: nothing shows it".into(), None),
+                Some(p99) => {
+                    let held = (p99 as u128) < limit.as_micros();
+                    let slowest = paths
+                        .iter()
+                        .max_by_key(|p| p.latency_us)
+                        .map(|p| p.describe());
+                    (
+                        held,
+                        format!(
+                            "p99 {:.1} ms over {} requests",
+                            p99 as f64 / 1000.0,
+                            paths.len()
+                        ),
+                        if held { None } else { slowest },
+                    )
+                }
+            }
+        }
+        Expectation::NoUnattributed => {
+            let bad = paths
+                .iter()
+                .filter(|p| p.class == PathClass::Unattributed)
+                .count();
+            let held = bad == 0 && stray.is_empty();
+            let example = paths
+                .iter()
+                .find(|p| p.class == PathClass::Unattributed)
+                .map(|p| p.describe())
+                .or_else(|| {
+                    stray.first().map(|a| {
+                        format!(
+                            "attempt #{} on {} with {}",
+                            a.seq,
+                            a.deployment,
+                            match &a.marker {
+                                Some(m) => format!("marker {m} that no request sent"),
+                                None => "no marker".to_string(),
+                            }
+                        )
+                    })
+                });
+            (
+                held,
+                format!(
+                    "{bad} unattributed requests, {} attempts no request claims",
+                    stray.len()
+                ),
+                if held { None } else { example },
+            )
+        }
+    };
+    Verdict {
+        expectation: describe(e),
+        held,
+        detail,
+        example,
+    }
+}
+
+/// The Failover Illusion: requests of a group with declared intent that met a
+/// fault and did not end on an intended provider.
+pub fn illusions(intent: &BTreeMap<String, BTreeSet<String>>, paths: &[Path]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in paths.iter().filter(|p| p.met_fault) {
+        let Some(wanted) = intent.get(&p.model) else {
+            continue;
+        };
+        let ended = p.served_by().map(|s| s.provider.clone());
+        if ended.as_ref().is_some_and(|e| wanted.contains(e)) {
+            continue;
+        }
+        let faults: BTreeSet<String> = p
+            .steps
+            .iter()
+            .filter(|s| s.faulted())
+            .map(|s| format!("{} on {}", s.outcome.name(), s.provider))
+            .collect();
+        let wanted_list: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let outcome = match ended {
+            Some(provider) => format!("it ended on {provider}"),
+            None => "it failed".to_string(),
+        };
+        out.push(Finding {
+            kind: "failover_illusion",
+            request: p.n,
+            model: p.model.clone(),
+            message: format!(
+                "{} met {}; the intent says it fails over to {}, but {outcome}",
+                p.model,
+                faults.into_iter().collect::<Vec<_>>().join(", "),
+                wanted_list.join(" or ")
+            ),
+            path: p.describe(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Step;
+    use mock_providers::{FailureClass, Outcome};
+
+    fn path(n: u64, steps: Vec<(&str, &str, bool)>, ok: bool) -> Path {
+        let steps: Vec<Step> = steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, (d, p, served))| Step {
+                seq: i as u64 + 1,
+                deployment: d.into(),
+                provider: p.into(),
+                outcome: if served {
+                    Outcome::Served
+                } else {
+                    Outcome::Fault(FailureClass::RateLimit)
+                },
+                status: Some(if served { 200 } else { 429 }),
+                completed: true,
+            })
+            .collect();
+        Path {
+            n,
+            marker: format!("xf:t:{n}"),
+            traffic: 0,
+            model: "claude-opus".into(),
+            class: crate::paths::classify(&steps, ok),
+            met_fault: steps.iter().any(|s| s.faulted()),
+            steps,
+            client_status: Some(if ok { 200 } else { 429 }),
+            ok,
+            latency_us: 1000 * n,
+        }
+    }
+
+    #[test]
+    fn verdicts_and_examples() {
+        let paths = vec![
+            path(
+                1,
+                vec![("claude", "anthropic", false), ("gpt", "openai", true)],
+                true,
+            ),
+            path(
+                2,
+                vec![
+                    ("claude", "anthropic", false),
+                    ("claude", "anthropic", false),
+                ],
+                false,
+            ),
+        ];
+        let v = judge(
+            &[
+                Expectation::Status {
+                    code: 200,
+                    share: Share::Every,
+                },
+                Expectation::Status {
+                    code: 200,
+                    share: Share::AtLeast(0.5),
+                },
+                Expectation::Path {
+                    class: PathClass::CrossedProvider,
+                    share: Share::Every,
+                },
+                Expectation::MaxAttempts(2),
+                Expectation::MaxAttemptsPerDeployment(1),
+            ],
+            &paths,
+            &[],
+        );
+        let held: Vec<bool> = v.iter().map(|v| v.held).collect();
+        assert_eq!(held, [false, true, false, true, false]);
+        assert_eq!(
+            v[0].example.as_deref(),
+            Some(
+                "claude-opus: anthropic/claude 429 -> anthropic/claude 429 -> client 429 (failed)"
+            )
+        );
+        assert_eq!(v[2].detail, "1 of 2 requests that met a fault");
+    }
+
+    #[test]
+    fn illusion_names_requests_that_did_not_reach_the_intended_provider() {
+        let paths = vec![
+            path(
+                1,
+                vec![("claude", "anthropic", false), ("gpt", "openai", true)],
+                true,
+            ),
+            path(
+                2,
+                vec![
+                    ("claude", "anthropic", false),
+                    ("claude-b", "anthropic", true),
+                ],
+                true,
+            ),
+        ];
+        let intent = BTreeMap::from([(
+            "claude-opus".to_string(),
+            BTreeSet::from(["openai".to_string()]),
+        )]);
+        let f = illusions(&intent, &paths);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].request, 2);
+        assert_eq!(
+            f[0].message,
+            "claude-opus met rate_limit on anthropic; the intent says it fails over to openai, but it ended on anthropic"
+        );
+    }
+
+    #[test]
+    fn quantiles() {
+        assert_eq!(quantile(&mut [5, 1, 3], 0.5), Some(3));
+        assert_eq!(quantile(&mut (1..=100).collect::<Vec<_>>(), 0.99), Some(99));
+        assert_eq!(quantile(&mut [], 0.99), None);
+    }
+}
