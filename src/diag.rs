@@ -343,6 +343,7 @@ fn strip_location(message: &str) -> &str {
 /// Adds "did you mean" to serde's unknown-field and unknown-variant messages,
 /// and words the common type mismatches for people.
 fn improve_message(message: &str) -> String {
+    let message = &words_for_people(message);
     // serde: "<path>: unknown field `x`, expected one of `a`, `b`" (path optional).
     for what in ["unknown field", "unknown variant"] {
         if let Some(start) = message.find(what) {
@@ -369,6 +370,23 @@ fn improve_message(message: &str) -> String {
         }
     }
     message.to_string()
+}
+
+/// serde's type words, as a person writes YAML: lists and maps, no Rust names.
+fn words_for_people(message: &str) -> String {
+    let mut m = message
+        .replace("missing field", "missing key")
+        .replace("expected a sequence", "expected a list")
+        .replace("invalid type: sequence", "invalid type: list")
+        .replace("invalid type: map", "invalid type: map");
+    while let Some(i) = m.find("expected struct ") {
+        let rest = &m[i + "expected struct ".len()..];
+        let end = rest
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(rest.len());
+        m = format!("{}expected a map of keys{}", &m[..i], &rest[end..]);
+    }
+    m
 }
 
 fn between_backticks(s: &str) -> Option<&str> {

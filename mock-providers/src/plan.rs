@@ -291,16 +291,17 @@ fn reply(
     ctx: &AttemptContext,
 ) -> ReplyOwned {
     let pieces_wanted = spec.reply_pieces.max(1) as usize;
-    let mut pieces = vec![match marker {
+    let head = match marker {
         Some(m) => format!(
             "crossfire mock {} ({}) answers [{m}]:",
             spec.id, spec.dialect
         ),
         None => format!("crossfire mock {} ({}) answers:", spec.id, spec.dialect),
-    }];
+    };
+    let mut pieces = Vec::with_capacity(pieces_wanted);
+    pieces.push(head);
     pieces.extend((1..pieces_wanted).map(|i| format!(" ok{i}")));
-    let counter = TokenCounter::for_model(&parsed.model);
-    let visible: u64 = counter.count_text(&pieces.concat());
+    let visible = reply_tokens(parsed.counter, &pieces);
     let reasoning = spec
         .reasoning_tokens
         .unwrap_or_else(|| habitual_reasoning(&parsed.model));
@@ -321,6 +322,43 @@ fn reply(
     }
 }
 
+/// Tokens of the reply. Only the marker changes between answers of one
+/// deployment, so the rest is counted once per (counter, text) and kept.
+fn reply_tokens(counter: TokenCounter, pieces: &[String]) -> u64 {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static COUNTS: RefCell<HashMap<(TokenCounter, String), u64>> = RefCell::new(HashMap::new());
+    }
+    let (head, rest) = match pieces.split_first() {
+        Some(split) => split,
+        None => return 0,
+    };
+    // The marker sits in brackets in the head; count it on its own.
+    let (fixed, marker) = match head.find(" [xf:") {
+        Some(i) => (format!("{}{}", &head[..i], rest.concat()), &head[i..]),
+        None => (pieces.concat(), ""),
+    };
+    let fixed_tokens = COUNTS.with(|c| {
+        let mut map = c.borrow_mut();
+        if let Some(n) = map.get(&(counter, fixed.clone())) {
+            return *n;
+        }
+        let n = counter.count_text(&fixed);
+        if map.len() > 4096 {
+            map.clear();
+        }
+        map.insert((counter, fixed), n);
+        n
+    });
+    fixed_tokens
+        + if marker.is_empty() {
+            0
+        } else {
+            counter.count_text(marker)
+        }
+}
+
 struct ReplyOwned {
     id: String,
     model: String,
@@ -337,7 +375,7 @@ impl ReplyOwned {
             id: &self.id,
             model: &self.model,
             created: self.created,
-            pieces: self.pieces.clone(),
+            pieces: &self.pieces,
             usage: self.usage,
             include_usage: self.include_usage,
             sse: self.sse,

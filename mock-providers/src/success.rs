@@ -4,6 +4,79 @@
 use crate::dialect::{Dialect, Wire};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+/// OpenAI's `chat.completion` object, in OpenAI's field order. Serialised
+/// straight from structs: this is the hot path of load runs.
+#[derive(Serialize)]
+struct OpenaiCompletion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [OpenaiChoice<'a>; 1],
+    usage: OpenaiUsage,
+    service_tier: &'static str,
+    system_fingerprint: &'static str,
+}
+
+#[derive(Serialize)]
+struct OpenaiChoice<'a> {
+    index: u32,
+    message: OpenaiMessage<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct OpenaiMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+    refusal: Option<()>,
+    annotations: [(); 0],
+}
+
+#[derive(Serialize)]
+struct OpenaiUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Serialize)]
+struct PromptDetails {
+    cached_tokens: u64,
+    audio_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u64,
+    audio_tokens: u64,
+    accepted_prediction_tokens: u64,
+    rejected_prediction_tokens: u64,
+}
+
+impl From<&Usage> for OpenaiUsage {
+    fn from(u: &Usage) -> OpenaiUsage {
+        OpenaiUsage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            total_tokens: u.prompt_tokens + u.completion_tokens,
+            prompt_tokens_details: PromptDetails {
+                cached_tokens: u.cached_tokens,
+                audio_tokens: 0,
+            },
+            completion_tokens_details: CompletionDetails {
+                reasoning_tokens: u.reasoning_tokens,
+                audio_tokens: 0,
+                accepted_prediction_tokens: 0,
+                rejected_prediction_tokens: 0,
+            },
+        }
+    }
+}
 use serde_json::{json, Value};
 
 /// Token usage an answer reports, as the mock's ground truth.
@@ -29,7 +102,7 @@ pub struct Reply<'a> {
     /// Unix seconds for `created`.
     pub created: u64,
     /// The reply, in pieces; a stream sends one piece per content event.
-    pub pieces: Vec<String>,
+    pub pieces: &'a [String],
     /// Usage the answer reports.
     pub usage: Usage,
     /// OpenAI: send the usage chunk (`stream_options.include_usage`).
@@ -59,14 +132,7 @@ fn sse_event(name: &str, v: &Value) -> Bytes {
 }
 
 fn openai_usage(u: &Usage) -> Value {
-    json!({
-        "prompt_tokens": u.prompt_tokens,
-        "completion_tokens": u.completion_tokens,
-        "total_tokens": u.prompt_tokens + u.completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cached_tokens, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens, "audio_tokens": 0,
-            "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
-    })
+    serde_json::to_value(OpenaiUsage::from(u)).unwrap_or(Value::Null)
 }
 
 fn anthropic_usage(u: &Usage) -> Value {
@@ -98,6 +164,31 @@ fn gemini_usage(u: &Usage) -> Value {
 /// The whole JSON body of a non-streaming success answer.
 pub fn body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
     let text: String = r.pieces.concat();
+    if dialect.wire() == Wire::OpenaiChat {
+        let completion = OpenaiCompletion {
+            id: r.id,
+            object: "chat.completion",
+            created: r.created,
+            model: r.model,
+            choices: [OpenaiChoice {
+                index: 0,
+                message: OpenaiMessage {
+                    role: "assistant",
+                    content: &text,
+                    refusal: None,
+                    annotations: [],
+                },
+                logprobs: None,
+                finish_reason: "stop",
+            }],
+            usage: OpenaiUsage::from(&r.usage),
+            service_tier: "default",
+            system_fingerprint: "fp_crossfire",
+        };
+        return serde_json::to_vec(&completion)
+            .map(Bytes::from)
+            .unwrap_or_default();
+    }
     let v = match dialect.wire() {
         Wire::OpenaiChat | Wire::AzureChat => {
             let mut choice = json!({

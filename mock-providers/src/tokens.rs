@@ -83,9 +83,18 @@ impl TokenCounter {
     pub fn count_chat<'a>(self, messages: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
         let mut total = 3;
         for (role, content) in messages {
-            total += 3 + self.count_text(role) + self.count_text(content);
+            total += 3 + self.count_role(role) + self.count_text(content);
         }
         total
+    }
+
+    /// Tokens of a role name; the usual roles are one token under tiktoken.
+    fn count_role(self, role: &str) -> u64 {
+        match (self, role) {
+            (TokenCounter::ApproxChars4, _) => self.count_text(role),
+            (_, "user" | "assistant" | "system" | "model" | "tool" | "developer") => 1,
+            _ => self.count_text(role),
+        }
     }
 }
 
@@ -143,6 +152,19 @@ mod tests {
         ] {
             assert_eq!(counter.count_text(&filler(1000)), 1000, "{counter}");
             assert_eq!(counter.count_text(&filler(7)), 7, "{counter}");
+        }
+    }
+
+    #[test]
+    fn role_shortcut_matches_the_tokenizer() {
+        for counter in [TokenCounter::TiktokenCl100k, TokenCounter::TiktokenO200k] {
+            for role in ["user", "assistant", "system", "model", "tool", "developer"] {
+                assert_eq!(
+                    counter.count_role(role),
+                    counter.count_text(role),
+                    "{counter} {role}"
+                );
+            }
         }
     }
 

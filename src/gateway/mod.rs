@@ -54,7 +54,8 @@ pub fn template_names(s: &Scenario) -> Vec<String> {
     template::names(s.deployments.iter().map(|d| d.id()))
 }
 
-/// Checks a command gateway's templates before anything starts.
+/// Checks a command gateway's config template before anything starts (its
+/// command line and environment are checked when the scenario is read).
 pub fn preflight(s: &Scenario) -> Result<(), InputError> {
     let Gateway::Command(c) = &s.gateway else {
         return Ok(());
@@ -64,9 +65,6 @@ pub fn preflight(s: &Scenario) -> Result<(), InputError> {
         let text = std::fs::read_to_string(t)
             .map_err(|e| InputError::file(t, format!("cannot read the config template: {e}")))?;
         template::check(&text, &known, t)?;
-    }
-    for arg in c.command.iter().chain(c.env.values()) {
-        template::check(arg, &known, &s.file)?;
     }
     Ok(())
 }

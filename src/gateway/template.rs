@@ -75,6 +75,21 @@ pub fn check(text: &str, known: &[String], origin: &Path) -> Result<(), InputErr
     Ok(())
 }
 
+/// Checks a short text (a command argument, an env value); the error is the
+/// message alone, for the caller to place.
+pub fn check_in(text: &str, known: &[String]) -> Result<(), String> {
+    let list = uses(text).map_err(|_| "`{{` is not closed by `}}`".to_string())?;
+    for (_, _, name) in list {
+        if !known.contains(&name) {
+            return Err(format!(
+                "unknown template variable `{name}`; {}",
+                suggest(&name, known.iter().map(String::as_str))
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Fills every `{{ name }}` in `text` (checked before with [`check`]).
 pub fn render(text: &str, vars: &Vars) -> String {
     let Ok(list) = uses(text) else {

@@ -433,6 +433,15 @@ fn gateway(
                     ));
                 }
             }
+            let known = crate::gateway::template::names(deployments.iter().map(Deployment::id));
+            for (j, arg) in command.iter().enumerate() {
+                crate::gateway::template::check_in(arg, &known)
+                    .map_err(|m| src.error_at(&format!("gateway.command[{j}]"), m))?;
+            }
+            for (k, v) in &g.env {
+                crate::gateway::template::check_in(v, &known)
+                    .map_err(|m| src.error_at(&format!("gateway.env.{k}"), m))?;
+            }
             let ready = g.ready.clone().unwrap_or_else(|| "/".to_string());
             if !ready.starts_with('/') {
                 return Err(src.error_at(
@@ -541,7 +550,7 @@ fn traffic(
                 if !fits {
                     return Err(src.error_at(
                         &format!("{path}.api"),
-                        format!("the direct target speaks the deployment's own API ({dialect}); drop `api` or pick a {dialect} deployment"),
+                        format!("the direct target speaks its deployment's own API, and `{deployment}` speaks {dialect}; drop `api`, or point `gateway.deployment` at a deployment that speaks it"),
                     ));
                 }
             }
