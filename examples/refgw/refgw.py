@@ -21,6 +21,7 @@ Usage: refgw.py CONFIG.json   (the config names the port; crossfire renders it)
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -210,7 +211,8 @@ def main():
         subprocess.Popen(["sleep", "600"])
     server = ThreadingHTTPServer(("127.0.0.1", int(config["port"])), Handler)
     server.daemon_threads = True
-    sys.stderr.write(f"refgw: listening on 127.0.0.1:{config['port']}\n")
+    sys.stderr.write(f"refgw: listening on 127.0.0.1:{config['port']} pid={os.getpid()}\n")
+    sys.stderr.flush()
     server.serve_forever()
 
 

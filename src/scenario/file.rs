@@ -9,16 +9,18 @@ use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// A scenario file.
+/// A crossfire scenario: mock deployments and their faults, the gateway
+/// under test, the traffic sent through it, and what must hold.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "crossfire scenario")]
 pub struct ScenarioFile {
     /// Short name, used in reports and snapshot names.
     pub name: String,
     /// What the scenario checks, in a sentence.
     #[serde(default)]
     pub about: Option<String>,
-    /// The gateway under test; `--gateway` overrides it.
+    /// The gateway under test (default: the direct target on the only deployment).
     #[serde(default)]
     pub gateway: Option<GatewayFile>,
     /// Mock deployments, when no gateway config defines them.
