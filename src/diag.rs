@@ -377,8 +377,7 @@ fn words_for_people(message: &str) -> String {
     let mut m = message
         .replace("missing field", "missing key")
         .replace("expected a sequence", "expected a list")
-        .replace("invalid type: sequence", "invalid type: list")
-        .replace("invalid type: map", "invalid type: map");
+        .replace("invalid type: sequence", "invalid type: list");
     while let Some(i) = m.find("expected struct ") {
         let rest = &m[i + "expected struct ".len()..];
         let end = rest
