@@ -244,6 +244,11 @@ impl YamlIndex {
         }
     }
 
+    /// (line, column) of the key at `path`, only if that key exists.
+    pub fn keys_get(&self, path: &str) -> Option<(usize, usize)> {
+        self.keys.get(path).copied()
+    }
+
     /// (line, column) of the key that holds `path`, else of its value.
     pub fn key(&self, path: &str) -> Option<(usize, usize)> {
         self.keys.get(path).copied().or_else(|| self.value(path))

@@ -22,6 +22,82 @@ struct Cli {
     command: Command,
 }
 
+/// Flags that choose and configure the gateway under test.
+#[derive(clap::Args, Clone, Default)]
+struct GatewayArgs {
+    /// Gateway target, overriding the scenario's: direct, command, url, litellm.
+    #[arg(long, value_name = "KIND")]
+    gateway: Option<String>,
+    /// The gateway's own config (LiteLLM `config.yaml`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Base URL of a gateway already running (`--gateway url`).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Run even when config items have no mock; their traffic is sealed and reported.
+    #[arg(long)]
+    allow_unmapped: bool,
+    /// The `litellm` program to run (default: on PATH, else installed pinned).
+    #[arg(long, value_name = "PATH")]
+    litellm: Option<PathBuf>,
+    /// Install and run this LiteLLM version instead of the pinned one.
+    #[arg(long, value_name = "VERSION")]
+    litellm_version: Option<String>,
+}
+
+impl GatewayArgs {
+    fn load_options(&self) -> Result<scenario::LoadOptions, InputError> {
+        let gateway = match &self.gateway {
+            None => {
+                if self.config.is_some() {
+                    return Err(InputError::flag("--config", "goes with `--gateway KIND`, e.g. `--gateway litellm --config litellm.yaml`"));
+                }
+                None
+            }
+            Some(kind) => {
+                let parsed = scenario::file::GatewayKind::from_name(kind).ok_or_else(|| {
+                    InputError::flag(
+                        format!("--gateway {kind}"),
+                        format!(
+                            "unknown gateway kind; {}",
+                            crossfire::diag::suggest(
+                                kind,
+                                scenario::file::GatewayKind::ALL.iter().map(|k| k.name())
+                            )
+                        ),
+                    )
+                })?;
+                if let Some(c) = &self.config {
+                    if !c.is_file() {
+                        return Err(InputError::flag(
+                            format!("--config {}", c.display()),
+                            "no such file",
+                        ));
+                    }
+                }
+                Some(scenario::GatewayOverride {
+                    kind: parsed,
+                    config: self.config.clone(),
+                    url: self.url.clone(),
+                })
+            }
+        };
+        Ok(scenario::LoadOptions {
+            gateway,
+            allow_unmapped: self.allow_unmapped,
+        })
+    }
+
+    fn gateway_options(&self) -> gateway::GatewayOptions {
+        gateway::GatewayOptions {
+            litellm: gateway::litellm::LitellmOptions {
+                path: self.litellm.clone(),
+                version: self.litellm_version.clone(),
+            },
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run scenarios: one file, several, or every *.yaml under a folder.
@@ -38,6 +114,8 @@ enum Command {
         /// Write JUnit XML: one testcase per expectation.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        #[command(flatten)]
+        gateway: GatewayArgs,
     },
     /// Validate scenario files without running anything.
     Check {
@@ -89,11 +167,14 @@ fn bad_input(e: InputError) -> ExitCode {
 }
 
 /// Loads and checks every scenario before anything runs.
-fn load_all(args: &[PathBuf]) -> Result<Vec<scenario::Scenario>, InputError> {
+fn load_all(
+    args: &[PathBuf],
+    opts: &scenario::LoadOptions,
+) -> Result<Vec<scenario::Scenario>, InputError> {
     let files = runner::discover(args)?;
     let mut list = Vec::with_capacity(files.len());
     for f in files {
-        let s = scenario::load(&f)?;
+        let s = scenario::load_with(&f, opts)?;
         gateway::preflight(&s)?;
         list.push(s);
     }
@@ -116,8 +197,13 @@ fn main() -> ExitCode {
             out,
             json,
             junit,
+            gateway,
         } => {
-            let loaded = match load_all(&scenarios) {
+            let load_opts = match gateway.load_options() {
+                Ok(o) => o,
+                Err(e) => return bad_input(e),
+            };
+            let loaded = match load_all(&scenarios, &load_opts) {
                 Ok(l) => l,
                 Err(e) => return bad_input(e),
             };
@@ -143,6 +229,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 out,
                 cancel: cancel.clone(),
+                gateway: gateway.gateway_options(),
             };
             let summary = runtime.block_on(async {
                 let watcher = tokio::spawn(async move {
@@ -156,15 +243,17 @@ fn main() -> ExitCode {
             });
             ExitCode::from(summary.exit_code() as u8)
         }
-        Command::Check { scenarios } => match load_all(&scenarios) {
-            Ok(list) => {
-                for s in &list {
-                    println!("ok {} ({})", s.file.display(), s.name);
+        Command::Check { scenarios } => {
+            match load_all(&scenarios, &scenario::LoadOptions::default()) {
+                Ok(list) => {
+                    for s in &list {
+                        println!("ok {} ({})", s.file.display(), s.name);
+                    }
+                    ExitCode::from(exit::OK as u8)
                 }
-                ExitCode::from(exit::OK as u8)
+                Err(e) => bad_input(e),
             }
-            Err(e) => bad_input(e),
-        },
+        }
         Command::Schema => {
             let schema = scenario::json_schema();
             println!(

@@ -219,6 +219,9 @@ pub struct Joined {
     pub paths: Vec<Path>,
     /// Attempts without a marker, or with a marker no request sent.
     pub stray: Vec<Attempt>,
+    /// Housekeeping calls a gateway makes on its own (anything but POST, such
+    /// as LiteLLM's `GET /v1/models` at start): seen, not part of any path.
+    pub probes: Vec<Attempt>,
 }
 
 /// Joins client records with the journal by marker, orders attempts by
@@ -232,9 +235,11 @@ pub fn join(
     let known: std::collections::HashSet<&str> =
         records.iter().map(|r| r.marker.as_str()).collect();
     let mut stray = Vec::new();
+    let mut probes = Vec::new();
     for a in attempts {
         match a.marker.as_deref() {
             Some(m) if known.contains(m) => by_marker.entry(m).or_default().push(a),
+            None if a.method != "POST" => probes.push(a.clone()),
             _ => stray.push(a.clone()),
         }
     }
@@ -272,7 +277,11 @@ pub fn join(
             }
         })
         .collect();
-    Joined { paths, stray }
+    Joined {
+        paths,
+        stray,
+        probes,
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,14 @@ pub struct ScenarioReport {
     pub paths: Vec<ReqPath>,
     /// Attempts no request claims.
     pub stray: Vec<Attempt>,
+    /// Housekeeping calls the gateway made on its own (not POST), counted.
+    pub probes: usize,
+    /// What the gateway tried to reach outside the machine (sealed, refused).
+    pub escaped: Vec<crate::gateway::sink::Escape>,
+    /// The gateway's version as it reported it (`x-litellm-version`).
+    pub gateway_version: Option<String>,
+    /// Config items crossfire had no mock for, run sealed (`--allow-unmapped`).
+    pub unmapped: Vec<String>,
     /// What the client saw, per request.
     pub requests: Vec<RequestRecord>,
     /// Journal counts.
@@ -101,6 +109,7 @@ impl ScenarioReport {
         self.error.is_none()
             && !self.interrupted
             && self.findings.is_empty()
+            && self.escaped.is_empty()
             && self.verdicts.iter().all(|v| v.held)
     }
 }
@@ -138,6 +147,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Cancelled on Ctrl-C.
     pub cancel: CancellationToken,
+    /// Gateway options from the command line.
+    pub gateway: gateway::GatewayOptions,
 }
 
 /// A folder name for a scenario: `01-rate-limit-on-claude`.
@@ -234,6 +245,14 @@ pub async fn run_scenario(
         findings: vec![],
         paths: vec![],
         stray: vec![],
+        probes: 0,
+        escaped: vec![],
+        gateway_version: None,
+        unmapped: s
+            .unmapped
+            .iter()
+            .map(|i| format!("{} ({}, group {})", i.id, i.model, i.group))
+            .collect(),
         requests: vec![],
         journal_stats: JournalStats::default(),
         error: None,
@@ -262,7 +281,7 @@ pub async fn run_scenario(
             return report;
         }
     };
-    let gw = match gateway::start(s, &mocks, &run_dir, &opts.cancel).await {
+    let gw = match gateway::start(s, &mocks, &run_dir, &opts.gateway, &opts.cancel).await {
         Ok(g) => g,
         Err(GatewayError::Interrupted) => {
             report.interrupted = true;
@@ -342,6 +361,22 @@ async fn finish(
     started: Instant,
     providers: &HashMap<String, String>,
 ) {
+    if let Some(sink) = gw.as_ref().and_then(|g| g.sink.as_ref()) {
+        report.escaped = sink.escapes();
+    }
+    report.gateway_version = records
+        .iter()
+        .find_map(|r| r.headers.get("x-litellm-version").cloned());
+    if let (Some(seen), Some(pinned)) = (
+        &report.gateway_version,
+        gw.as_ref().and_then(|g| g.pinned_version.as_ref()),
+    ) {
+        if seen != pinned && report.error.is_none() {
+            report.error = Some(format!(
+                "the gateway reports version {seen}, but crossfire installed {pinned}: refusing to trust the run"
+            ));
+        }
+    }
     // The gateway goes first, so nothing reaches the mocks after they stop.
     drop(gw);
     let journal = mocks.shutdown().await;
@@ -357,6 +392,7 @@ async fn finish(
     }
     report.paths = joined.paths;
     report.stray = joined.stray;
+    report.probes = joined.probes.len();
     report.requests = records;
     report.duration_ms = started.elapsed().as_millis() as u64;
 }

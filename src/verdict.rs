@@ -2,10 +2,10 @@
 //! over paths.
 
 use crate::paths::{Path, PathClass};
-use crate::scenario::{Expectation, ServedBy, Share};
+use crate::scenario::{Expectation, Intent, ServedBy, Share};
 use mock_providers::Attempt;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One expectation, judged.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -215,13 +215,21 @@ fn judge_one(e: &Expectation, paths: &[Path], stray: &[Attempt]) -> Verdict {
 }
 
 /// The Failover Illusion: requests of a group with declared intent that met a
-/// fault and did not end on an intended provider.
-pub fn illusions(intent: &BTreeMap<String, BTreeSet<String>>, paths: &[Path]) -> Vec<Finding> {
+/// fault and did not end on a provider the intent names for that fault.
+pub fn illusions(intent: &Intent, paths: &[Path]) -> Vec<Finding> {
     let mut out = Vec::new();
     for p in paths.iter().filter(|p| p.met_fault) {
-        let Some(wanted) = intent.get(&p.model) else {
+        let Some(promise) = intent.get(&p.model) else {
             continue;
         };
+        let Some(first_fault) = p.steps.iter().find(|s| s.faulted()) else {
+            continue;
+        };
+        let class = match first_fault.outcome {
+            mock_providers::Outcome::Fault(c) => c,
+            _ => continue,
+        };
+        let wanted = promise.for_class(class);
         let ended = p.served_by().map(|s| s.provider.clone());
         if ended.as_ref().is_some_and(|e| wanted.contains(e)) {
             continue;
@@ -237,15 +245,20 @@ pub fn illusions(intent: &BTreeMap<String, BTreeSet<String>>, paths: &[Path]) ->
             Some(provider) => format!("it ended on {provider}"),
             None => "it failed".to_string(),
         };
+        let promised = if wanted_list.is_empty() {
+            "nowhere".to_string()
+        } else {
+            wanted_list.join(" or ")
+        };
         out.push(Finding {
             kind: "failover_illusion",
             request: p.n,
             model: p.model.clone(),
             message: format!(
-                "{} met {}; the intent says it fails over to {}, but {outcome}",
+                "{} met {}; {} promises {promised}, but {outcome}",
                 p.model,
                 faults.into_iter().collect::<Vec<_>>().join(", "),
-                wanted_list.join(" or ")
+                promise.source,
             ),
             path: p.describe(),
         });
@@ -258,6 +271,7 @@ mod tests {
     use super::*;
     use crate::paths::Step;
     use mock_providers::{FailureClass, Outcome};
+    use std::collections::BTreeMap;
 
     fn path(n: u64, steps: Vec<(&str, &str, bool)>, ok: bool) -> Path {
         let steps: Vec<Step> = steps
@@ -355,16 +369,20 @@ mod tests {
                 true,
             ),
         ];
-        let intent = BTreeMap::from([(
+        let intent = crate::scenario::Intent::from([(
             "claude-opus".to_string(),
-            BTreeSet::from(["openai".to_string()]),
+            crate::scenario::GroupIntent {
+                providers: BTreeSet::from(["openai".to_string()]),
+                by_class: BTreeMap::new(),
+                source: "the scenario's intent".to_string(),
+            },
         )]);
         let f = illusions(&intent, &paths);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].request, 2);
         assert_eq!(
             f[0].message,
-            "claude-opus met rate_limit on anthropic; the intent says it fails over to openai, but it ended on anthropic"
+            "claude-opus met rate_limit on anthropic; the scenario's intent promises openai, but it ended on anthropic"
         );
     }
 

@@ -1,13 +1,16 @@
 //! Gateway targets: turn (scenario, running mocks) into a gateway URL the
 //! client calls, and tear it down. One enum, one `match`.
 
+pub mod litellm;
 pub mod process;
+pub mod sink;
 pub mod template;
 
 use crate::diag::InputError;
 use crate::scenario::{CommandGateway, Gateway, Scenario};
 use mock_providers::MockSet;
 use process::ProcessGuard;
+use sink::Sink;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,6 +49,32 @@ pub struct RunningGateway {
     pub startup: Duration,
     /// The config crossfire rendered for it, if any.
     pub rendered_config: Option<PathBuf>,
+    /// The egress sink the process is sealed with.
+    pub sink: Option<Sink>,
+    /// The version crossfire installed and expects the gateway to report.
+    pub pinned_version: Option<String>,
+}
+
+impl RunningGateway {
+    /// A gateway crossfire did not start: only a URL and headers.
+    pub fn at(base_url: String, headers: BTreeMap<String, String>) -> RunningGateway {
+        RunningGateway {
+            base_url,
+            headers,
+            process: None,
+            startup: Duration::ZERO,
+            rendered_config: None,
+            sink: None,
+            pinned_version: None,
+        }
+    }
+}
+
+/// Options of the gateway targets that come from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    /// How to find LiteLLM.
+    pub litellm: litellm::LitellmOptions,
 }
 
 /// The template variables of a scenario's deployments, valid before anything
@@ -108,6 +137,7 @@ pub async fn start(
     s: &Scenario,
     mocks: &MockSet,
     run_dir: &Path,
+    opts: &GatewayOptions,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
     match &s.gateway {
@@ -120,24 +150,32 @@ pub async fn start(
                         message: format!("deployment `{deployment}` is not running"),
                         log_tail: String::new(),
                     })?;
-            Ok(RunningGateway {
-                base_url,
-                headers: BTreeMap::new(),
-                process: None,
-                startup: Duration::ZERO,
-                rendered_config: None,
-            })
+            Ok(RunningGateway::at(base_url, BTreeMap::new()))
         }
         Gateway::Url {
             base_url, headers, ..
-        } => Ok(RunningGateway {
-            base_url: base_url.clone(),
-            headers: headers.clone(),
-            process: None,
-            startup: Duration::ZERO,
-            rendered_config: None,
-        }),
+        } => Ok(RunningGateway::at(base_url.clone(), headers.clone())),
         Gateway::Command(c) => start_command(s, c, mocks, run_dir, cancel).await,
+        Gateway::Litellm(l) => {
+            let bin = litellm::binary(&opts.litellm, &mut |line| eprintln!("crossfire: {line}"))
+                .map_err(|e| GatewayError::Start {
+                    message: e.to_string(),
+                    log_tail: String::new(),
+                })?;
+            let bases = s
+                .deployments
+                .iter()
+                .filter_map(|d| {
+                    mocks
+                        .get(d.id())
+                        .map(|m| (d.id().to_string(), m.base_url()))
+                })
+                .collect();
+            let mut gw =
+                litellm::start(&l.config, &bin, &bases, run_dir, l.startup_timeout, cancel).await?;
+            gw.pinned_version = bin.pinned.clone();
+            Ok(gw)
+        }
     }
 }
 
@@ -181,8 +219,10 @@ async fn start_command(
     for (k, v) in &c.env {
         cmd.env(k, template::render(v, &vars));
     }
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
+    let sink = Sink::start()
+        .await
+        .map_err(|e| start_err(format!("cannot start the egress sink: {e}")))?;
+    cmd.envs(sink.env());
     let log = run_dir.join("gateway.log");
     let mut guard = ProcessGuard::spawn(&s.name, cmd, &log)
         .map_err(|e| start_err(format!("cannot start `{}`: {e}", args.join(" "))))?;
@@ -201,6 +241,8 @@ async fn start_command(
         process: Some(guard),
         startup: started.elapsed(),
         rendered_config: rendered_path,
+        sink: Some(sink),
+        pinned_version: None,
     })
 }
 

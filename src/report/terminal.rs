@@ -85,13 +85,30 @@ impl TerminalReporter {
 pub fn render_scenario(r: &ScenarioReport) -> String {
     let mut s = String::new();
     let mark = if r.passed() { "PASS" } else { "FAIL" };
+    let version = r
+        .gateway_version
+        .as_ref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
     s.push_str(&format!(
-        "{mark} {} ({} gateway, {} requests, {:.1}s)\n",
+        "{mark} {} ({}{version} gateway, {} requests, {:.1}s)\n",
         r.name,
         r.gateway,
         r.paths.len(),
         r.duration_ms as f64 / 1000.0
     ));
+    for e in &r.escaped {
+        s.push_str(&format!(
+            "  ESCAPED: the gateway tried to reach {} ({}); crossfire's sink refused it\n",
+            e.target, e.method
+        ));
+    }
+    if !r.unmapped.is_empty() {
+        s.push_str(&format!(
+            "  unmapped (sealed, no mock): {}\n",
+            r.unmapped.join(", ")
+        ));
+    }
     if let Some(e) = &r.error {
         s.push_str(&format!("  error: {}\n", e.replace('\n', "\n  ")));
         if let Some(log) = &r.gateway_log {

@@ -86,7 +86,7 @@ impl ScenarioDeploymentFile {
 }
 
 /// The gateway under test.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayFile {
     /// `direct`, `command`, `url`, `litellm` or `portkey`.
@@ -123,10 +123,11 @@ pub struct GatewayFile {
 }
 
 /// Gateway target kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GatewayKind {
     /// No gateway: the client calls one deployment.
+    #[default]
     Direct,
     /// A gateway crossfire starts with a command.
     Command,
@@ -139,6 +140,20 @@ pub enum GatewayKind {
 }
 
 impl GatewayKind {
+    /// Every kind.
+    pub const ALL: [GatewayKind; 5] = [
+        GatewayKind::Direct,
+        GatewayKind::Command,
+        GatewayKind::Url,
+        GatewayKind::Litellm,
+        GatewayKind::Portkey,
+    ];
+
+    /// Parses a kind name.
+    pub fn from_name(name: &str) -> Option<GatewayKind> {
+        GatewayKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The name used in files and flags.
     pub fn name(self) -> &'static str {
         match self {

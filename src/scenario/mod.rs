@@ -4,8 +4,9 @@ pub mod file;
 pub mod model;
 
 pub use model::{
-    default_provider, from_source, load, ClientApi, CommandGateway, Deployment, Expectation,
-    Gateway, Scenario, ServedBy, Share, Traffic,
+    default_provider, from_source, from_source_with, litellm_deployments, load, load_with,
+    ClientApi, CommandGateway, Deployment, Expectation, Gateway, GatewayOverride, GroupIntent,
+    Intent, LitellmGateway, LoadOptions, Scenario, ServedBy, Share, Traffic,
 };
 
 /// The JSON Schema of the scenario format, generated from the file types.

@@ -7,11 +7,56 @@ use super::file::{
     ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
 };
 use crate::diag::{suggest, InputError, Source};
+use crate::gateway::litellm::config::{self as litellm_config, LitellmConfig, ModelItem};
 use crate::paths::PathClass;
-use mock_providers::{DeploymentSpec, Dialect};
+use mock_providers::{DeploymentSpec, Dialect, FailureClass};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// What the command line adds to a scenario file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--gateway KIND` (with `--config` / `--url`): replaces the file's gateway.
+    pub gateway: Option<GatewayOverride>,
+    /// `--allow-unmapped`: run even when some config items have no mock.
+    pub allow_unmapped: bool,
+}
+
+/// A gateway chosen on the command line.
+#[derive(Debug, Clone)]
+pub struct GatewayOverride {
+    /// The target kind.
+    pub kind: super::file::GatewayKind,
+    /// `--config FILE`, relative to the working folder.
+    pub config: Option<PathBuf>,
+    /// `--url URL`.
+    pub url: Option<String>,
+}
+
+/// Which providers a model group must be able to fail over to, per failure
+/// class, and where that promise is written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupIntent {
+    /// Providers for every failure class without its own entry.
+    pub providers: BTreeSet<String>,
+    /// Providers for specific classes (LiteLLM's context-window and
+    /// content-policy fallbacks).
+    pub by_class: BTreeMap<FailureClass, BTreeSet<String>>,
+    /// Where the promise is written (`scenario intent`, a config line).
+    pub source: String,
+}
+
+impl GroupIntent {
+    /// The providers promised for a failure class.
+    pub fn for_class(&self, class: FailureClass) -> &BTreeSet<String> {
+        self.by_class.get(&class).unwrap_or(&self.providers)
+    }
+}
+
+/// Model group -> its failover promise.
+pub type Intent = BTreeMap<String, GroupIntent>;
 
 /// The provider a dialect belongs to when a file does not say.
 pub fn default_provider(dialect: Dialect) -> &'static str {
@@ -31,8 +76,10 @@ pub struct Scenario {
     pub gateway: Gateway,
     /// Mock deployments, faults attached.
     pub deployments: Vec<Deployment>,
-    /// Model group -> providers it must be able to fail over to.
-    pub intent: BTreeMap<String, BTreeSet<String>>,
+    /// Model group -> the providers it must be able to fail over to.
+    pub intent: Intent,
+    /// Config items crossfire has no mock for, run anyway (`--allow-unmapped`).
+    pub unmapped: Vec<ModelItem>,
     /// Traffic entries.
     pub traffic: Vec<Traffic>,
     /// Expectations.
@@ -87,6 +134,19 @@ pub enum Gateway {
         /// Headers sent with every request.
         headers: BTreeMap<String, String>,
     },
+    /// The LiteLLM proxy, run from the team's own config.
+    Litellm(LitellmGateway),
+}
+
+/// The LiteLLM target.
+#[derive(Debug, Clone)]
+pub struct LitellmGateway {
+    /// The team's config, read.
+    pub config: Arc<LitellmConfig>,
+    /// API offered to clients.
+    pub api: ClientApi,
+    /// How long to wait for readiness.
+    pub startup_timeout: Duration,
 }
 
 impl Gateway {
@@ -96,6 +156,7 @@ impl Gateway {
             Gateway::Direct { .. } => "direct",
             Gateway::Command(_) => "command",
             Gateway::Url { .. } => "url",
+            Gateway::Litellm(_) => "litellm",
         }
     }
 }
@@ -195,18 +256,103 @@ pub fn load(file: &Path) -> Result<Scenario, InputError> {
 }
 
 const DEFAULT_STARTUP: Duration = Duration::from_secs(60);
+/// The LiteLLM proxy starts in about 9 s alone on 2 cores, 30-40 s when
+/// several start at once.
+const LITELLM_STARTUP: Duration = Duration::from_secs(180);
 
 /// Validates a scenario already read.
 pub fn from_source(src: &Source) -> Result<Scenario, InputError> {
+    from_source_with(src, &LoadOptions::default())
+}
+
+/// Reads and validates a scenario file with command-line options.
+pub fn load_with(file: &Path, opts: &LoadOptions) -> Result<Scenario, InputError> {
+    from_source_with(&Source::read(file)?, opts)
+}
+
+/// The gateway section after command-line overrides; the config path is
+/// resolved (the file's relative to the scenario, the flag's to the working folder).
+fn effective_gateway(
+    file: &ScenarioFile,
+    opts: &LoadOptions,
+    dir: &Path,
+) -> (Option<GatewayFile>, Option<PathBuf>) {
+    match &opts.gateway {
+        Some(o) => {
+            let mut g = file.gateway.clone().unwrap_or_default();
+            if g.kind != o.kind {
+                g = GatewayFile::default();
+            }
+            g.kind = o.kind;
+            let config = o
+                .config
+                .clone()
+                .or_else(|| g.config.as_ref().map(|c| dir.join(c)));
+            if o.url.is_some() {
+                g.url = o.url.clone();
+            }
+            (Some(g), config)
+        }
+        None => {
+            let config = file
+                .gateway
+                .as_ref()
+                .and_then(|g| g.config.as_ref())
+                .map(|c| dir.join(c));
+            (file.gateway.clone(), config)
+        }
+    }
+}
+
+/// Validates a scenario already read, with command-line options.
+pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, InputError> {
     let file: ScenarioFile = src.parse()?;
     let dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
     if file.name.trim().is_empty() {
         return Err(src.error_at("name", "the scenario needs a non-empty `name`"));
     }
-    let deployments = deployments(src, &file)?;
+    let (gw_file, gw_config) = effective_gateway(&file, opts, &dir);
+    let litellm = match gw_file.as_ref().map(|g| g.kind) {
+        Some(GatewayKind::Litellm) => {
+            let Some(path) = &gw_config else {
+                return Err(match &opts.gateway {
+                    Some(_) => InputError::flag(
+                        "--gateway litellm",
+                        "needs `--config FILE`, the team's LiteLLM proxy config",
+                    ),
+                    None => src.error_at(
+                        "gateway",
+                        "a litellm gateway needs `config:`, the team's LiteLLM proxy config",
+                    ),
+                });
+            };
+            Some(Arc::new(litellm_config::load(path)?))
+        }
+        _ => None,
+    };
+    let (base, unmapped) = match &litellm {
+        Some(cfg) => {
+            if !file.deployments.is_empty() {
+                return Err(src.error_at(
+                    "deployments",
+                    "with a litellm gateway the deployments come from its config; remove `deployments:`",
+                ));
+            }
+            litellm_deployments(cfg, opts.allow_unmapped)?
+        }
+        None => (file_deployments(src, &file)?, vec![]),
+    };
+    let deployments = with_faults(src, &file, base)?;
     let providers: BTreeSet<String> = deployments.iter().map(|d| d.provider.clone()).collect();
     let ids: Vec<String> = deployments.iter().map(|d| d.id().to_string()).collect();
-    let gateway = gateway(src, file.gateway.as_ref(), &deployments, &dir)?;
+    let gateway = gateway(
+        src,
+        gw_file.as_ref(),
+        gw_config,
+        litellm.clone(),
+        &deployments,
+        &dir,
+    )?;
     let traffic: Vec<Traffic> = file
         .traffic
         .iter()
@@ -217,7 +363,25 @@ pub fn from_source(src: &Source) -> Result<Scenario, InputError> {
         return Err(src.error_at("traffic", "`traffic` needs at least one entry"));
     }
     let groups: BTreeSet<&str> = traffic.iter().map(|t| t.model.as_str()).collect();
-    let mut intent = BTreeMap::new();
+    if let Some(cfg) = &litellm {
+        let known = cfg.groups();
+        for (i, t) in traffic.iter().enumerate() {
+            if !known.contains(&t.model) {
+                return Err(src.error_at(
+                    &format!("traffic[{i}].model"),
+                    format!(
+                        "the LiteLLM config has no model group `{}`; {}",
+                        t.model,
+                        suggest(&t.model, known.iter().map(String::as_str))
+                    ),
+                ));
+            }
+        }
+    }
+    let mut intent = match &litellm {
+        Some(cfg) => crate::gateway::litellm::intent::derive(cfg),
+        None => Intent::new(),
+    };
     for (group, wanted) in &file.intent {
         if !groups.contains(group.as_str()) {
             return Err(src.error_at_key(
@@ -241,7 +405,15 @@ pub fn from_source(src: &Source) -> Result<Scenario, InputError> {
             }
             set.insert(p.clone());
         }
-        intent.insert(group.clone(), set);
+        let line = src.index.key(&format!("intent.{group}")).map_or(0, |p| p.0);
+        intent.insert(
+            group.clone(),
+            GroupIntent {
+                providers: set,
+                by_class: BTreeMap::new(),
+                source: format!("intent at {}:{line}", src.file.display()),
+            },
+        );
     }
     let expect = file
         .expect
@@ -256,12 +428,45 @@ pub fn from_source(src: &Source) -> Result<Scenario, InputError> {
         gateway,
         deployments,
         intent,
+        unmapped,
         traffic,
         expect,
     })
 }
 
-fn deployments(src: &Source, file: &ScenarioFile) -> Result<Vec<Deployment>, InputError> {
+/// Deployments from a LiteLLM config: one per mapped `model_list` item. An
+/// item without a mock stops the run (naming it) unless allowed.
+pub fn litellm_deployments(
+    cfg: &LitellmConfig,
+    allow_unmapped: bool,
+) -> Result<(Vec<Deployment>, Vec<ModelItem>), InputError> {
+    let mut list = Vec::new();
+    let mut unmapped = Vec::new();
+    for item in &cfg.items {
+        match &item.mapped {
+            Some((provider, dialect)) => list.push(Deployment {
+                spec: DeploymentSpec::new(item.id.clone(), *dialect),
+                provider: provider.clone(),
+                model: item.upstream_model.clone(),
+            }),
+            None if allow_unmapped => unmapped.push(item.clone()),
+            None => {
+                return Err(cfg.src.error_at(
+                    &format!("model_list[{}].litellm_params.model", item.index),
+                    format!(
+                        "model `{}` (group `{}`): {}; pass --allow-unmapped to run anyway with its traffic sealed",
+                        item.model,
+                        item.group,
+                        item.unmapped_reason.clone().unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok((list, unmapped))
+}
+
+fn file_deployments(src: &Source, file: &ScenarioFile) -> Result<Vec<Deployment>, InputError> {
     let mut list: Vec<Deployment> = Vec::new();
     for (i, d) in file.deployments.iter().enumerate() {
         let path = format!("deployments[{i}]");
@@ -300,6 +505,15 @@ fn deployments(src: &Source, file: &ScenarioFile) -> Result<Vec<Deployment>, Inp
             "the scenario has no deployments; list them under `deployments:` (id, dialect)",
         ));
     }
+    Ok(list)
+}
+
+/// Attaches the file's faults to the deployments they name.
+fn with_faults(
+    src: &Source,
+    file: &ScenarioFile,
+    mut list: Vec<Deployment>,
+) -> Result<Vec<Deployment>, InputError> {
     for (i, f) in file.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
         let mut rule = f.to_rule(src, &path)?;
@@ -359,6 +573,8 @@ fn api(name: Option<ClientApiName>) -> ClientApi {
 fn gateway(
     src: &Source,
     g: Option<&GatewayFile>,
+    config: Option<PathBuf>,
+    litellm: Option<Arc<LitellmConfig>>,
     deployments: &[Deployment],
     dir: &Path,
 ) -> Result<Gateway, InputError> {
@@ -424,7 +640,7 @@ fn gateway(
                     ))
                 }
             };
-            let config_template = g.config.as_ref().map(|c| dir.join(c));
+            let config_template = config;
             if let Some(t) = &config_template {
                 if !t.is_file() {
                     return Err(src.error_at(
@@ -475,7 +691,20 @@ fn gateway(
                 headers: g.headers.clone(),
             })
         }
-        GatewayKind::Litellm | GatewayKind::Portkey => Err(src.error_at(
+        GatewayKind::Litellm => {
+            unused("command", g.command.is_some())?;
+            unused("url", g.url.is_some())?;
+            unused("deployment", g.deployment.is_some())?;
+            let Some(config) = litellm else {
+                return Err(src.error_at("gateway", "a litellm gateway needs `config:`"));
+            };
+            Ok(Gateway::Litellm(LitellmGateway {
+                config,
+                api: api(g.api),
+                startup_timeout: g.startup_timeout.map(|d| d.0).unwrap_or(LITELLM_STARTUP),
+            }))
+        }
+        GatewayKind::Portkey => Err(src.error_at(
             "gateway.kind",
             format!(
                 "the `{}` target is not available in this build; use `direct`, `command` or `url`",
@@ -557,6 +786,7 @@ fn traffic(
             ClientApi::Native(dialect)
         }
         Gateway::Command(c) => t.api.map(|a| api(Some(a))).unwrap_or(c.api),
+        Gateway::Litellm(l) => t.api.map(|a| api(Some(a))).unwrap_or(l.api),
         Gateway::Url { api: a, .. } => t.api.map(|x| api(Some(x))).unwrap_or(*a),
     };
     Ok(Traffic {

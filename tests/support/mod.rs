@@ -43,6 +43,7 @@ pub async fn run(case: &Case) -> ScenarioReport {
     let opts = RunOptions {
         out: case.dir.path().join("out"),
         cancel: CancellationToken::new(),
+        gateway: Default::default(),
     };
     let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     summary.scenarios.into_iter().next().unwrap()

@@ -1,0 +1,158 @@
+//! The LiteLLM proxy target: the team's own `config.yaml`, rewritten to the
+//! mocks, run by the real `litellm` proxy (found on PATH, given with
+//! `--litellm`, or installed pinned into crossfire's cache), sealed, and
+//! stopped with its whole process group.
+
+pub mod config;
+pub mod intent;
+pub mod rewrite;
+
+use super::process::{self, ProcessGuard};
+use super::sink::Sink;
+use super::{wait_ready, GatewayError, RunningGateway};
+use crate::provision::{self, PythonEnvSpec};
+use config::LitellmConfig;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How to find the `litellm` program.
+#[derive(Debug, Clone, Default)]
+pub struct LitellmOptions {
+    /// `--litellm PATH`: this program.
+    pub path: Option<PathBuf>,
+    /// `--litellm-version V`: install this version into the cache.
+    pub version: Option<String>,
+}
+
+/// The program that will run, and the version crossfire installed, if it did.
+#[derive(Debug, Clone)]
+pub struct LitellmBinary {
+    /// The `litellm` executable.
+    pub path: PathBuf,
+    /// The pinned version, when crossfire provisioned it.
+    pub pinned: Option<String>,
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Finds the program: `--litellm`, else a version asked for (installed),
+/// else `litellm` on PATH, else the pinned version (installed once).
+pub fn binary(
+    opts: &LitellmOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<LitellmBinary, provision::ProvisionError> {
+    if let Some(p) = &opts.path {
+        return Ok(LitellmBinary {
+            path: p.clone(),
+            pinned: None,
+        });
+    }
+    if opts.version.is_none() {
+        if let Some(p) = on_path("litellm") {
+            return Ok(LitellmBinary {
+                path: p,
+                pinned: None,
+            });
+        }
+    }
+    let version = opts
+        .version
+        .clone()
+        .unwrap_or_else(|| provision::LITELLM_VERSION.to_string());
+    let spec = PythonEnvSpec::litellm(&version);
+    let env = provision::ensure_python_env(&spec, progress)?;
+    // Checked on every start too: what runs must be what was pinned.
+    provision::verify_versions(&env, &spec.expect)?;
+    Ok(LitellmBinary {
+        path: env.bin("litellm"),
+        pinned: Some(version),
+    })
+}
+
+/// Environment variables passed through to the proxy; everything else
+/// (API keys in the shell above all) stays out.
+const PASSED_ENV: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"];
+
+fn random_key() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("sk-crossfire-{:x}{:x}", nanos, std::process::id())
+}
+
+/// Starts the proxy on the rewritten config and waits until it is alive.
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
+    cfg: &LitellmConfig,
+    bin: &LitellmBinary,
+    bases: &BTreeMap<String, String>,
+    run_dir: &Path,
+    startup_timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<RunningGateway, GatewayError> {
+    let fail = |message: String| GatewayError::Start {
+        message,
+        log_tail: String::new(),
+    };
+    let master = random_key();
+    let doc = rewrite::rewrite(cfg, bases, &master);
+    let config_path = run_dir.join("litellm-config.yaml");
+    let text = serde_yaml::to_string(&doc)
+        .map_err(|e| fail(format!("cannot write the rewritten config: {e}")))?;
+    std::fs::write(&config_path, text)
+        .map_err(|e| fail(format!("cannot write {}: {e}", config_path.display())))?;
+    let sink = Sink::start()
+        .await
+        .map_err(|e| fail(format!("cannot start the egress sink: {e}")))?;
+    let port = process::free_port().map_err(|e| fail(format!("no free port on 127.0.0.1: {e}")))?;
+    let mut cmd = Command::new(&bin.path);
+    cmd.arg("--config")
+        .arg(&config_path)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .current_dir(run_dir)
+        .env_clear();
+    for k in PASSED_ENV {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+    for name in &cfg.env_refs {
+        cmd.env(name, "crossfire-dummy");
+    }
+    cmd.envs(sink.env())
+        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        .env("HF_HUB_OFFLINE", "1")
+        .env("LITELLM_MASTER_KEY", &master)
+        .env("LITELLM_TELEMETRY_DISABLED", "true")
+        .env("PYTHONUNBUFFERED", "1");
+    let log = run_dir.join("gateway.log");
+    let mut guard = ProcessGuard::spawn("litellm", cmd, &log)
+        .map_err(|e| fail(format!("cannot start {}: {e}", bin.path.display())))?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    wait_ready(
+        &mut guard,
+        &format!("{base_url}/health/liveliness"),
+        startup_timeout,
+        cancel,
+    )
+    .await?;
+    Ok(RunningGateway {
+        base_url,
+        headers: BTreeMap::from([("authorization".to_string(), format!("Bearer {master}"))]),
+        process: Some(guard),
+        startup: started.elapsed(),
+        rendered_config: Some(config_path),
+        sink: Some(sink),
+        pinned_version: None,
+    })
+}
