@@ -6,9 +6,11 @@
 //! it touched and whether it really crossed providers.
 
 pub mod diag;
+pub mod drill;
 pub mod exit;
 pub mod faults;
 pub mod gateway;
+pub mod lint;
 pub mod mock;
 pub mod mockfile;
 pub mod paths;

@@ -125,6 +125,42 @@ enum Command {
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Predict, from a gateway config alone, the path every failure class takes
+    /// per model group, and warn about what a reviewer should know. Runs nothing.
+    Lint {
+        /// The gateway config (LiteLLM `config.yaml`).
+        config: PathBuf,
+        /// Gateway kind of the config.
+        #[arg(long, default_value = "litellm")]
+        gateway: String,
+        /// Write predictions and warnings as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Run every failure class against every model group of a gateway config,
+    /// and print the matrix: observed path, lint's prediction, verdict.
+    Drill {
+        #[command(flatten)]
+        gateway: GatewayArgs,
+        /// Requests per cell.
+        #[arg(long, default_value_t = 2)]
+        requests: u32,
+        /// Failure classes (comma-separated; default: the ten drill classes).
+        #[arg(long, value_delimiter = ',')]
+        classes: Vec<String>,
+        /// Only these model groups (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// The run folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write the drill as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the drill as Markdown (matrix, cells, warnings).
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+    },
     /// Serve mock providers until Ctrl-C; prints `ID DIALECT URL` per deployment.
     #[command(
         after_help = "Faults: FAULT[(key=value,...)][@SCHEDULE], e.g.\n  --fault claude=rate_limit(retry_after=2s)@first:3\n  --fault gpt=stream_cut(after_events=1)@every:2\nSchedules: always, first:N, after:N, every:N, requests:1,3, window:1s..5s, probability:0.3"
@@ -252,6 +288,136 @@ fn main() -> ExitCode {
                     ExitCode::from(exit::OK as u8)
                 }
                 Err(e) => bad_input(e),
+            }
+        }
+        Command::Lint {
+            config,
+            gateway,
+            json,
+        } => {
+            if gateway != "litellm" {
+                return bad_input(InputError::flag(
+                    format!("--gateway {gateway}"),
+                    "lint reads `litellm` configs",
+                ));
+            }
+            let cfg = match crossfire::gateway::litellm::config::load(&config) {
+                Ok(c) => c,
+                Err(e) => return bad_input(e),
+            };
+            let report = crossfire::lint::lint_litellm(&cfg);
+            print!("{}", crossfire::lint::render_text(&report));
+            if let Some(path) = json {
+                if let Err(e) = std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap_or_default()) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                }
+            }
+            if report.warnings.is_empty() {
+                ExitCode::from(exit::OK as u8)
+            } else {
+                ExitCode::from(exit::FINDING as u8)
+            }
+        }
+        Command::Drill {
+            gateway,
+            requests,
+            classes,
+            groups,
+            out,
+            json,
+            markdown,
+        } => {
+            let (Some(kind), Some(config)) = (&gateway.gateway, &gateway.config) else {
+                return bad_input(InputError::flag(
+                    "drill",
+                    "needs `--gateway litellm --config FILE`",
+                ));
+            };
+            if kind != "litellm" {
+                return bad_input(InputError::flag(
+                    format!("--gateway {kind}"),
+                    "drill runs `litellm` configs",
+                ));
+            }
+            let cfg = match crossfire::gateway::litellm::config::load(config) {
+                Ok(c) => c,
+                Err(e) => return bad_input(e),
+            };
+            let mut parsed = Vec::new();
+            for c in &classes {
+                match mock_providers::FailureClass::from_name(c) {
+                    Some(class) => parsed.push(class),
+                    None => {
+                        return bad_input(InputError::flag(
+                            format!("--classes {c}"),
+                            format!(
+                                "unknown failure class; {}",
+                                crossfire::diag::suggest(c, mock_providers::FailureClass::ALL.iter().map(|x| x.name()))
+                            ),
+                        ))
+                    }
+                }
+            }
+            if parsed.is_empty() {
+                parsed = crossfire::gateway::litellm::lint::DRILL_CLASSES.to_vec();
+            }
+            let known = cfg.groups();
+            for g in &groups {
+                if !known.contains(g) {
+                    return bad_input(InputError::flag(
+                        format!("--groups {g}"),
+                        format!(
+                            "no such model group; {}",
+                            crossfire::diag::suggest(g, known.iter().map(String::as_str))
+                        ),
+                    ));
+                }
+            }
+            if requests == 0 {
+                return bad_input(InputError::flag("--requests 0", "a cell needs at least 1 request"));
+            }
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let opts = crossfire::drill::DrillOptions {
+                out: out.unwrap_or_else(runner::default_out_dir),
+                requests,
+                classes: parsed,
+                groups,
+                gateway: gateway.gateway_options(),
+                cancel: cancel.clone(),
+            };
+            let result = runtime.block_on(async {
+                let watcher = tokio::spawn(async move {
+                    mock::wait_for_stop_signal().await;
+                    eprintln!("interrupted: stopping the gateway and the mocks");
+                    cancel.cancel();
+                });
+                let r = crossfire::drill::drill_litellm(&cfg, &opts).await;
+                watcher.abort();
+                r
+            });
+            match result {
+                Ok(report) => {
+                    print!("{}", crossfire::drill::render_text(&report));
+                    if let Some(path) = json {
+                        let _ = std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap_or_default());
+                    }
+                    if let Some(path) = markdown {
+                        let _ = std::fs::write(&path, crossfire::drill::render_markdown(&report));
+                    }
+                    if report.interrupted {
+                        ExitCode::from(exit::INTERRUPTED as u8)
+                    } else if report.findings() > 0 {
+                        ExitCode::from(exit::FINDING as u8)
+                    } else {
+                        ExitCode::from(exit::OK as u8)
+                    }
+                }
+                Err(crossfire::gateway::GatewayError::Input(e)) => bad_input(e),
+                Err(crossfire::gateway::GatewayError::Interrupted) => ExitCode::from(exit::INTERRUPTED as u8),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(exit::INFRA as u8)
+                }
             }
         }
         Command::Schema => {

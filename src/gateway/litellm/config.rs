@@ -514,12 +514,12 @@ fn ignored_keys(src: &Source, root: &Mapping) -> Vec<IgnoredKey> {
             if known.contains(&k) {
                 continue;
             }
-            let near = crate::diag::nearest(k, known.iter().copied())
-                .map(str::to_string)
-                .or_else(|| {
-                    // `fallback_models` is a classic: say which real key it stands for.
-                    k.contains("fallback").then(|| "fallbacks".to_string())
-                });
+            // `fallback_models` is a classic: say which routing key it stands for.
+            let near = if k.contains("fallback") {
+                Some("fallbacks".to_string())
+            } else {
+                crate::diag::nearest(k, known.iter().copied()).map(str::to_string)
+            };
             out.push(IgnoredKey {
                 section,
                 key: k.to_string(),

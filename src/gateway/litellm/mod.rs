@@ -4,7 +4,10 @@
 //! stopped with its whole process group.
 
 pub mod config;
+pub mod exceptions;
 pub mod intent;
+pub mod isolate;
+pub mod lint;
 pub mod rewrite;
 
 use super::process::{self, ProcessGuard};

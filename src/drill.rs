@@ -1,0 +1,515 @@
+//! `crossfire drill`: no scenario needed. For every model group and failure
+//! class, the fault is injected on the group's deployments, a few requests go
+//! through the real gateway, and the matrix cell holds what happened beside
+//! what lint predicted from the config.
+
+use crate::gateway::litellm::{self, config::LitellmConfig, isolate, lint};
+use crate::gateway::{sink::Escape, GatewayError, GatewayOptions};
+use crate::paths::{self, Path as ReqPath, PathClass};
+use crate::scenario::{ClientApi, Traffic};
+use crate::traffic::{self, RequestRecord, Target};
+use mock_providers::{DeploymentSpec, FailureClass, Fault, JournalConfig, MockSet, Schedule};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How to drill.
+#[derive(Debug, Clone)]
+pub struct DrillOptions {
+    /// The run folder.
+    pub out: PathBuf,
+    /// Requests per cell.
+    pub requests: u32,
+    /// Failure classes, in order.
+    pub classes: Vec<FailureClass>,
+    /// Only these groups (all when empty).
+    pub groups: Vec<String>,
+    /// Gateway options.
+    pub gateway: GatewayOptions,
+    /// Cancelled on Ctrl-C.
+    pub cancel: CancellationToken,
+}
+
+/// What a cell shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellVerdict {
+    /// The requests ended on another provider.
+    Crossed,
+    /// They moved, but stayed on the same provider.
+    SameProvider,
+    /// The group retried, then the client got the error.
+    RetriedThenFailed,
+    /// The client got the error at once.
+    NoFailover,
+    /// The config promises another provider for this failure, and it did not happen.
+    Illusion,
+    /// The requests were served anyway (the fault did not need a failover).
+    Served,
+}
+
+impl CellVerdict {
+    /// Words for the matrix.
+    pub fn label(self) -> &'static str {
+        match self {
+            CellVerdict::Crossed => "crossed",
+            CellVerdict::SameProvider => "same provider",
+            CellVerdict::RetriedThenFailed => "retried then failed",
+            CellVerdict::NoFailover => "no failover",
+            CellVerdict::Illusion => "ILLUSION",
+            CellVerdict::Served => "served",
+        }
+    }
+}
+
+/// One (group, failure class) cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    /// Model group.
+    pub group: String,
+    /// Failure class injected on its deployments.
+    pub class: FailureClass,
+    /// Whether the requests were streams.
+    pub stream: bool,
+    /// The observed path, as lint writes predictions.
+    pub observed: String,
+    /// How many requests took that path, of how many.
+    pub agreement: (usize, usize),
+    /// The observed path class (most common).
+    pub observed_class: Option<PathClass>,
+    /// lint's prediction.
+    pub predicted: Option<lint::Prediction>,
+    /// Whether observation and prediction agree.
+    pub as_predicted: bool,
+    /// The verdict.
+    pub verdict: CellVerdict,
+    /// The requests' paths.
+    pub paths: Vec<ReqPath>,
+}
+
+/// A drill's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillReport {
+    /// The config drilled.
+    pub config: PathBuf,
+    /// Gateway kind.
+    pub gateway: &'static str,
+    /// Version the gateway reported.
+    pub gateway_version: Option<String>,
+    /// Gateway startup, ms.
+    pub startup_ms: u64,
+    /// Whole drill, ms.
+    pub duration_ms: u64,
+    /// Cells, groups x classes.
+    pub cells: Vec<Cell>,
+    /// lint's warnings about the config.
+    pub warnings: Vec<lint::Warning>,
+    /// Traffic that tried to leave.
+    pub escaped: Vec<Escape>,
+    /// The run folder.
+    pub out: PathBuf,
+    /// Whether Ctrl-C cut it short.
+    pub interrupted: bool,
+}
+
+impl DrillReport {
+    /// Findings: illusions, predictions that did not hold, escapes.
+    pub fn findings(&self) -> usize {
+        self.cells
+            .iter()
+            .filter(|c| c.verdict == CellVerdict::Illusion || !c.as_predicted)
+            .count()
+            + self.escaped.len()
+    }
+}
+
+/// Fault parameters for drill cells: short waits, one content event before
+/// a stream fault, a slow answer long enough to outlast a configured timeout.
+fn drill_fault(class: FailureClass, cfg: &LitellmConfig) -> Fault {
+    let delay = cfg
+        .routing
+        .timeout
+        .map(|t| Duration::from_secs_f64(t + 2.0))
+        .unwrap_or(Duration::from_secs(10))
+        .min(Duration::from_secs(60));
+    Fault::new(class)
+        .retry_after(Duration::from_secs(1))
+        .delay(delay)
+        .after_events(1)
+}
+
+/// A path written the way lint writes predictions.
+fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
+    let mut parts: Vec<(String, u32)> = Vec::new();
+    for s in &p.steps {
+        let g = group_of(&s.deployment, groups);
+        match parts.last_mut() {
+            Some((last, n)) if *last == g => *n += 1,
+            _ => parts.push((g, 1)),
+        }
+    }
+    let mut text = String::new();
+    let served = p.served_by();
+    for (i, (g, n)) in parts.iter().enumerate() {
+        if i > 0 {
+            text.push_str(" -> ");
+        }
+        let is_last = i + 1 == parts.len();
+        match (is_last, served) {
+            (true, Some(s)) if i > 0 => {
+                text.push_str(&format!("{g} ({}) 200", s.provider));
+                return text;
+            }
+            _ => text.push_str(&if *n == 1 { g.clone() } else { format!("{g} x{n}") }),
+        }
+    }
+    if parts.is_empty() {
+        text.push_str("no provider attempt");
+    }
+    match (served, p.client_status) {
+        (Some(_), _) if parts.len() == 1 => text.push_str(" -> client 200"),
+        (_, Some(s)) => text.push_str(&format!(" -> client {s}")),
+        (_, None) => text.push_str(" -> client error"),
+    }
+    if !p.ok && p.client_status == Some(200) {
+        text.push_str(" (broken stream)");
+    }
+    text
+}
+
+/// The group a copied deployment id belongs to (`claude-opus-2--cell3` ->
+/// `claude-opus`), from the original config's deployment -> group map.
+fn group_of(deployment: &str, groups: &HashMap<String, String>) -> String {
+    let id = isolate::original(deployment);
+    groups.get(id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+fn verdict(cell_paths: &[ReqPath], observed: Option<PathClass>, promised_elsewhere: bool) -> CellVerdict {
+    let crossed = observed == Some(PathClass::CrossedProvider);
+    if promised_elsewhere && !crossed {
+        return CellVerdict::Illusion;
+    }
+    match observed {
+        Some(PathClass::CrossedProvider) => CellVerdict::Crossed,
+        Some(PathClass::FellBackSameProvider) => CellVerdict::SameProvider,
+        Some(PathClass::Direct) | Some(PathClass::RetriedSameDeployment) => CellVerdict::Served,
+        _ => {
+            let retried = cell_paths.iter().any(|p| p.steps.len() > 1);
+            if retried {
+                CellVerdict::RetriedThenFailed
+            } else {
+                CellVerdict::NoFailover
+            }
+        }
+    }
+}
+
+/// Runs the drill of a LiteLLM config.
+pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<DrillReport, GatewayError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&opts.out).map_err(|e| GatewayError::Start {
+        message: format!("cannot create {}: {e}", opts.out.display()),
+        log_tail: String::new(),
+    })?;
+    let groups: Vec<String> = cfg
+        .groups()
+        .into_iter()
+        .filter(|g| opts.groups.is_empty() || opts.groups.contains(g))
+        .filter(|g| cfg.items_of(g).iter().any(|i| i.mapped.is_some()))
+        .collect();
+    let cells: Vec<(String, FailureClass)> = groups
+        .iter()
+        .flat_map(|g| opts.classes.iter().map(move |c| (g.clone(), *c)))
+        .collect();
+    let cell_groups: Vec<String> = cells.iter().map(|(g, _)| g.clone()).collect();
+    let isolated = isolate::isolate(cfg, &cell_groups, &opts.out.join("drill-source.yaml"))?;
+    let group_map: HashMap<String, String> = cfg
+        .items
+        .iter()
+        .map(|i| (i.id.clone(), i.group.clone()))
+        .collect();
+    let (deployments, _) = crate::scenario::litellm_deployments(&isolated, true)?;
+    let providers: HashMap<String, String> = deployments
+        .iter()
+        .map(|d| (d.id().to_string(), d.provider.clone()))
+        .collect();
+    let specs: Vec<DeploymentSpec> = deployments
+        .into_iter()
+        .map(|d| {
+            let mut spec = d.spec;
+            if let Some(k) = isolate::cell_of(&spec.id) {
+                let (group, class) = &cells[k];
+                if group_of(&spec.id, &group_map) == *group {
+                    spec.faults.push(mock_providers::FaultRule {
+                        fault: drill_fault(*class, cfg),
+                        schedule: Schedule::Always,
+                    });
+                }
+            }
+            spec
+        })
+        .collect();
+    let mocks = MockSet::start(
+        specs,
+        JournalConfig {
+            memory_cap: 1_000_000,
+            file: Some(opts.out.join("journal.jsonl")),
+        },
+    )
+    .await
+    .map_err(|e| GatewayError::Start {
+        message: format!("cannot start the mock providers: {e}"),
+        log_tail: String::new(),
+    })?;
+    let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}")).map_err(|e| {
+        GatewayError::Start {
+            message: e.to_string(),
+            log_tail: String::new(),
+        }
+    })?;
+    let bases = mocks
+        .deployments()
+        .iter()
+        .map(|d| (d.id.clone(), d.base_url()))
+        .collect();
+    let gw = litellm::start(&isolated, &bin, &bases, &opts.out, Duration::from_secs(240), &opts.cancel).await?;
+    let startup_ms = gw.startup.as_millis() as u64;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| GatewayError::Start {
+            message: e.to_string(),
+            log_tail: String::new(),
+        })?;
+    let target = Target {
+        base_url: gw.base_url.clone(),
+        headers: gw.headers.clone(),
+    };
+    let next_n = Arc::new(AtomicU64::new(0));
+    let run_id = format!("{:06x}", started.elapsed().as_nanos() as u32 ^ std::process::id());
+    let traffic: Vec<Traffic> = cells
+        .iter()
+        .enumerate()
+        .map(|(k, (g, c))| Traffic {
+            model: format!("{g}{}", isolate::suffix(k)),
+            requests: Some(u64::from(opts.requests)),
+            duration: None,
+            concurrency: opts.requests,
+            rate: None,
+            prompt_tokens: 50,
+            max_tokens: 32,
+            stream: lint::streams(*c),
+            api: ClientApi::Openai,
+            timeout: Duration::from_secs(150),
+        })
+        .collect();
+    let on_done = |_: &RequestRecord| {};
+    let runs = traffic.iter().enumerate().map(|(k, t)| {
+        let (client, target, next_n, run_id, cancel) = (&client, &target, &next_n, &run_id, &opts.cancel);
+        async move { traffic::drive(client, target, k, t, run_id, started, next_n, cancel, &on_done).await }
+    });
+    let records: Vec<RequestRecord> = join_all(runs.collect()).await.into_iter().flatten().collect();
+    let escaped = gw.sink.as_ref().map(|s| s.escapes()).unwrap_or_default();
+    let gateway_version = records
+        .iter()
+        .find_map(|r| r.headers.get("x-litellm-version").cloned());
+    drop(gw);
+    let journal = mocks.shutdown().await;
+    let joined = paths::join(&records, &journal.attempts(), &providers);
+    let intent = litellm::intent::derive(cfg);
+    let mut out_cells = Vec::new();
+    for (k, (group, class)) in cells.iter().enumerate() {
+        let cell_paths: Vec<ReqPath> = joined.paths.iter().filter(|p| p.traffic == k).cloned().collect();
+        let mut shapes: BTreeMap<String, (usize, PathClass)> = BTreeMap::new();
+        for p in &cell_paths {
+            shapes.entry(shape(p, &group_map)).or_insert((0, p.class)).0 += 1;
+        }
+        let (observed, (count, observed_class)) = shapes
+            .iter()
+            .max_by_key(|(_, (n, _))| *n)
+            .map(|(s, v)| (s.clone(), *v))
+            .unwrap_or_else(|| ("no requests".into(), (0, PathClass::Unattributed)));
+        let predicted = lint::predict(cfg, group, *class);
+        let as_predicted = predicted.as_ref().is_none_or(|p| p.text == observed);
+        let own = cfg.providers_of(group);
+        let promised_elsewhere = intent
+            .get(group)
+            .is_some_and(|i| !i.for_class(*class).is_subset(&own));
+        out_cells.push(Cell {
+            group: group.clone(),
+            class: *class,
+            stream: lint::streams(*class),
+            observed,
+            agreement: (count, cell_paths.len()),
+            observed_class: (!cell_paths.is_empty()).then_some(observed_class),
+            verdict: verdict(&cell_paths, (!cell_paths.is_empty()).then_some(observed_class), promised_elsewhere),
+            predicted,
+            as_predicted,
+            paths: cell_paths,
+        });
+    }
+    let report = DrillReport {
+        config: cfg.src.file.clone(),
+        gateway: "litellm",
+        gateway_version,
+        startup_ms,
+        duration_ms: started.elapsed().as_millis() as u64,
+        cells: out_cells,
+        warnings: lint::warnings(cfg),
+        escaped,
+        out: opts.out.clone(),
+        interrupted: opts.cancel.is_cancelled(),
+    };
+    if let Ok(bytes) = serde_json::to_vec_pretty(&report) {
+        let _ = std::fs::write(opts.out.join("drill.json"), bytes);
+    }
+    Ok(report)
+}
+
+async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if slots[i].is_some() {
+                continue;
+            }
+            match f.as_mut().poll(cx) {
+                std::task::Poll::Ready(v) => slots[i] = Some(v),
+                std::task::Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    slots.into_iter().flatten().collect()
+}
+
+/// The drill as a person reads it in a terminal or a pull request.
+pub fn render_text(r: &DrillReport) -> String {
+    let mut s = format!(
+        "crossfire drill of {} ({}{}, started in {:.1}s, drill took {:.1}s)\n",
+        r.config.display(),
+        r.gateway,
+        r.gateway_version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+        r.startup_ms as f64 / 1000.0,
+        r.duration_ms as f64 / 1000.0
+    );
+    let wg = r.cells.iter().map(|c| c.group.len()).max().unwrap_or(5).max(5);
+    let wo = r.cells.iter().map(|c| c.observed.len()).max().unwrap_or(8).max(8);
+    s.push_str(&format!(
+        "\n  {:wg$}  {:21}  {:wo$}  {}\n",
+        "group", "failure", "observed", "verdict"
+    ));
+    for c in &r.cells {
+        let stream = if c.stream { " (stream)" } else { "" };
+        s.push_str(&format!(
+            "  {:wg$}  {:21}  {:wo$}  {}\n",
+            c.group,
+            format!("{}{stream}", c.class),
+            c.observed,
+            c.verdict.label()
+        ));
+        if !c.as_predicted {
+            if let Some(p) = &c.predicted {
+                s.push_str(&format!(
+                    "  {:wg$}  {:21}  lint predicted: {} ({})\n",
+                    "", "", p.text, p.why
+                ));
+            }
+        }
+        if c.agreement.0 != c.agreement.1 {
+            s.push_str(&format!(
+                "  {:wg$}  {:21}  ({} of {} requests took this path)\n",
+                "", "", c.agreement.0, c.agreement.1
+            ));
+        }
+    }
+    if !r.warnings.is_empty() {
+        s.push_str("\nconfig warnings:\n");
+        for w in &r.warnings {
+            let at = if w.line > 0 { format!("line {}: ", w.line) } else { String::new() };
+            s.push_str(&format!("  {at}{}\n", w.message));
+        }
+    }
+    for e in &r.escaped {
+        s.push_str(&format!("ESCAPED: the gateway tried to reach {} ({})\n", e.target, e.method));
+    }
+    let illusions = r.cells.iter().filter(|c| c.verdict == CellVerdict::Illusion).count();
+    let mismatches = r.cells.iter().filter(|c| !c.as_predicted).count();
+    s.push_str(&format!(
+        "\n{} cells: {illusions} Failover Illusion, {mismatches} unlike the prediction; run folder {}\n",
+        r.cells.len(),
+        r.out.display()
+    ));
+    s
+}
+
+/// The drill as Markdown: a matrix (groups x failure classes) and the cells.
+pub fn render_markdown(r: &DrillReport) -> String {
+    let mut s = format!(
+        "# crossfire drill: `{}`\n\n{}{} · {} cells · {:.1}s\n\n",
+        r.config.display(),
+        r.gateway,
+        r.gateway_version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+        r.cells.len(),
+        r.duration_ms as f64 / 1000.0
+    );
+    let mut classes: Vec<FailureClass> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    for c in &r.cells {
+        if !classes.contains(&c.class) {
+            classes.push(c.class);
+        }
+        if !groups.contains(&c.group) {
+            groups.push(c.group.clone());
+        }
+    }
+    s.push_str("| group |");
+    for c in &classes {
+        s.push_str(&format!(" {c} |"));
+    }
+    s.push_str("\n|---|");
+    for _ in &classes {
+        s.push_str("---|");
+    }
+    s.push('\n');
+    for g in &groups {
+        s.push_str(&format!("| {g} |"));
+        for c in &classes {
+            let cell = r.cells.iter().find(|x| &x.group == g && x.class == *c);
+            let text = cell.map_or("".to_string(), |x| {
+                let mark = if x.as_predicted { "" } else { " ⚠" };
+                format!("{}{mark}", x.verdict.label())
+            });
+            s.push_str(&format!(" {text} |"));
+        }
+        s.push('\n');
+    }
+    s.push_str("\n⚠ = observed differs from lint's prediction.\n\n| group | failure | observed | predicted |\n|---|---|---|---|\n");
+    for c in &r.cells {
+        s.push_str(&format!(
+            "| {} | {} | `{}` | {} |\n",
+            c.group,
+            c.class,
+            c.observed,
+            c.predicted.as_ref().map_or("-".to_string(), |p| format!("`{}`", p.text))
+        ));
+    }
+    if !r.warnings.is_empty() {
+        s.push_str("\n## Config warnings\n\n");
+        for w in &r.warnings {
+            s.push_str(&format!("- {}\n", w.message));
+        }
+    }
+    s
+}

@@ -1,0 +1,313 @@
+//! `crossfire lint` for LiteLLM: from the config alone, the path each failure
+//! class takes per model group (a prediction, labelled as one), and the
+//! warnings a reviewer wants. The rules are LiteLLM 1.108.7's, read from its
+//! router source and checked by running it (see `drill`, which puts every
+//! prediction beside what the real proxy did).
+
+use super::config::{check_fallback_targets, LitellmConfig};
+use super::exceptions::{litellm_exception, retryable_status};
+use super::intent::{class_targets, general_targets};
+use crate::paths::PathClass;
+use mock_providers::{Dialect, FailureClass};
+use serde::Serialize;
+
+/// The failure classes a drill runs, in order.
+pub const DRILL_CLASSES: [FailureClass; 10] = [
+    FailureClass::ServerError,
+    FailureClass::Overloaded,
+    FailureClass::RateLimit,
+    FailureClass::QuotaExhausted,
+    FailureClass::ContextOverflow,
+    FailureClass::ContentPolicy,
+    FailureClass::Auth,
+    FailureClass::Timeout,
+    FailureClass::StreamCut,
+    FailureClass::StreamError,
+];
+
+/// Whether a drill cell of this class sends streams.
+pub fn streams(class: FailureClass) -> bool {
+    matches!(class, FailureClass::StreamCut | FailureClass::StreamError)
+}
+
+/// LiteLLM's default `num_retries`.
+pub const DEFAULT_RETRIES: u32 = 2;
+
+/// The predicted path of one (group, failure class) when every deployment of
+/// the group fails that way and its fallbacks are healthy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Model group.
+    pub group: String,
+    /// Failure class.
+    pub class: FailureClass,
+    /// The exception LiteLLM raises for it.
+    pub exception: String,
+    /// Attempts on the group before anything else happens.
+    pub attempts: u32,
+    /// The fallback group that serves, and its provider.
+    pub fallback: Option<(String, String)>,
+    /// The path class predicted.
+    pub outcome: PathClass,
+    /// Status the client sees.
+    pub client_status: u16,
+    /// One line a person reads: `claude-opus x3 -> gpt-4o (openai) 200`.
+    pub text: String,
+    /// Why, in a few words.
+    pub why: String,
+}
+
+/// The first deployment of a group: its provider and dialect.
+fn primary(cfg: &LitellmConfig, group: &str) -> Option<(String, Dialect)> {
+    cfg.items_of(group).into_iter().find_map(|i| i.mapped.clone())
+}
+
+/// Predicts one cell.
+pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<Prediction> {
+    let (provider, dialect) = primary(cfg, group)?;
+    let deployments = cfg.items_of(group).len();
+    let (exception, status) = litellm_exception(dialect, class);
+    let timeout_configured = cfg.routing.timeout.is_some();
+    let mk = |attempts: u32, fallback: Option<(String, String)>, outcome: PathClass, client_status: u16, why: String| {
+        let mut text = if attempts == 1 {
+            group.to_string()
+        } else {
+            format!("{group} x{attempts}")
+        };
+        match &fallback {
+            Some((g, p)) => text.push_str(&format!(" -> {g} ({p}) 200")),
+            None => text.push_str(&format!(" -> client {client_status}")),
+        }
+        if streams(class) && outcome == PathClass::FailedNoFailover {
+            text.push_str(" (broken stream)");
+        }
+        Prediction {
+            group: group.to_string(),
+            class,
+            exception: exception.to_string(),
+            attempts,
+            fallback,
+            outcome,
+            client_status,
+            text,
+            why,
+        }
+    };
+    if class == FailureClass::Timeout && !timeout_configured {
+        return Some(mk(
+            1,
+            None,
+            PathClass::Direct,
+            200,
+            "no timeout is configured: LiteLLM waits for the slow answer".into(),
+        ));
+    }
+    if exception.is_empty() {
+        return Some(mk(
+            1,
+            None,
+            PathClass::Direct,
+            200,
+            format!("LiteLLM reads {provider}'s {class} answer as a success"),
+        ));
+    }
+    if streams(class) {
+        return Some(mk(
+            1,
+            None,
+            PathClass::FailedNoFailover,
+            200,
+            "the stream already carried content: LiteLLM neither retries nor falls back mid-stream".into(),
+        ));
+    }
+    let cw = cfg.routing.context_window_fallbacks.as_ref();
+    let cp = cfg.routing.content_policy_fallbacks.as_ref();
+    let (targets, list_name) = match exception {
+        "ContextWindowExceededError" => match class_targets(cw, group) {
+            Some(t) => (t, "context_window_fallbacks"),
+            None => (general_targets(cfg, group), "fallbacks"),
+        },
+        "ContentPolicyViolationError" => match class_targets(cp, group) {
+            Some(t) => (t, "content_policy_fallbacks"),
+            None => (general_targets(cfg, group), "fallbacks"),
+        },
+        _ => (general_targets(cfg, group), "fallbacks"),
+    };
+    let no_retry_for_own_list = (exception == "ContextWindowExceededError" && cw.is_some())
+        || (exception == "ContentPolicyViolationError" && cp.is_some());
+    let single_auth = exception == "AuthenticationError" && deployments == 1;
+    let retried = retryable_status(status)
+        && exception != "NotFoundError"
+        && !no_retry_for_own_list
+        && !single_auth;
+    let retries = if retried {
+        cfg.routing.num_retries.unwrap_or(DEFAULT_RETRIES)
+    } else {
+        0
+    };
+    let attempts = 1 + retries;
+    let proxy_status = if (400..600).contains(&status) { status } else { 500 };
+    let first_served = targets
+        .iter()
+        .find_map(|t| primary(cfg, t).map(|(p, _)| (t.clone(), p)));
+    let retry_note = if retries > 0 {
+        format!("{exception} is retried {retries}x")
+    } else {
+        format!("{exception} is not retried")
+    };
+    Some(match first_served {
+        Some((g, p)) => {
+            let outcome = if p == provider {
+                PathClass::FellBackSameProvider
+            } else {
+                PathClass::CrossedProvider
+            };
+            mk(
+                attempts,
+                Some((g.clone(), p)),
+                outcome,
+                200,
+                format!("{retry_note}, then `{list_name}` sends it to {g}"),
+            )
+        }
+        None => {
+            let why = if list_name != "fallbacks" && targets.is_empty() {
+                format!("{retry_note}; `{list_name}` is set without an entry for {group}, so LiteLLM falls back nowhere, not even to `fallbacks`")
+            } else {
+                format!("{retry_note}; no fallback is configured for it")
+            };
+            mk(attempts, None, PathClass::FailedNoFailover, proxy_status, why)
+        }
+    })
+}
+
+/// A warning about the config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// Line in the config (0 when the whole file).
+    pub line: usize,
+    /// What a reviewer should know.
+    pub message: String,
+}
+
+/// The warnings a reviewer wants.
+pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for k in &cfg.ignored {
+        let reaction = if k.litellm_warns {
+            "LiteLLM logs a warning at start and ignores it"
+        } else {
+            "LiteLLM sets it and never reads it, without a word"
+        };
+        let meant = k
+            .nearest
+            .as_ref()
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        out.push(Warning {
+            line: k.line,
+            message: format!("`{}.{}` is not a LiteLLM setting{meant}: {reaction}", k.section, k.key),
+        });
+    }
+    for (list, target, hint) in check_fallback_targets(cfg) {
+        out.push(Warning {
+            line: 0,
+            message: format!("`{list}` names `{target}`, which is not a model group; {hint}"),
+        });
+    }
+    for item in cfg.items.iter().filter(|i| i.mapped.is_none()) {
+        out.push(Warning {
+            line: cfg
+                .src
+                .index
+                .value(&format!("model_list[{}].litellm_params.model", item.index))
+                .map_or(0, |p| p.0),
+            message: format!(
+                "`{}` (group `{}`) has no mock: {}",
+                item.model,
+                item.group,
+                item.unmapped_reason.clone().unwrap_or_default()
+            ),
+        });
+    }
+    for group in cfg.groups() {
+        let own = cfg.providers_of(&group);
+        let general = general_targets(cfg, &group);
+        let fallback_providers: std::collections::BTreeSet<String> =
+            general.iter().flat_map(|g| cfg.providers_of(g)).collect();
+        if general.is_empty() && cfg.items_of(&group).len() == 1 {
+            let cw = class_targets(cfg.routing.context_window_fallbacks.as_ref(), &group);
+            let note = match cw {
+                Some(t) if !t.is_empty() => " (only context-window errors fall back)",
+                _ => "",
+            };
+            out.push(Warning {
+                line: 0,
+                message: format!(
+                    "`{group}` has one deployment and no `fallbacks`{note}: a 429, 5xx or timeout on it reaches the client"
+                ),
+            });
+        } else if !general.is_empty() && fallback_providers.is_subset(&own) {
+            out.push(Warning {
+                line: 0,
+                message: format!(
+                    "the fallbacks of `{group}` never leave {}: an outage of that provider takes every hop down with it",
+                    own.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        if let Some(t) = class_targets(cfg.routing.context_window_fallbacks.as_ref(), &group) {
+            if t.is_empty() && !general.is_empty() {
+                out.push(Warning {
+                    line: 0,
+                    message: format!(
+                        "`context_window_fallbacks` has no entry for `{group}`: a context overflow on it falls back nowhere, not even to its `fallbacks` (LiteLLM 1.108.7)"
+                    ),
+                });
+            }
+            let cw_providers: std::collections::BTreeSet<String> = t.iter().flat_map(|g| cfg.providers_of(g)).collect();
+            if !t.is_empty() && cw_providers.is_subset(&own) {
+                out.push(Warning {
+                    line: 0,
+                    message: format!(
+                        "the context-window fallbacks of `{group}` stay on {}: a prompt too long for one model of a provider is usually too long for its others",
+                        own.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+        if let Some((provider, dialect)) = primary(cfg, &group) {
+            if cfg.routing.context_window_fallbacks.is_some()
+                && litellm_exception(dialect, FailureClass::ContextOverflow).0 != "ContextWindowExceededError"
+            {
+                out.push(Warning {
+                    line: 0,
+                    message: format!(
+                        "LiteLLM reads {provider}'s real context-overflow error as `{}`, so `context_window_fallbacks` never fire for `{group}`",
+                        litellm_exception(dialect, FailureClass::ContextOverflow).0
+                    ),
+                });
+            }
+            if cfg.routing.content_policy_fallbacks.is_some()
+                && litellm_exception(dialect, FailureClass::ContentPolicy).0 != "ContentPolicyViolationError"
+            {
+                out.push(Warning {
+                    line: 0,
+                    message: format!(
+                        "LiteLLM reads {provider}'s real content-policy refusal as `{}`, so `content_policy_fallbacks` never fire for `{group}`",
+                        litellm_exception(dialect, FailureClass::ContentPolicy).0
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Every prediction of a config: groups x drill classes.
+pub fn predictions(cfg: &LitellmConfig) -> Vec<Prediction> {
+    cfg.groups()
+        .iter()
+        .flat_map(|g| DRILL_CLASSES.iter().filter_map(move |c| predict(cfg, g, *c)))
+        .collect()
+}

@@ -1,0 +1,61 @@
+//! `crossfire lint`: what a gateway config predicts, per model group and
+//! failure class, without running anything, and the warnings a reviewer wants.
+
+use crate::gateway::litellm::{config::LitellmConfig, lint};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// lint's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct LintReport {
+    /// The config.
+    pub config: PathBuf,
+    /// Whose rules (`LiteLLM 1.108.7`).
+    pub rules: String,
+    /// Predicted paths, groups x failure classes.
+    pub predictions: Vec<lint::Prediction>,
+    /// Warnings.
+    pub warnings: Vec<lint::Warning>,
+}
+
+/// Lints a LiteLLM config.
+pub fn lint_litellm(cfg: &LitellmConfig) -> LintReport {
+    LintReport {
+        config: cfg.src.file.clone(),
+        rules: format!("LiteLLM {}", crate::provision::LITELLM_VERSION),
+        predictions: lint::predictions(cfg),
+        warnings: lint::warnings(cfg),
+    }
+}
+
+/// lint as a person reads it.
+pub fn render_text(r: &LintReport) -> String {
+    let mut s = format!(
+        "crossfire lint {} ({} rules; these are predictions, not observations: `crossfire drill` runs them)\n",
+        r.config.display(),
+        r.rules
+    );
+    if !r.warnings.is_empty() {
+        s.push_str("\nwarnings:\n");
+        for w in &r.warnings {
+            let at = if w.line > 0 { format!("line {}: ", w.line) } else { String::new() };
+            s.push_str(&format!("  {at}{}\n", w.message));
+        }
+    }
+    let wg = r.predictions.iter().map(|p| p.group.len()).max().unwrap_or(5).max(5);
+    let wp = r.predictions.iter().map(|p| p.text.len()).max().unwrap_or(10).max(10);
+    s.push_str(&format!(
+        "\npredicted paths (every deployment of the group failing that way, its fallbacks healthy):\n  {:wg$}  {:16}  {:wp$}  why\n",
+        "group", "failure", "prediction"
+    ));
+    for p in &r.predictions {
+        s.push_str(&format!(
+            "  {:wg$}  {:16}  {:wp$}  {}\n",
+            p.group,
+            p.class.name(),
+            p.text,
+            p.why
+        ));
+    }
+    s
+}
