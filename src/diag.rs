@@ -194,9 +194,14 @@ impl MarkedEventReceiver for IndexBuilder {
                             format!("{path}.{text}")
                         };
                         // A block mapping's start mark can sit past its first
-                        // key; the first key is where a reader looks.
+                        // key (a flow mapping's sits on its `{`); point at
+                        // whichever comes first.
                         if *keys_seen == 0 {
-                            self.index.values.insert(path.clone(), pos(mark));
+                            let here = pos(mark);
+                            let start = self.index.values.entry(path.clone()).or_insert(here);
+                            if here < *start {
+                                *start = here;
+                            }
                         }
                         *keys_seen += 1;
                         self.index.keys.insert(full, pos(mark));

@@ -46,6 +46,8 @@ pub enum CellVerdict {
     RetriedThenFailed,
     /// The client got the error at once.
     NoFailover,
+    /// It fell back, and the fallback failed too.
+    FallbackFailed,
     /// The config promises another provider for this failure, and it did not happen.
     Illusion,
     /// The requests were served anyway (the fault did not need a failover).
@@ -60,6 +62,7 @@ impl CellVerdict {
             CellVerdict::SameProvider => "same provider",
             CellVerdict::RetriedThenFailed => "retried then failed",
             CellVerdict::NoFailover => "no failover",
+            CellVerdict::FallbackFailed => "fallback failed too",
             CellVerdict::Illusion => "ILLUSION",
             CellVerdict::Served => "served",
         }
@@ -142,6 +145,20 @@ fn drill_fault(class: FailureClass, cfg: &LitellmConfig) -> Fault {
         .after_events(1)
 }
 
+/// Context windows shrink 1000-fold in the drill so overflowing prompts stay
+/// small; their ratios, which decide where an overflow can go, stay real.
+pub const WINDOW_SCALE: u64 = 1000;
+
+/// A model's context window in the drill.
+pub fn scaled_window(model: &str) -> u64 {
+    (mock_providers::models::context_window(model, None) / WINDOW_SCALE).max(20)
+}
+
+/// The prompt of an overflow cell: a fifth over the primary's window.
+pub fn overflow_prompt(primary_model: &str) -> u64 {
+    scaled_window(primary_model) * 6 / 5
+}
+
 /// A path written the way lint writes predictions.
 fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
     let mut parts: Vec<(String, u32)> = Vec::new();
@@ -164,7 +181,11 @@ fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
                 text.push_str(&format!("{g} ({}) 200", s.provider));
                 return text;
             }
-            _ => text.push_str(&if *n == 1 { g.clone() } else { format!("{g} x{n}") }),
+            _ => text.push_str(&if *n == 1 {
+                g.clone()
+            } else {
+                format!("{g} x{n}")
+            }),
         }
     }
     if parts.is_empty() {
@@ -188,7 +209,11 @@ fn group_of(deployment: &str, groups: &HashMap<String, String>) -> String {
     groups.get(id).cloned().unwrap_or_else(|| id.to_string())
 }
 
-fn verdict(cell_paths: &[ReqPath], observed: Option<PathClass>, promised_elsewhere: bool) -> CellVerdict {
+fn verdict(
+    cell_paths: &[ReqPath],
+    observed: Option<PathClass>,
+    promised_elsewhere: bool,
+) -> CellVerdict {
     let crossed = observed == Some(PathClass::CrossedProvider);
     if promised_elsewhere && !crossed {
         return CellVerdict::Illusion;
@@ -197,6 +222,7 @@ fn verdict(cell_paths: &[ReqPath], observed: Option<PathClass>, promised_elsewhe
         Some(PathClass::CrossedProvider) => CellVerdict::Crossed,
         Some(PathClass::FellBackSameProvider) => CellVerdict::SameProvider,
         Some(PathClass::Direct) | Some(PathClass::RetriedSameDeployment) => CellVerdict::Served,
+        Some(PathClass::FailedAfterFailover) => CellVerdict::FallbackFailed,
         _ => {
             let retried = cell_paths.iter().any(|p| p.steps.len() > 1);
             if retried {
@@ -209,7 +235,10 @@ fn verdict(cell_paths: &[ReqPath], observed: Option<PathClass>, promised_elsewhe
 }
 
 /// Runs the drill of a LiteLLM config.
-pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<DrillReport, GatewayError> {
+pub async fn drill_litellm(
+    cfg: &LitellmConfig,
+    opts: &DrillOptions,
+) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
     std::fs::create_dir_all(&opts.out).map_err(|e| GatewayError::Start {
         message: format!("cannot create {}: {e}", opts.out.display()),
@@ -241,14 +270,21 @@ pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<D
         .into_iter()
         .map(|d| {
             let mut spec = d.spec;
-            if let Some(k) = isolate::cell_of(&spec.id) {
-                let (group, class) = &cells[k];
-                if group_of(&spec.id, &group_map) == *group {
-                    spec.faults.push(mock_providers::FaultRule {
-                        fault: drill_fault(*class, cfg),
-                        schedule: Schedule::Always,
-                    });
-                }
+            let Some(k) = isolate::cell_of(&spec.id) else {
+                return spec;
+            };
+            let (group, class) = &cells[k];
+            if *class == FailureClass::ContextOverflow {
+                // A real overflow: every model of the cell keeps its real
+                // window (scaled down), and the prompt outgrows the primary's.
+                // A fallback with a larger window serves; one with a smaller
+                // window refuses too, as it would in production.
+                spec.context_window = Some(scaled_window(&d.model));
+            } else if group_of(&spec.id, &group_map) == *group {
+                spec.faults.push(mock_providers::FaultRule {
+                    fault: drill_fault(*class, cfg),
+                    schedule: Schedule::Always,
+                });
             }
             spec
         })
@@ -265,32 +301,43 @@ pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<D
         message: format!("cannot start the mock providers: {e}"),
         log_tail: String::new(),
     })?;
-    let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}")).map_err(|e| {
-        GatewayError::Start {
+    let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))
+        .map_err(|e| GatewayError::Start {
             message: e.to_string(),
             log_tail: String::new(),
-        }
-    })?;
+        })?;
     let bases = mocks
         .deployments()
         .iter()
         .map(|d| (d.id.clone(), d.base_url()))
         .collect();
-    let gw = litellm::start(&isolated, &bin, &bases, &opts.out, Duration::from_secs(240), &opts.cancel).await?;
+    let gw = litellm::start(
+        &isolated,
+        &bin,
+        &bases,
+        &opts.out,
+        Duration::from_secs(240),
+        &opts.cancel,
+    )
+    .await?;
     let startup_ms = gw.startup.as_millis() as u64;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .map_err(|e| GatewayError::Start {
-            message: e.to_string(),
-            log_tail: String::new(),
-        })?;
+    let client =
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| GatewayError::Start {
+                message: e.to_string(),
+                log_tail: String::new(),
+            })?;
     let target = Target {
         base_url: gw.base_url.clone(),
         headers: gw.headers.clone(),
     };
     let next_n = Arc::new(AtomicU64::new(0));
-    let run_id = format!("{:06x}", started.elapsed().as_nanos() as u32 ^ std::process::id());
+    let run_id = format!(
+        "{:06x}",
+        started.elapsed().as_nanos() as u32 ^ std::process::id()
+    );
     let traffic: Vec<Traffic> = cells
         .iter()
         .enumerate()
@@ -300,7 +347,13 @@ pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<D
             duration: None,
             concurrency: opts.requests,
             rate: None,
-            prompt_tokens: 50,
+            prompt_tokens: match c {
+                FailureClass::ContextOverflow => cfg
+                    .items_of(g)
+                    .first()
+                    .map_or(200, |i| overflow_prompt(&i.upstream_model)),
+                _ => 50,
+            },
             max_tokens: 32,
             stream: lint::streams(*c),
             api: ClientApi::Openai,
@@ -309,10 +362,20 @@ pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<D
         .collect();
     let on_done = |_: &RequestRecord| {};
     let runs = traffic.iter().enumerate().map(|(k, t)| {
-        let (client, target, next_n, run_id, cancel) = (&client, &target, &next_n, &run_id, &opts.cancel);
-        async move { traffic::drive(client, target, k, t, run_id, started, next_n, cancel, &on_done).await }
+        let (client, target, next_n, run_id, cancel) =
+            (&client, &target, &next_n, &run_id, &opts.cancel);
+        async move {
+            traffic::drive(
+                client, target, k, t, run_id, started, next_n, cancel, &on_done,
+            )
+            .await
+        }
     });
-    let records: Vec<RequestRecord> = join_all(runs.collect()).await.into_iter().flatten().collect();
+    let records: Vec<RequestRecord> = join_all(runs.collect())
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     let escaped = gw.sink.as_ref().map(|s| s.escapes()).unwrap_or_default();
     let gateway_version = records
         .iter()
@@ -323,7 +386,12 @@ pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<D
     let intent = litellm::intent::derive(cfg);
     let mut out_cells = Vec::new();
     for (k, (group, class)) in cells.iter().enumerate() {
-        let cell_paths: Vec<ReqPath> = joined.paths.iter().filter(|p| p.traffic == k).cloned().collect();
+        let cell_paths: Vec<ReqPath> = joined
+            .paths
+            .iter()
+            .filter(|p| p.traffic == k)
+            .cloned()
+            .collect();
         let mut shapes: BTreeMap<String, (usize, PathClass)> = BTreeMap::new();
         for p in &cell_paths {
             shapes.entry(shape(p, &group_map)).or_insert((0, p.class)).0 += 1;
@@ -346,7 +414,11 @@ pub async fn drill_litellm(cfg: &LitellmConfig, opts: &DrillOptions) -> Result<D
             observed,
             agreement: (count, cell_paths.len()),
             observed_class: (!cell_paths.is_empty()).then_some(observed_class),
-            verdict: verdict(&cell_paths, (!cell_paths.is_empty()).then_some(observed_class), promised_elsewhere),
+            verdict: verdict(
+                &cell_paths,
+                (!cell_paths.is_empty()).then_some(observed_class),
+                promised_elsewhere,
+            ),
             predicted,
             as_predicted,
             paths: cell_paths,
@@ -400,12 +472,27 @@ pub fn render_text(r: &DrillReport) -> String {
         "crossfire drill of {} ({}{}, started in {:.1}s, drill took {:.1}s)\n",
         r.config.display(),
         r.gateway,
-        r.gateway_version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+        r.gateway_version
+            .as_ref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default(),
         r.startup_ms as f64 / 1000.0,
         r.duration_ms as f64 / 1000.0
     );
-    let wg = r.cells.iter().map(|c| c.group.len()).max().unwrap_or(5).max(5);
-    let wo = r.cells.iter().map(|c| c.observed.len()).max().unwrap_or(8).max(8);
+    let wg = r
+        .cells
+        .iter()
+        .map(|c| c.group.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let wo = r
+        .cells
+        .iter()
+        .map(|c| c.observed.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     s.push_str(&format!(
         "\n  {:wg$}  {:21}  {:wo$}  {}\n",
         "group", "failure", "observed", "verdict"
@@ -437,14 +524,25 @@ pub fn render_text(r: &DrillReport) -> String {
     if !r.warnings.is_empty() {
         s.push_str("\nconfig warnings:\n");
         for w in &r.warnings {
-            let at = if w.line > 0 { format!("line {}: ", w.line) } else { String::new() };
+            let at = if w.line > 0 {
+                format!("line {}: ", w.line)
+            } else {
+                String::new()
+            };
             s.push_str(&format!("  {at}{}\n", w.message));
         }
     }
     for e in &r.escaped {
-        s.push_str(&format!("ESCAPED: the gateway tried to reach {} ({})\n", e.target, e.method));
+        s.push_str(&format!(
+            "ESCAPED: the gateway tried to reach {} ({})\n",
+            e.target, e.method
+        ));
     }
-    let illusions = r.cells.iter().filter(|c| c.verdict == CellVerdict::Illusion).count();
+    let illusions = r
+        .cells
+        .iter()
+        .filter(|c| c.verdict == CellVerdict::Illusion)
+        .count();
     let mismatches = r.cells.iter().filter(|c| !c.as_predicted).count();
     s.push_str(&format!(
         "\n{} cells: {illusions} Failover Illusion, {mismatches} unlike the prediction; run folder {}\n",
@@ -460,7 +558,10 @@ pub fn render_markdown(r: &DrillReport) -> String {
         "# crossfire drill: `{}`\n\n{}{} · {} cells · {:.1}s\n\n",
         r.config.display(),
         r.gateway,
-        r.gateway_version.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
+        r.gateway_version
+            .as_ref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default(),
         r.cells.len(),
         r.duration_ms as f64 / 1000.0
     );
@@ -502,7 +603,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
             c.group,
             c.class,
             c.observed,
-            c.predicted.as_ref().map_or("-".to_string(), |p| format!("`{}`", p.text))
+            c.predicted
+                .as_ref()
+                .map_or("-".to_string(), |p| format!("`{}`", p.text))
         ));
     }
     if !r.warnings.is_empty() {

@@ -38,12 +38,28 @@ pub fn render_text(r: &LintReport) -> String {
     if !r.warnings.is_empty() {
         s.push_str("\nwarnings:\n");
         for w in &r.warnings {
-            let at = if w.line > 0 { format!("line {}: ", w.line) } else { String::new() };
+            let at = if w.line > 0 {
+                format!("line {}: ", w.line)
+            } else {
+                String::new()
+            };
             s.push_str(&format!("  {at}{}\n", w.message));
         }
     }
-    let wg = r.predictions.iter().map(|p| p.group.len()).max().unwrap_or(5).max(5);
-    let wp = r.predictions.iter().map(|p| p.text.len()).max().unwrap_or(10).max(10);
+    let wg = r
+        .predictions
+        .iter()
+        .map(|p| p.group.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let wp = r
+        .predictions
+        .iter()
+        .map(|p| p.text.len())
+        .max()
+        .unwrap_or(10)
+        .max(10);
     s.push_str(&format!(
         "\npredicted paths (every deployment of the group failing that way, its fallbacks healthy):\n  {:wg$}  {:16}  {:wp$}  why\n",
         "group", "failure", "prediction"

@@ -308,7 +308,10 @@ fn main() -> ExitCode {
             let report = crossfire::lint::lint_litellm(&cfg);
             print!("{}", crossfire::lint::render_text(&report));
             if let Some(path) = json {
-                if let Err(e) = std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap_or_default()) {
+                if let Err(e) = std::fs::write(
+                    &path,
+                    serde_json::to_vec_pretty(&report).unwrap_or_default(),
+                ) {
                     eprintln!("error: cannot write {}: {e}", path.display());
                 }
             }
@@ -352,7 +355,10 @@ fn main() -> ExitCode {
                             format!("--classes {c}"),
                             format!(
                                 "unknown failure class; {}",
-                                crossfire::diag::suggest(c, mock_providers::FailureClass::ALL.iter().map(|x| x.name()))
+                                crossfire::diag::suggest(
+                                    c,
+                                    mock_providers::FailureClass::ALL.iter().map(|x| x.name())
+                                )
                             ),
                         ))
                     }
@@ -374,7 +380,10 @@ fn main() -> ExitCode {
                 }
             }
             if requests == 0 {
-                return bad_input(InputError::flag("--requests 0", "a cell needs at least 1 request"));
+                return bad_input(InputError::flag(
+                    "--requests 0",
+                    "a cell needs at least 1 request",
+                ));
             }
             let cancel = tokio_util::sync::CancellationToken::new();
             let opts = crossfire::drill::DrillOptions {
@@ -399,7 +408,10 @@ fn main() -> ExitCode {
                 Ok(report) => {
                     print!("{}", crossfire::drill::render_text(&report));
                     if let Some(path) = json {
-                        let _ = std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap_or_default());
+                        let _ = std::fs::write(
+                            &path,
+                            serde_json::to_vec_pretty(&report).unwrap_or_default(),
+                        );
                     }
                     if let Some(path) = markdown {
                         let _ = std::fs::write(&path, crossfire::drill::render_markdown(&report));
@@ -413,7 +425,9 @@ fn main() -> ExitCode {
                     }
                 }
                 Err(crossfire::gateway::GatewayError::Input(e)) => bad_input(e),
-                Err(crossfire::gateway::GatewayError::Interrupted) => ExitCode::from(exit::INTERRUPTED as u8),
+                Err(crossfire::gateway::GatewayError::Interrupted) => {
+                    ExitCode::from(exit::INTERRUPTED as u8)
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(exit::INFRA as u8)

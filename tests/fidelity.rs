@@ -239,6 +239,24 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             misses.push(format!("anthropic SDK {class}: {got} (wanted {wanted})"));
         }
     }
+    // crossfire's lint and drill predict with a table of LiteLLM's readings;
+    // it must be what LiteLLM does.
+    for d in Dialect::ALL {
+        for class in CLASSES {
+            let v = &results[&format!("litellm/{d}-{class}")];
+            let observed = (
+                v["exception"].as_str().unwrap().to_string(),
+                v["status"].as_u64().unwrap_or(0) as u16,
+            );
+            let (e, st) = crossfire::gateway::litellm::exceptions::litellm_exception(d, class);
+            if observed != (e.to_string(), st) {
+                misses.push(format!(
+                    "exceptions.rs says {d} {class} -> {e} {st}; LiteLLM raised {} {}",
+                    observed.0, observed.1
+                ));
+            }
+        }
+    }
     // The whole matrix, pinned: a change in any client's reading is a diff.
     let table: BTreeMap<String, String> = results
         .iter()

@@ -39,6 +39,11 @@ impl ProcessGuard {
         }
         let child = command.spawn()?;
         let pgid = child.id() as i32;
+        // The process group id beside the log, for a person (or a test) who
+        // wants to check that nothing outlived the run.
+        if let Some(dir) = log.parent() {
+            let _ = std::fs::write(dir.join("gateway.pid"), format!("{pgid}\n"));
+        }
         Ok(ProcessGuard {
             child,
             pgid,

@@ -27,7 +27,8 @@ pub fn original(name: &str) -> &str {
 
 /// The cell a copied name belongs to.
 pub fn cell_of(name: &str) -> Option<usize> {
-    name.rfind("--cell").and_then(|i| name[i + 6..].parse().ok())
+    name.rfind("--cell")
+        .and_then(|i| name[i + 6..].parse().ok())
 }
 
 /// Every group a group's failures can reach, itself included.
@@ -74,10 +75,17 @@ fn list_value(entries: &[(String, Vec<String>)]) -> Value {
 
 /// The config with one isolated copy per cell (cell k is `groups[k]`), read
 /// back as a config of its own (written to `file`).
-pub fn isolate(cfg: &LitellmConfig, cells: &[String], file: &Path) -> Result<LitellmConfig, InputError> {
+pub fn isolate(
+    cfg: &LitellmConfig,
+    cells: &[String],
+    file: &Path,
+) -> Result<LitellmConfig, InputError> {
     let mut doc = cfg.doc.clone();
     let Some(root) = doc.as_mapping_mut() else {
-        return Err(InputError::file(file, "the LiteLLM config is not a mapping"));
+        return Err(InputError::file(
+            file,
+            "the LiteLLM config is not a mapping",
+        ));
     };
     let originals: Vec<Value> = root
         .get(key("model_list"))
@@ -88,13 +96,17 @@ pub fn isolate(cfg: &LitellmConfig, cells: &[String], file: &Path) -> Result<Lit
     let mut fallbacks: Fallbacks = Vec::new();
     let mut cw: Fallbacks = Vec::new();
     let mut cp: Fallbacks = Vec::new();
-    let copy_list = |list: Option<&Fallbacks>, reach: &BTreeSet<String>, s: &str, out: &mut Fallbacks| {
-        for (g, t) in list.into_iter().flatten() {
-            if reach.contains(g) {
-                out.push((format!("{g}{s}"), t.iter().map(|x| format!("{x}{s}")).collect()));
+    let copy_list =
+        |list: Option<&Fallbacks>, reach: &BTreeSet<String>, s: &str, out: &mut Fallbacks| {
+            for (g, t) in list.into_iter().flatten() {
+                if reach.contains(g) {
+                    out.push((
+                        format!("{g}{s}"),
+                        t.iter().map(|x| format!("{x}{s}")).collect(),
+                    ));
+                }
             }
-        }
-    };
+        };
     for (k, group) in cells.iter().enumerate() {
         let s = suffix(k);
         let reach = closure(cfg, group);
@@ -122,11 +134,24 @@ pub fn isolate(cfg: &LitellmConfig, cells: &[String], file: &Path) -> Result<Lit
         for g in &reach {
             let t = general_targets(cfg, g);
             if !t.is_empty() {
-                fallbacks.push((format!("{g}{s}"), t.iter().map(|x| format!("{x}{s}")).collect()));
+                fallbacks.push((
+                    format!("{g}{s}"),
+                    t.iter().map(|x| format!("{x}{s}")).collect(),
+                ));
             }
         }
-        copy_list(cfg.routing.context_window_fallbacks.as_ref(), &reach, &s, &mut cw);
-        copy_list(cfg.routing.content_policy_fallbacks.as_ref(), &reach, &s, &mut cp);
+        copy_list(
+            cfg.routing.context_window_fallbacks.as_ref(),
+            &reach,
+            &s,
+            &mut cw,
+        );
+        copy_list(
+            cfg.routing.content_policy_fallbacks.as_ref(),
+            &reach,
+            &s,
+            &mut cp,
+        );
     }
     root.insert(key("model_list"), Value::Sequence(model_list));
     let mut written: BTreeMap<&str, Value> = BTreeMap::new();
@@ -139,7 +164,12 @@ pub fn isolate(cfg: &LitellmConfig, cells: &[String], file: &Path) -> Result<Lit
     }
     for section in ["router_settings", "litellm_settings"] {
         if let Some(m) = root.get_mut(key(section)).and_then(Value::as_mapping_mut) {
-            for k in ["fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "default_fallbacks"] {
+            for k in [
+                "fallbacks",
+                "context_window_fallbacks",
+                "content_policy_fallbacks",
+                "default_fallbacks",
+            ] {
                 m.remove(key(k));
             }
         }
@@ -156,6 +186,7 @@ pub fn isolate(cfg: &LitellmConfig, cells: &[String], file: &Path) -> Result<Lit
         }
     }
     let text = serde_yaml::to_string(&doc).map_err(|e| InputError::file(file, e.to_string()))?;
-    std::fs::write(file, &text).map_err(|e| InputError::file(file, format!("cannot write: {e}")))?;
+    std::fs::write(file, &text)
+        .map_err(|e| InputError::file(file, format!("cannot write: {e}")))?;
     config::read(Source::from_text(file, text))
 }

@@ -59,7 +59,18 @@ pub struct Prediction {
 
 /// The first deployment of a group: its provider and dialect.
 fn primary(cfg: &LitellmConfig, group: &str) -> Option<(String, Dialect)> {
-    cfg.items_of(group).into_iter().find_map(|i| i.mapped.clone())
+    cfg.items_of(group)
+        .into_iter()
+        .find_map(|i| i.mapped.clone())
+}
+
+/// The real context window of a group's first deployment.
+fn window_of(cfg: &LitellmConfig, group: &str) -> u64 {
+    cfg.items_of(group)
+        .first()
+        .map_or(mock_providers::models::DEFAULT_CONTEXT_WINDOW, |i| {
+            mock_providers::models::context_window(&i.upstream_model, None)
+        })
 }
 
 /// Predicts one cell.
@@ -68,7 +79,11 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
     let deployments = cfg.items_of(group).len();
     let (exception, status) = litellm_exception(dialect, class);
     let timeout_configured = cfg.routing.timeout.is_some();
-    let mk = |attempts: u32, fallback: Option<(String, String)>, outcome: PathClass, client_status: u16, why: String| {
+    let mk = |attempts: u32,
+              fallback: Option<(String, String)>,
+              outcome: PathClass,
+              client_status: u16,
+              why: String| {
         let mut text = if attempts == 1 {
             group.to_string()
         } else {
@@ -117,7 +132,8 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             None,
             PathClass::FailedNoFailover,
             200,
-            "the stream already carried content: LiteLLM neither retries nor falls back mid-stream".into(),
+            "the stream already carried content: LiteLLM neither retries nor falls back mid-stream"
+                .into(),
         ));
     }
     let cw = cfg.routing.context_window_fallbacks.as_ref();
@@ -146,15 +162,54 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
         0
     };
     let attempts = 1 + retries;
-    let proxy_status = if (400..600).contains(&status) { status } else { 500 };
-    let first_served = targets
-        .iter()
-        .find_map(|t| primary(cfg, t).map(|(p, _)| (t.clone(), p)));
+    let proxy_status = if (400..600).contains(&status) {
+        status
+    } else {
+        500
+    };
     let retry_note = if retries > 0 {
         format!("{exception} is retried {retries}x")
     } else {
         format!("{exception} is not retried")
     };
+    // An overflowing prompt only fits a fallback with a larger window: the
+    // ones before it refuse it too (the drill sends a prompt a fifth over the
+    // primary's window).
+    let prompt = (class == FailureClass::ContextOverflow).then(|| window_of(cfg, group) * 6 / 5);
+    let mut refused: Vec<String> = Vec::new();
+    let mut first_served = None;
+    for t in &targets {
+        let Some((p, _)) = primary(cfg, t) else {
+            continue;
+        };
+        if prompt.is_some_and(|need| window_of(cfg, t) < need) {
+            refused.push(t.clone());
+            continue;
+        }
+        first_served = Some((t.clone(), p));
+        break;
+    }
+    if first_served.is_none() && !refused.is_empty() {
+        let mut text = group.to_string();
+        for r in &refused {
+            text.push_str(&format!(" -> {r}"));
+        }
+        text.push_str(&format!(" -> client {proxy_status}"));
+        return Some(Prediction {
+            group: group.to_string(),
+            class,
+            exception: exception.to_string(),
+            attempts,
+            fallback: None,
+            outcome: PathClass::FailedAfterFailover,
+            client_status: proxy_status,
+            text,
+            why: format!(
+                "`{list_name}` sends it to {}, whose context window is no larger: the prompt overflows there too",
+                refused.join(", ")
+            ),
+        });
+    }
     Some(match first_served {
         Some((g, p)) => {
             let outcome = if p == provider {
@@ -176,7 +231,13 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             } else {
                 format!("{retry_note}; no fallback is configured for it")
             };
-            mk(attempts, None, PathClass::FailedNoFailover, proxy_status, why)
+            mk(
+                attempts,
+                None,
+                PathClass::FailedNoFailover,
+                proxy_status,
+                why,
+            )
         }
     })
 }
@@ -206,7 +267,10 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
             .unwrap_or_default();
         out.push(Warning {
             line: k.line,
-            message: format!("`{}.{}` is not a LiteLLM setting{meant}: {reaction}", k.section, k.key),
+            message: format!(
+                "`{}.{}` is not a LiteLLM setting{meant}: {reaction}",
+                k.section, k.key
+            ),
         });
     }
     for (list, target, hint) in check_fallback_targets(cfg) {
@@ -265,7 +329,8 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
                     ),
                 });
             }
-            let cw_providers: std::collections::BTreeSet<String> = t.iter().flat_map(|g| cfg.providers_of(g)).collect();
+            let cw_providers: std::collections::BTreeSet<String> =
+                t.iter().flat_map(|g| cfg.providers_of(g)).collect();
             if !t.is_empty() && cw_providers.is_subset(&own) {
                 out.push(Warning {
                     line: 0,
@@ -278,7 +343,8 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
         }
         if let Some((provider, dialect)) = primary(cfg, &group) {
             if cfg.routing.context_window_fallbacks.is_some()
-                && litellm_exception(dialect, FailureClass::ContextOverflow).0 != "ContextWindowExceededError"
+                && litellm_exception(dialect, FailureClass::ContextOverflow).0
+                    != "ContextWindowExceededError"
             {
                 out.push(Warning {
                     line: 0,
@@ -289,7 +355,8 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
                 });
             }
             if cfg.routing.content_policy_fallbacks.is_some()
-                && litellm_exception(dialect, FailureClass::ContentPolicy).0 != "ContentPolicyViolationError"
+                && litellm_exception(dialect, FailureClass::ContentPolicy).0
+                    != "ContentPolicyViolationError"
             {
                 out.push(Warning {
                     line: 0,
@@ -308,6 +375,10 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
 pub fn predictions(cfg: &LitellmConfig) -> Vec<Prediction> {
     cfg.groups()
         .iter()
-        .flat_map(|g| DRILL_CLASSES.iter().filter_map(move |c| predict(cfg, g, *c)))
+        .flat_map(|g| {
+            DRILL_CLASSES
+                .iter()
+                .filter_map(move |c| predict(cfg, g, *c))
+        })
         .collect()
 }

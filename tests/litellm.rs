@@ -1,0 +1,263 @@
+//! The real LiteLLM proxy (1.108.7, installed by crossfire's provisioning),
+//! driven from its own configs. Every behaviour pinned here was observed by
+//! running it, not read from its docs.
+
+mod support;
+
+use crossfire::drill::{self, CellVerdict, DrillOptions};
+use crossfire::gateway::litellm::{config, lint};
+use crossfire::paths::PathClass;
+use mock_providers::FailureClass;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn example(name: &str) -> PathBuf {
+    root().join("examples/litellm").join(name)
+}
+
+/// A scenario next to a LiteLLM config (copied beside it).
+fn scenario_with(config_file: &str, body: &str) -> support::Case {
+    let c = support::case(body, None);
+    std::fs::copy(example(config_file), c.dir.path().join("litellm.yaml")).unwrap();
+    c
+}
+
+async fn drill(config_file: &str, classes: &[FailureClass], groups: &[&str]) -> drill::DrillReport {
+    let cfg = config::load(&example(config_file)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let opts = DrillOptions {
+        out: out.path().to_path_buf(),
+        requests: 2,
+        classes: classes.to_vec(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        gateway: Default::default(),
+        cancel: CancellationToken::new(),
+    };
+    let report = drill::drill_litellm(&cfg, &opts).await.unwrap();
+    std::mem::forget(out);
+    report
+}
+
+#[tokio::test]
+async fn rate_limit_on_the_primary_crosses_to_openai_with_cross_provider_fallbacks() {
+    let c = scenario_with(
+        "fallbacks.yaml",
+        "name: rl\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: anthropic\n    fault: rate_limit\n    retry_after: 1s\ntraffic:\n  - model: claude-opus\n    requests: 3\n    concurrency: 3\n",
+    );
+    let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    assert_eq!(r.gateway_version.as_deref(), Some("1.108.7"));
+    // LiteLLM 1.108.7: num_retries 2 -> three attempts on Claude, then the fallback.
+    for p in &r.paths {
+        assert_eq!(
+            p.describe(),
+            "claude-opus: anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> openai/gpt-4o 200 -> client 200"
+        );
+        assert_eq!(p.class, PathClass::CrossedProvider);
+    }
+    // The proxy's own account agrees: one fallback, served by the GPT mock.
+    let rec = &r.requests[0];
+    assert_eq!(
+        rec.headers
+            .get("x-litellm-attempted-fallbacks")
+            .map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        rec.headers.get("x-litellm-model-group").map(String::as_str),
+        Some("gpt-4o")
+    );
+    assert!(r.escaped.is_empty());
+    assert_eq!(
+        r.probes, 1,
+        "LiteLLM probes GET /v1/models on the OpenAI mock at start"
+    );
+}
+
+#[tokio::test]
+async fn only_context_window_fallbacks_leave_a_rate_limit_on_anthropic() {
+    let c = scenario_with(
+        "context-window-only.yaml",
+        "name: cw-only\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: anthropic\n    fault: rate_limit\n    retry_after: 1s\nintent:\n  claude-opus: [openai]\ntraffic:\n  - model: claude-opus\n    requests: 2\n    concurrency: 2\n",
+    );
+    let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    for p in &r.paths {
+        assert_eq!(p.class, PathClass::FailedNoFailover);
+        assert_eq!(p.steps.len(), 3);
+        assert_eq!(p.client_status, Some(429));
+    }
+    assert_eq!(r.findings.len(), 2, "every request is a Failover Illusion");
+    assert!(!r.passed());
+}
+
+#[tokio::test]
+async fn fallback_models_is_ignored_silently_lint_says_so_and_the_drill_shows_it() {
+    let cfg = config::load(&example("fallback-models-typo.yaml")).unwrap();
+    let warnings: Vec<String> = lint::warnings(&cfg)
+        .into_iter()
+        .map(|w| w.message)
+        .collect();
+    assert!(warnings.contains(
+        &"`litellm_settings.fallback_models` is not a LiteLLM setting (did you mean `fallbacks`?): LiteLLM sets it and never reads it, without a word".to_string()
+    ), "{warnings:#?}");
+    let r = drill(
+        "fallback-models-typo.yaml",
+        &[FailureClass::RateLimit, FailureClass::Overloaded],
+        &["claude-opus"],
+    )
+    .await;
+    let cells: Vec<(String, CellVerdict, bool)> = r
+        .cells
+        .iter()
+        .map(|c| (c.observed.clone(), c.verdict, c.as_predicted))
+        .collect();
+    assert_eq!(
+        cells,
+        vec![
+            (
+                "claude-opus x3 -> client 429".to_string(),
+                CellVerdict::RetriedThenFailed,
+                true
+            ),
+            (
+                "claude-opus x3 -> client 500".to_string(),
+                CellVerdict::RetriedThenFailed,
+                true
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn context_overflow_with_a_same_provider_context_window_fallback_fails_twice() {
+    let r = drill(
+        "same-provider-context.yaml",
+        &[FailureClass::ContextOverflow],
+        &["claude-opus"],
+    )
+    .await;
+    let c = &r.cells[0];
+    // The prompt that overflows Opus overflows Sonnet as well; the general
+    // `fallbacks` to GPT are never tried for a context-window error.
+    assert_eq!(c.observed, "claude-opus -> claude-sonnet -> client 400");
+    assert_eq!(c.verdict, CellVerdict::FallbackFailed);
+    assert!(c.as_predicted, "lint predicted {:?}", c.predicted);
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks whether the group exists.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+#[test]
+fn an_interrupted_litellm_run_leaves_no_process() {
+    let c = scenario_with(
+        "fallbacks.yaml",
+        "name: long\ngateway: {kind: litellm, config: litellm.yaml}\ntraffic:\n  - model: claude-opus\n    duration: 120s\n    rate: 5\n",
+    );
+    let out = c.dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crossfire"))
+        .arg("run")
+        .arg(&c.scenario)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let run_dir = out.join("01-long");
+    let start = Instant::now();
+    // Wait until traffic flows through the proxy.
+    loop {
+        let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap_or_default();
+        if journal.lines().count() >= 3 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no traffic reached the mocks"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pgid: i32 = std::fs::read_to_string(run_dir.join("gateway.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(group_alive(pgid));
+    // SAFETY: signalling the crossfire process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "crossfire did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let gone = Instant::now();
+    while group_alive(pgid) && gone.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !group_alive(pgid),
+        "the LiteLLM process group outlived crossfire"
+    );
+}
+
+#[tokio::test]
+async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("litellm.yaml"),
+        "model_list:\n  - model_name: command-r\n    litellm_params:\n      model: cohere/command-r\n      api_key: os.environ/COHERE_API_KEY\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/gpt-4o\n",
+    )
+    .unwrap();
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        "name: leak\ngateway: {kind: litellm, config: litellm.yaml}\ntraffic:\n  - model: command-r\n    requests: 1\n    timeout: 60s\n",
+    )
+    .unwrap();
+    // Without --allow-unmapped the run refuses to start, naming the item.
+    let refused = crossfire::scenario::load(&scenario)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("model `cohere/command-r` (group `command-r`)"),
+        "{refused}"
+    );
+    let s = crossfire::scenario::load_with(
+        &scenario,
+        &crossfire::scenario::LoadOptions {
+            gateway: None,
+            allow_unmapped: true,
+        },
+    )
+    .unwrap();
+    let opts = crossfire::runner::RunOptions {
+        out: dir.path().join("out"),
+        cancel: CancellationToken::new(),
+        gateway: Default::default(),
+    };
+    let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
+    let r = &summary.scenarios[0];
+    assert!(!r.escaped.is_empty(), "nothing reached the sink");
+    assert!(
+        r.escaped.iter().any(|e| e.target.contains("cohere")),
+        "{:?}",
+        r.escaped
+    );
+    assert!(!r.passed());
+    assert_eq!(summary.exit_code(), crossfire::exit::FINDING);
+}
