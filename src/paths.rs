@@ -172,7 +172,7 @@ impl Path {
     pub fn describe(&self) -> String {
         let mut parts: Vec<String> = self.steps.iter().map(Step::short).collect();
         if parts.is_empty() {
-            parts.push("no provider attempt".into());
+            parts.push("no provider attempt (the gateway answered by itself)".into());
         }
         let client = match self.client_status {
             Some(s) if self.ok => format!("client {s}"),

@@ -285,13 +285,13 @@ pub async fn run_scenario(
         Ok(g) => g,
         Err(GatewayError::Interrupted) => {
             report.interrupted = true;
-            finish(&mut report, mocks, None, vec![], started, &providers).await;
+            finish(&mut report, mocks, None, vec![], started, &providers, None).await;
             return report;
         }
         Err(e) => {
             report.error = Some(e.to_string());
             report.gateway_log = Some(run_dir.join("gateway.log")).filter(|p| p.exists());
-            finish(&mut report, mocks, None, vec![], started, &providers).await;
+            finish(&mut report, mocks, None, vec![], started, &providers, None).await;
             return report;
         }
     };
@@ -311,7 +311,7 @@ pub async fn run_scenario(
         Ok(c) => c,
         Err(e) => {
             report.error = Some(format!("cannot build the HTTP client: {e}"));
-            finish(&mut report, mocks, Some(gw), vec![], started, &providers).await;
+            finish(&mut report, mocks, Some(gw), vec![], started, &providers, None).await;
             return report;
         }
     };
@@ -342,14 +342,41 @@ pub async fn run_scenario(
         }
     }
     report.interrupted = opts.cancel.is_cancelled();
-    finish(&mut report, mocks, Some(gw), records, started, &providers).await;
+    let account = account_context(s, &mocks);
+    finish(&mut report, mocks, Some(gw), records, started, &providers, account).await;
     // Judge only a complete run: an interrupted one reports what it saw.
     if !report.interrupted {
         report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);
-        report.findings = verdict::illusions(&s.intent, &report.paths);
+        report.findings.extend(verdict::illusions(&s.intent, &report.paths));
     }
     write_report(&report);
     report
+}
+
+/// What it takes to hold a gateway's own account against the journal.
+struct AccountContext {
+    /// The `api_base` the gateway was given -> deployment id.
+    deployment_at: HashMap<String, String>,
+    /// Deployment id -> model group.
+    group_of: HashMap<String, String>,
+}
+
+fn account_context(s: &Scenario, mocks: &MockSet) -> Option<AccountContext> {
+    let crate::scenario::Gateway::Litellm(l) = &s.gateway else {
+        return None;
+    };
+    let mut deployment_at = HashMap::new();
+    for d in &s.deployments {
+        if let Some(m) = mocks.get(d.id()) {
+            let base = crate::gateway::litellm::rewrite::api_base_for(d.spec.dialect, &m.base_url());
+            deployment_at.insert(base, d.id().to_string());
+        }
+    }
+    let group_of = l.config.items.iter().map(|i| (i.id.clone(), i.group.clone())).collect();
+    Some(AccountContext {
+        deployment_at,
+        group_of,
+    })
 }
 
 /// Stops the gateway, then the mocks (flushing the journal), and joins.
@@ -360,6 +387,7 @@ async fn finish(
     records: Vec<RequestRecord>,
     started: Instant,
     providers: &HashMap<String, String>,
+    account: Option<AccountContext>,
 ) {
     if let Some(sink) = gw.as_ref().and_then(|g| g.sink.as_ref()) {
         report.escaped = sink.escapes();
@@ -389,6 +417,22 @@ async fn finish(
     let joined = paths::join(&records, &attempts, providers);
     for p in &joined.paths {
         *report.counts.entry(p.class).or_insert(0) += 1;
+    }
+    if let Some(ctx) = account {
+        for (p, r) in joined.paths.iter().zip(records.iter()) {
+            let Some(acct) = crate::gateway::litellm::account::Account::from_headers(&r.headers) else {
+                continue;
+            };
+            for message in crate::gateway::litellm::account::disagreements(p, &acct, &ctx.deployment_at, &ctx.group_of) {
+                report.findings.push(Finding {
+                    kind: "gateway_account",
+                    request: p.n,
+                    model: p.model.clone(),
+                    message,
+                    path: p.describe(),
+                });
+            }
+        }
     }
     report.paths = joined.paths;
     report.stray = joined.stray;

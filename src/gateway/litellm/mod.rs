@@ -3,6 +3,7 @@
 //! `--litellm`, or installed pinned into crossfire's cache), sealed, and
 //! stopped with its whole process group.
 
+pub mod account;
 pub mod config;
 pub mod exceptions;
 pub mod intent;
