@@ -76,5 +76,5 @@ fn schema_is_valid_and_matches_the_shipped_scenarios() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4 6");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5 6");
 }
