@@ -311,7 +311,16 @@ pub async fn run_scenario(
         Ok(c) => c,
         Err(e) => {
             report.error = Some(format!("cannot build the HTTP client: {e}"));
-            finish(&mut report, mocks, Some(gw), vec![], started, &providers, None).await;
+            finish(
+                &mut report,
+                mocks,
+                Some(gw),
+                vec![],
+                started,
+                &providers,
+                None,
+            )
+            .await;
             return report;
         }
     };
@@ -343,11 +352,22 @@ pub async fn run_scenario(
     }
     report.interrupted = opts.cancel.is_cancelled();
     let account = account_context(s, &mocks);
-    finish(&mut report, mocks, Some(gw), records, started, &providers, account).await;
+    finish(
+        &mut report,
+        mocks,
+        Some(gw),
+        records,
+        started,
+        &providers,
+        account,
+    )
+    .await;
     // Judge only a complete run: an interrupted one reports what it saw.
     if !report.interrupted {
         report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);
-        report.findings.extend(verdict::illusions(&s.intent, &report.paths));
+        report
+            .findings
+            .extend(verdict::illusions(&s.intent, &report.paths));
     }
     write_report(&report);
     report
@@ -368,11 +388,17 @@ fn account_context(s: &Scenario, mocks: &MockSet) -> Option<AccountContext> {
     let mut deployment_at = HashMap::new();
     for d in &s.deployments {
         if let Some(m) = mocks.get(d.id()) {
-            let base = crate::gateway::litellm::rewrite::api_base_for(d.spec.dialect, &m.base_url());
+            let base =
+                crate::gateway::litellm::rewrite::api_base_for(d.spec.dialect, &m.base_url());
             deployment_at.insert(base, d.id().to_string());
         }
     }
-    let group_of = l.config.items.iter().map(|i| (i.id.clone(), i.group.clone())).collect();
+    let group_of = l
+        .config
+        .items
+        .iter()
+        .map(|i| (i.id.clone(), i.group.clone()))
+        .collect();
     Some(AccountContext {
         deployment_at,
         group_of,
@@ -420,10 +446,16 @@ async fn finish(
     }
     if let Some(ctx) = account {
         for (p, r) in joined.paths.iter().zip(records.iter()) {
-            let Some(acct) = crate::gateway::litellm::account::Account::from_headers(&r.headers) else {
+            let Some(acct) = crate::gateway::litellm::account::Account::from_headers(&r.headers)
+            else {
                 continue;
             };
-            for message in crate::gateway::litellm::account::disagreements(p, &acct, &ctx.deployment_at, &ctx.group_of) {
+            for message in crate::gateway::litellm::account::disagreements(
+                p,
+                &acct,
+                &ctx.deployment_at,
+                &ctx.group_of,
+            ) {
                 report.findings.push(Finding {
                     kind: "gateway_account",
                     request: p.n,

@@ -24,8 +24,12 @@ impl Account {
         let a = Account {
             model_group: h.get("x-litellm-model-group").cloned(),
             api_base: h.get("x-litellm-model-api-base").cloned(),
-            retries: h.get("x-litellm-attempted-retries").and_then(|v| v.parse().ok()),
-            fallbacks: h.get("x-litellm-attempted-fallbacks").and_then(|v| v.parse().ok()),
+            retries: h
+                .get("x-litellm-attempted-retries")
+                .and_then(|v| v.parse().ok()),
+            fallbacks: h
+                .get("x-litellm-attempted-fallbacks")
+                .and_then(|v| v.parse().ok()),
         };
         (a != Account::default()).then_some(a)
     }
@@ -101,8 +105,16 @@ mod tests {
             .map(|(i, (d, ok))| Step {
                 seq: i as u64,
                 deployment: d.to_string(),
-                provider: if d.starts_with("claude") { "anthropic".into() } else { "openai".into() },
-                outcome: if *ok { Outcome::Served } else { Outcome::Fault(FailureClass::RateLimit) },
+                provider: if d.starts_with("claude") {
+                    "anthropic".into()
+                } else {
+                    "openai".into()
+                },
+                outcome: if *ok {
+                    Outcome::Served
+                } else {
+                    Outcome::Fault(FailureClass::RateLimit)
+                },
                 status: Some(if *ok { 200 } else { 429 }),
                 completed: true,
             })
