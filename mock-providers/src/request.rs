@@ -152,9 +152,95 @@ enum Route {
     },
 }
 
+/// An OpenAI chat body, borrowed: the hot path of load runs reads only these
+/// fields, without building a JSON tree.
+#[derive(serde::Deserialize)]
+struct OpenaiBody<'a> {
+    #[serde(borrow, default)]
+    model: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    messages: Option<Vec<OpenaiMessage<'a>>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    max_completion_tokens: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct OpenaiMessage<'a> {
+    #[serde(borrow, default)]
+    role: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content: Option<&'a serde_json::value::RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+/// Text of a raw `content`: a string directly, else through the general reader.
+fn raw_content_text(raw: Option<&serde_json::value::RawValue>) -> String {
+    let Some(raw) = raw else {
+        return String::new();
+    };
+    let text = raw.get();
+    if text.starts_with('"') {
+        return serde_json::from_str::<String>(text).unwrap_or_default();
+    }
+    content_text(serde_json::from_str::<Value>(text).ok().as_ref())
+}
+
+fn parse_openai(route: Route, req: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestProblem> {
+    let body: OpenaiBody<'_> =
+        serde_json::from_slice(req.body).map_err(|e| RequestProblem::InvalidJson(e.to_string()))?;
+    let model = match route {
+        Route::Azure { deployment } => deployment,
+        _ => body
+            .model
+            .map(|m| m.into_owned())
+            .ok_or(RequestProblem::MissingField("model"))?,
+    };
+    let messages = body
+        .messages
+        .ok_or(RequestProblem::MissingField("messages"))?;
+    let counter = TokenCounter::for_model(&model);
+    let texts: Vec<(std::borrow::Cow<'_, str>, String)> = messages
+        .iter()
+        .map(|m| {
+            (
+                m.role.clone().unwrap_or(std::borrow::Cow::Borrowed("user")),
+                raw_content_text(m.content),
+            )
+        })
+        .collect();
+    let prompt_tokens = counter.count_chat(texts.iter().map(|(r, c)| (r.as_ref(), c.as_str())));
+    Ok(ParsedRequest {
+        model,
+        stream: body.stream.unwrap_or(false),
+        include_usage: body
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false),
+        sse: true,
+        max_tokens: body.max_completion_tokens.or(body.max_tokens),
+        prompt_tokens,
+        counter,
+        messages: texts.len() as u32,
+    })
+}
+
 /// Reads a request the way the real provider would, or says why it refuses it.
 pub fn parse(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestProblem> {
     let route = endpoint(dialect, req)?;
+    if matches!(dialect.wire(), Wire::OpenaiChat | Wire::AzureChat) {
+        return parse_openai(route, req);
+    }
     let body: Value =
         serde_json::from_slice(req.body).map_err(|e| RequestProblem::InvalidJson(e.to_string()))?;
     if !body.is_object() {

@@ -72,11 +72,58 @@ impl TokenCounter {
     }
 
     /// Tokens in one piece of text, without chat framing.
+    ///
+    /// crossfire's prompts end with a unique marker (` [xf:run:n]`) after
+    /// text that repeats from request to request. The marker starts a new
+    /// pre-token under tiktoken's split (a space and a bracket after a word), so
+    /// the count is the sum of both parts: the repeated part is counted once
+    /// and remembered, the marker every time.
     pub fn count_text(self, text: &str) -> u64 {
+        if let Some(i) = text.rfind(" [xf:") {
+            if text.ends_with(']') && i > 0 {
+                let (head, marker) = text.split_at(i);
+                return self.count_remembered(head) + self.count_plain(marker);
+            }
+        }
+        if text.len() >= 64 {
+            return self.count_remembered(text);
+        }
+        self.count_plain(text)
+    }
+
+    fn count_plain(self, text: &str) -> u64 {
         match self.bpe() {
             Some(bpe) => bpe.encode_ordinary(text).len() as u64,
             None => text.chars().count().div_ceil(4) as u64,
         }
+    }
+
+    /// Counts through a small per-thread memo (a pure function of the text).
+    fn count_remembered(self, text: &str) -> u64 {
+        use std::cell::RefCell;
+        use std::collections::HashMap;
+        use std::hash::{Hash, Hasher};
+        thread_local! {
+            static MEMO: RefCell<HashMap<(TokenCounter, u64, usize), u64>> = RefCell::new(HashMap::new());
+        }
+        if self == TokenCounter::ApproxChars4 {
+            return self.count_plain(text);
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let key = (self, h.finish(), text.len());
+        if let Some(n) = MEMO.with(|m| m.borrow().get(&key).copied()) {
+            return n;
+        }
+        let n = self.count_plain(text);
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= 4096 {
+                m.clear();
+            }
+            m.insert(key, n);
+        });
+        n
     }
 
     /// Prompt tokens of a chat: per message 3 + role + content, plus 3.
@@ -152,6 +199,33 @@ mod tests {
         ] {
             assert_eq!(counter.count_text(&filler(1000)), 1000, "{counter}");
             assert_eq!(counter.count_text(&filler(7)), 7, "{counter}");
+        }
+    }
+
+    #[test]
+    fn marker_split_counts_like_the_whole_text() {
+        let texts = [
+            "hello [xf:bench:1]".to_string(),
+            format!("Answer briefly.{} [xf:ab12cd:1234]", filler(300)),
+            "x [xf:r:1]".to_string(),
+            "trailing spaces   [xf:r:99]".to_string(),
+            "punct!?. [xf:r:7]".to_string(),
+            "numbers 12345 [xf:r:7]".to_string(),
+        ];
+        for counter in [TokenCounter::TiktokenCl100k, TokenCounter::TiktokenO200k] {
+            for t in &texts {
+                assert_eq!(
+                    counter.count_text(t),
+                    counter.count_plain(t),
+                    "{counter}: {t}"
+                );
+                // Remembered the second time, same answer.
+                assert_eq!(
+                    counter.count_text(t),
+                    counter.count_plain(t),
+                    "{counter}: {t}"
+                );
+            }
         }
     }
 
