@@ -4,6 +4,7 @@
 //! what lint predicted from the config.
 
 use crate::gateway::litellm::{self, config::LitellmConfig, isolate, lint};
+use crate::gateway::portkey::{self, config::PortkeyConfig};
 use crate::gateway::{sink::Escape, GatewayError, GatewayOptions};
 use crate::paths::{self, Path as ReqPath, PathClass};
 use crate::scenario::{ClientApi, Traffic};
@@ -132,10 +133,8 @@ impl DrillReport {
 
 /// Fault parameters for drill cells: short waits, one content event before
 /// a stream fault, a slow answer long enough to outlast a configured timeout.
-fn drill_fault(class: FailureClass, cfg: &LitellmConfig) -> Fault {
-    let delay = cfg
-        .routing
-        .timeout
+fn drill_fault(class: FailureClass, timeout: Option<f64>) -> Fault {
+    let delay = timeout
         .map(|t| Duration::from_secs_f64(t + 2.0))
         .unwrap_or(Duration::from_secs(10))
         .min(Duration::from_secs(60));
@@ -198,6 +197,8 @@ fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
     }
     if !p.ok && p.client_status == Some(200) {
         text.push_str(" (broken stream)");
+    } else if p.ok && !p.class.succeeded() && !p.steps.is_empty() {
+        text.push_str(" (error swallowed)");
     }
     text
 }
@@ -234,27 +235,78 @@ fn verdict(
     }
 }
 
+/// One cell to run: which group, which failure, what the client sends.
+struct CellPlan {
+    group: String,
+    class: FailureClass,
+    /// The model the client asks for (the cell's copy of the group).
+    model: String,
+    /// Extra request headers (Portkey: the cell's config).
+    headers: BTreeMap<String, String>,
+    prompt_tokens: u64,
+    prediction: Option<lint::Prediction>,
+    promised_elsewhere: bool,
+}
+
+/// What both drills share once their gateway-specific parts are ready.
+struct Prepared {
+    cells: Vec<CellPlan>,
+    /// Original deployment id -> the group its shape is written with.
+    group_map: HashMap<String, String>,
+    /// Deployment id (copies included) -> provider.
+    providers: HashMap<String, String>,
+    gateway: &'static str,
+    warnings: Vec<lint::Warning>,
+}
+
+fn start_error(message: String) -> GatewayError {
+    GatewayError::Start {
+        message,
+        log_tail: String::new(),
+    }
+}
+
+/// The cells of a drill: each (group, class) pair.
+fn cell_pairs(groups: &[String], classes: &[FailureClass]) -> Vec<(String, FailureClass)> {
+    groups
+        .iter()
+        .flat_map(|g| classes.iter().map(move |c| (g.clone(), *c)))
+        .collect()
+}
+
+/// The fault of a cell's primary deployments, or the scaled window of every
+/// deployment of an overflow cell.
+fn arm(spec: &mut DeploymentSpec, model: &str, class: FailureClass, primary: bool, fault: &Fault) {
+    if class == FailureClass::ContextOverflow {
+        // A real overflow: every model of the cell keeps its real window
+        // (scaled down), and the prompt outgrows the primary's. A fallback
+        // with a larger window serves; one with a smaller window refuses too,
+        // as it would in production.
+        spec.context_window = Some(scaled_window(model));
+    } else if primary {
+        spec.faults.push(mock_providers::FaultRule {
+            fault: fault.clone(),
+            schedule: Schedule::Always,
+        });
+    }
+}
+
 /// Runs the drill of a LiteLLM config.
 pub async fn drill_litellm(
     cfg: &LitellmConfig,
     opts: &DrillOptions,
 ) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| GatewayError::Start {
-        message: format!("cannot create {}: {e}", opts.out.display()),
-        log_tail: String::new(),
-    })?;
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| start_error(format!("cannot create {}: {e}", opts.out.display())))?;
     let groups: Vec<String> = cfg
         .groups()
         .into_iter()
         .filter(|g| opts.groups.is_empty() || opts.groups.contains(g))
         .filter(|g| cfg.items_of(g).iter().any(|i| i.mapped.is_some()))
         .collect();
-    let cells: Vec<(String, FailureClass)> = groups
-        .iter()
-        .flat_map(|g| opts.classes.iter().map(move |c| (g.clone(), *c)))
-        .collect();
-    let cell_groups: Vec<String> = cells.iter().map(|(g, _)| g.clone()).collect();
+    let pairs = cell_pairs(&groups, &opts.classes);
+    let cell_groups: Vec<String> = pairs.iter().map(|(g, _)| g.clone()).collect();
     let isolated = isolate::isolate(cfg, &cell_groups, &opts.out.join("drill-source.yaml"))?;
     let group_map: HashMap<String, String> = cfg
         .items
@@ -262,7 +314,7 @@ pub async fn drill_litellm(
         .map(|i| (i.id.clone(), i.group.clone()))
         .collect();
     let (deployments, _) = crate::scenario::litellm_deployments(&isolated, true)?;
-    let providers: HashMap<String, String> = deployments
+    let providers = deployments
         .iter()
         .map(|d| (d.id().to_string(), d.provider.clone()))
         .collect();
@@ -270,42 +322,52 @@ pub async fn drill_litellm(
         .into_iter()
         .map(|d| {
             let mut spec = d.spec;
-            let Some(k) = isolate::cell_of(&spec.id) else {
-                return spec;
-            };
-            let (group, class) = &cells[k];
-            if *class == FailureClass::ContextOverflow {
-                // A real overflow: every model of the cell keeps its real
-                // window (scaled down), and the prompt outgrows the primary's.
-                // A fallback with a larger window serves; one with a smaller
-                // window refuses too, as it would in production.
-                spec.context_window = Some(scaled_window(&d.model));
-            } else if group_of(&spec.id, &group_map) == *group {
-                spec.faults.push(mock_providers::FaultRule {
-                    fault: drill_fault(*class, cfg),
-                    schedule: Schedule::Always,
-                });
+            if let Some(k) = isolate::cell_of(&spec.id) {
+                let (group, class) = &pairs[k];
+                let primary = group_of(&spec.id, &group_map) == *group;
+                arm(
+                    &mut spec,
+                    &d.model,
+                    *class,
+                    primary,
+                    &drill_fault(*class, cfg.routing.timeout),
+                );
             }
             spec
         })
         .collect();
-    let mocks = MockSet::start(
-        specs,
-        JournalConfig {
-            memory_cap: 1_000_000,
-            file: Some(opts.out.join("journal.jsonl")),
-        },
-    )
-    .await
-    .map_err(|e| GatewayError::Start {
-        message: format!("cannot start the mock providers: {e}"),
-        log_tail: String::new(),
-    })?;
+    let intent = litellm::intent::derive(cfg);
+    let cells = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, (g, c))| CellPlan {
+            group: g.clone(),
+            class: *c,
+            model: format!("{g}{}", isolate::suffix(k)),
+            headers: BTreeMap::new(),
+            prompt_tokens: match c {
+                FailureClass::ContextOverflow => cfg
+                    .items_of(g)
+                    .first()
+                    .map_or(200, |i| overflow_prompt(&i.upstream_model)),
+                _ => 50,
+            },
+            prediction: lint::predict(cfg, g, *c),
+            promised_elsewhere: intent
+                .get(g)
+                .is_some_and(|i| !i.for_class(*c).is_subset(&cfg.providers_of(g))),
+        })
+        .collect();
+    let prepared = Prepared {
+        cells,
+        group_map,
+        providers,
+        gateway: "litellm",
+        warnings: lint::warnings(cfg),
+    };
+    let mocks = start_mocks(specs, opts).await?;
     let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))
-        .map_err(|e| GatewayError::Start {
-            message: e.to_string(),
-            log_tail: String::new(),
-        })?;
+        .map_err(|e| start_error(e.to_string()))?;
     let bases = mocks
         .deployments()
         .iter()
@@ -320,15 +382,133 @@ pub async fn drill_litellm(
         &opts.cancel,
     )
     .await?;
+    execute(prepared, mocks, gw, cfg.src.file.clone(), opts, started).await
+}
+
+/// Runs the drill of a Portkey config: the whole config is one group; every
+/// cell sends its own copy of the config (own mocks) in `x-portkey-config`.
+pub async fn drill_portkey(
+    cfg: &PortkeyConfig,
+    opts: &DrillOptions,
+) -> Result<DrillReport, GatewayError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| start_error(format!("cannot create {}: {e}", opts.out.display())))?;
+    let deployments = crate::scenario::portkey_deployments(cfg)?;
+    let pairs = cell_pairs(std::slice::from_ref(&cfg.name), &opts.classes);
+    let primary = cfg.primary();
+    let mut specs = Vec::new();
+    let mut providers = HashMap::new();
+    for (k, (_, class)) in pairs.iter().enumerate() {
+        for (i, d) in deployments.iter().enumerate() {
+            let mut spec = d.spec.clone();
+            spec.id = format!("{}{}", d.id(), isolate::suffix(k));
+            arm(
+                &mut spec,
+                &d.model,
+                *class,
+                primary.contains(&i),
+                &drill_fault(*class, None),
+            );
+            providers.insert(spec.id.clone(), d.provider.clone());
+            specs.push(spec);
+        }
+    }
+    let group_map = cfg
+        .leaves
+        .iter()
+        .map(|l| (l.id.clone(), l.id.clone()))
+        .collect();
+    let mocks = start_mocks(specs, opts).await?;
+    let intent = portkey::lint::intent(cfg, &opts.classes);
+    let own: std::collections::BTreeSet<String> = primary
+        .iter()
+        .filter_map(|i| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone()))
+        .collect();
+    let mut cells = Vec::new();
+    for (k, (g, c)) in pairs.iter().enumerate() {
+        let bases: BTreeMap<String, String> = cfg
+            .leaves
+            .iter()
+            .filter_map(|l| {
+                mocks
+                    .get(&format!("{}{}", l.id, isolate::suffix(k)))
+                    .map(|m| (l.id.clone(), m.base_url()))
+            })
+            .collect();
+        let header = serde_json::to_string(&portkey::config::rewrite(cfg, &bases))
+            .map_err(|e| start_error(e.to_string()))?;
+        let first_model = primary
+            .first()
+            .map(|i| deployments[*i].model.clone())
+            .unwrap_or_else(|| "gpt-4o".into());
+        cells.push(CellPlan {
+            group: g.clone(),
+            class: *c,
+            model: first_model.clone(),
+            headers: BTreeMap::from([("x-portkey-config".to_string(), header)]),
+            prompt_tokens: match c {
+                FailureClass::ContextOverflow => overflow_prompt(&first_model),
+                _ => 50,
+            },
+            prediction: Some(portkey::lint::predict(cfg, *c)),
+            promised_elsewhere: intent
+                .get(g)
+                .is_some_and(|i| !i.for_class(*c).is_subset(&own)),
+        });
+    }
+    let prepared = Prepared {
+        cells,
+        group_map,
+        providers,
+        gateway: "portkey",
+        warnings: portkey::lint::warnings(cfg),
+    };
+    let install = portkey::install(&mut |l| eprintln!("crossfire: {l}"))
+        .map_err(|e| start_error(e.to_string()))?;
+    let bases = BTreeMap::new();
+    let gw = portkey::start(
+        cfg,
+        &install,
+        &bases,
+        &opts.out,
+        Duration::from_secs(60),
+        &opts.cancel,
+    )
+    .await?;
+    execute(prepared, mocks, gw, cfg.src.file.clone(), opts, started).await
+}
+
+async fn start_mocks(
+    specs: Vec<DeploymentSpec>,
+    opts: &DrillOptions,
+) -> Result<MockSet, GatewayError> {
+    MockSet::start(
+        specs,
+        JournalConfig {
+            memory_cap: 1_000_000,
+            file: Some(opts.out.join("journal.jsonl")),
+        },
+    )
+    .await
+    .map_err(|e| start_error(format!("cannot start the mock providers: {e}")))
+}
+
+/// Drives every cell at once through the gateway, stops everything, and
+/// builds the matrix.
+async fn execute(
+    p: Prepared,
+    mocks: MockSet,
+    gw: crate::gateway::RunningGateway,
+    config: PathBuf,
+    opts: &DrillOptions,
+    started: Instant,
+) -> Result<DrillReport, GatewayError> {
     let startup_ms = gw.startup.as_millis() as u64;
-    let client =
-        reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| GatewayError::Start {
-                message: e.to_string(),
-                log_tail: String::new(),
-            })?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| start_error(e.to_string()))?;
     let target = Target {
         base_url: gw.base_url.clone(),
         headers: gw.headers.clone(),
@@ -338,26 +518,21 @@ pub async fn drill_litellm(
         "{:06x}",
         started.elapsed().as_nanos() as u32 ^ std::process::id()
     );
-    let traffic: Vec<Traffic> = cells
+    let traffic: Vec<Traffic> = p
+        .cells
         .iter()
-        .enumerate()
-        .map(|(k, (g, c))| Traffic {
-            model: format!("{g}{}", isolate::suffix(k)),
+        .map(|c| Traffic {
+            model: c.model.clone(),
             requests: Some(u64::from(opts.requests)),
             duration: None,
             concurrency: opts.requests,
             rate: None,
-            prompt_tokens: match c {
-                FailureClass::ContextOverflow => cfg
-                    .items_of(g)
-                    .first()
-                    .map_or(200, |i| overflow_prompt(&i.upstream_model)),
-                _ => 50,
-            },
+            prompt_tokens: c.prompt_tokens,
             max_tokens: 32,
-            stream: lint::streams(*c),
+            stream: lint::streams(c.class),
             api: ClientApi::Openai,
             timeout: Duration::from_secs(150),
+            headers: c.headers.clone(),
         })
         .collect();
     let on_done = |_: &RequestRecord| {};
@@ -376,62 +551,62 @@ pub async fn drill_litellm(
         .into_iter()
         .flatten()
         .collect();
-    let escaped = gw.sink.as_ref().map(|s| s.escapes()).unwrap_or_default();
+    let escaped = gw.escapes();
     let gateway_version = records
         .iter()
-        .find_map(|r| r.headers.get("x-litellm-version").cloned());
+        .find_map(|r| r.headers.get("x-litellm-version").cloned())
+        .or_else(|| gw.pinned_version.clone().filter(|_| p.gateway == "portkey"));
     drop(gw);
     let journal = mocks.shutdown().await;
-    let joined = paths::join(&records, &journal.attempts(), &providers);
-    let intent = litellm::intent::derive(cfg);
+    let joined = paths::join(&records, &journal.attempts(), &p.providers);
     let mut out_cells = Vec::new();
-    for (k, (group, class)) in cells.iter().enumerate() {
+    for (k, cell) in p.cells.into_iter().enumerate() {
         let cell_paths: Vec<ReqPath> = joined
             .paths
             .iter()
-            .filter(|p| p.traffic == k)
+            .filter(|x| x.traffic == k)
             .cloned()
             .collect();
         let mut shapes: BTreeMap<String, (usize, PathClass)> = BTreeMap::new();
-        for p in &cell_paths {
-            shapes.entry(shape(p, &group_map)).or_insert((0, p.class)).0 += 1;
+        for x in &cell_paths {
+            shapes
+                .entry(shape(x, &p.group_map))
+                .or_insert((0, x.class))
+                .0 += 1;
         }
         let (observed, (count, observed_class)) = shapes
             .iter()
             .max_by_key(|(_, (n, _))| *n)
             .map(|(s, v)| (s.clone(), *v))
             .unwrap_or_else(|| ("no requests".into(), (0, PathClass::Unattributed)));
-        let predicted = lint::predict(cfg, group, *class);
-        let as_predicted = predicted.as_ref().is_none_or(|p| p.text == observed);
-        let own = cfg.providers_of(group);
-        let promised_elsewhere = intent
-            .get(group)
-            .is_some_and(|i| !i.for_class(*class).is_subset(&own));
+        let as_predicted = cell.prediction.as_ref().is_none_or(|x| {
+            x.text == observed
+                || x.text
+                    .strip_suffix(" (for the requests sent to it)")
+                    .is_some()
+        });
+        let observed_class = (!cell_paths.is_empty()).then_some(observed_class);
         out_cells.push(Cell {
-            group: group.clone(),
-            class: *class,
-            stream: lint::streams(*class),
+            group: cell.group,
+            class: cell.class,
+            stream: lint::streams(cell.class),
             observed,
             agreement: (count, cell_paths.len()),
-            observed_class: (!cell_paths.is_empty()).then_some(observed_class),
-            verdict: verdict(
-                &cell_paths,
-                (!cell_paths.is_empty()).then_some(observed_class),
-                promised_elsewhere,
-            ),
-            predicted,
+            observed_class,
+            verdict: verdict(&cell_paths, observed_class, cell.promised_elsewhere),
+            predicted: cell.prediction,
             as_predicted,
             paths: cell_paths,
         });
     }
     let report = DrillReport {
-        config: cfg.src.file.clone(),
-        gateway: "litellm",
+        config,
+        gateway: p.gateway,
         gateway_version,
         startup_ms,
         duration_ms: started.elapsed().as_millis() as u64,
         cells: out_cells,
-        warnings: lint::warnings(cfg),
+        warnings: p.warnings,
         escaped,
         out: opts.out.clone(),
         interrupted: opts.cancel.is_cancelled(),

@@ -28,6 +28,19 @@ pub fn lint_litellm(cfg: &LitellmConfig) -> LintReport {
     }
 }
 
+/// Lints a Portkey config: the whole config is one group.
+pub fn lint_portkey(cfg: &crate::gateway::portkey::config::PortkeyConfig) -> LintReport {
+    LintReport {
+        config: cfg.src.file.clone(),
+        rules: format!("Portkey gateway {}", crate::provision::PORTKEY_VERSION),
+        predictions: lint::DRILL_CLASSES
+            .iter()
+            .map(|c| crate::gateway::portkey::lint::predict(cfg, *c))
+            .collect(),
+        warnings: crate::gateway::portkey::lint::warnings(cfg),
+    }
+}
+
 /// lint as a person reads it.
 pub fn render_text(r: &LintReport) -> String {
     let mut s = format!(

@@ -295,17 +295,25 @@ fn main() -> ExitCode {
             gateway,
             json,
         } => {
-            if gateway != "litellm" {
-                return bad_input(InputError::flag(
-                    format!("--gateway {gateway}"),
-                    "lint reads `litellm` configs",
-                ));
-            }
-            let cfg = match crossfire::gateway::litellm::config::load(&config) {
-                Ok(c) => c,
-                Err(e) => return bad_input(e),
+            let report = match gateway.as_str() {
+                "litellm" => match crossfire::gateway::litellm::config::load(&config) {
+                    Ok(c) => crossfire::lint::lint_litellm(&c),
+                    Err(e) => return bad_input(e),
+                },
+                "portkey" => match crossfire::gateway::portkey::config::load(&config) {
+                    Ok(c) => crossfire::lint::lint_portkey(&c),
+                    Err(e) => return bad_input(e),
+                },
+                other => {
+                    return bad_input(InputError::flag(
+                        format!("--gateway {other}"),
+                        format!(
+                            "lint reads `litellm` and `portkey` configs; {}",
+                            crossfire::diag::suggest(other, ["litellm", "portkey"])
+                        ),
+                    ))
+                }
             };
-            let report = crossfire::lint::lint_litellm(&cfg);
             print!("{}", crossfire::lint::render_text(&report));
             if let Some(path) = json {
                 if let Err(e) = std::fs::write(
@@ -333,18 +341,31 @@ fn main() -> ExitCode {
             let (Some(kind), Some(config)) = (&gateway.gateway, &gateway.config) else {
                 return bad_input(InputError::flag(
                     "drill",
-                    "needs `--gateway litellm --config FILE`",
+                    "needs `--gateway litellm|portkey --config FILE`",
                 ));
             };
-            if kind != "litellm" {
-                return bad_input(InputError::flag(
-                    format!("--gateway {kind}"),
-                    "drill runs `litellm` configs",
-                ));
+            enum Drilled {
+                Litellm(crossfire::gateway::litellm::config::LitellmConfig),
+                Portkey(crossfire::gateway::portkey::config::PortkeyConfig),
             }
-            let cfg = match crossfire::gateway::litellm::config::load(config) {
-                Ok(c) => c,
-                Err(e) => return bad_input(e),
+            let cfg = match kind.as_str() {
+                "litellm" => match crossfire::gateway::litellm::config::load(config) {
+                    Ok(c) => Drilled::Litellm(c),
+                    Err(e) => return bad_input(e),
+                },
+                "portkey" => match crossfire::gateway::portkey::config::load(config) {
+                    Ok(c) => Drilled::Portkey(c),
+                    Err(e) => return bad_input(e),
+                },
+                other => {
+                    return bad_input(InputError::flag(
+                        format!("--gateway {other}"),
+                        format!(
+                            "drill runs `litellm` and `portkey` configs; {}",
+                            crossfire::diag::suggest(other, ["litellm", "portkey"])
+                        ),
+                    ))
+                }
             };
             let mut parsed = Vec::new();
             for c in &classes {
@@ -367,7 +388,10 @@ fn main() -> ExitCode {
             if parsed.is_empty() {
                 parsed = crossfire::gateway::litellm::lint::DRILL_CLASSES.to_vec();
             }
-            let known = cfg.groups();
+            let known = match &cfg {
+                Drilled::Litellm(c) => c.groups(),
+                Drilled::Portkey(c) => vec![c.name.clone()],
+            };
             for g in &groups {
                 if !known.contains(g) {
                     return bad_input(InputError::flag(
@@ -400,7 +424,10 @@ fn main() -> ExitCode {
                     eprintln!("interrupted: stopping the gateway and the mocks");
                     cancel.cancel();
                 });
-                let r = crossfire::drill::drill_litellm(&cfg, &opts).await;
+                let r = match &cfg {
+                    Drilled::Litellm(c) => crossfire::drill::drill_litellm(c, &opts).await,
+                    Drilled::Portkey(c) => crossfire::drill::drill_portkey(c, &opts).await,
+                };
                 watcher.abort();
                 r
             });

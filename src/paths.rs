@@ -175,6 +175,9 @@ impl Path {
             parts.push("no provider attempt (the gateway answered by itself)".into());
         }
         let client = match self.client_status {
+            Some(s) if self.ok && !self.class.succeeded() && !self.steps.is_empty() => {
+                format!("client {s} (the provider's error was swallowed)")
+            }
             Some(s) if self.ok => format!("client {s}"),
             Some(s) => format!("client {s} (failed)"),
             None => "client error".into(),
@@ -191,6 +194,19 @@ pub fn classify(steps: &[Step], ok: bool) -> PathClass {
     };
     if ok {
         let Some(served) = steps.iter().rev().find(|s| s.served()) else {
+            // A 200 the client took for a success, though the provider's
+            // stream broke: the gateway swallowed the error. That is a failure.
+            let swallowed = steps.iter().any(|s| {
+                matches!(
+                    s.outcome,
+                    Outcome::Fault(
+                        FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall
+                    )
+                )
+            });
+            if swallowed {
+                return classify(steps, false);
+            }
             return PathClass::Unattributed;
         };
         if steps.len() == 1 {

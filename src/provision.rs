@@ -14,6 +14,9 @@ use std::process::{Command, Stdio};
 /// 1.110.x did not (pip silently picked an older release).
 pub const LITELLM_VERSION: &str = "1.108.7";
 
+/// The Portkey gateway version crossfire installs (npm `@portkey-ai/gateway`).
+pub const PORTKEY_VERSION: &str = "1.15.2";
+
 /// Pins of the official SDKs used to judge the mocks' fidelity.
 pub const OPENAI_SDK_VERSION: &str = "3.57.0";
 /// See [`OPENAI_SDK_VERSION`].
@@ -246,6 +249,115 @@ pub fn ensure_python_env(
     Ok(env)
 }
 
+/// An npm project to provision: a `package.json` installed into the cache.
+#[derive(Debug, Clone)]
+pub struct NodeEnvSpec {
+    /// Folder name under `<cache>/node/`.
+    pub name: String,
+    /// The `package.json` written there.
+    pub package_json: String,
+    /// (package, version) that must be installed afterwards.
+    pub expect: Vec<(String, String)>,
+}
+
+impl NodeEnvSpec {
+    /// The Portkey gateway at a version. `@hono/node-server` and `hono` are
+    /// pinned to the versions of the gateway's own lockfile at v1.15.2: the
+    /// package ships no lockfile, and the newest `@hono/node-server` breaks
+    /// every streaming request (Portkey-AI/gateway#1389, measured here).
+    pub fn portkey(version: &str) -> NodeEnvSpec {
+        let package_json = serde_json::json!({
+            "name": "crossfire-portkey",
+            "private": true,
+            "dependencies": {"@portkey-ai/gateway": version},
+            "overrides": {"@hono/node-server": "1.13.5", "hono": "4.9.7"}
+        });
+        NodeEnvSpec {
+            name: format!("portkey-{version}"),
+            package_json: serde_json::to_string_pretty(&package_json).unwrap_or_default(),
+            expect: vec![
+                ("@portkey-ai/gateway".into(), version.into()),
+                ("@hono/node-server".into(), "1.13.5".into()),
+            ],
+        }
+    }
+}
+
+/// The version of an installed npm package, from its `package.json`.
+pub fn node_package_version(root: &Path, package: &str) -> Option<String> {
+    let text =
+        fs::read_to_string(root.join("node_modules").join(package).join("package.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("version")?.as_str().map(str::to_string)
+}
+
+/// Makes sure the npm project exists with the pinned versions, installing it
+/// once. Returns its folder.
+pub fn ensure_node_env(
+    spec: &NodeEnvSpec,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PathBuf, ProvisionError> {
+    let base = cache_dir().join("node");
+    fs::create_dir_all(&base).map_err(io_err(&base))?;
+    let root = base.join(&spec.name);
+    let ready = root.join(READY);
+    let verify = |root: &Path| -> Result<(), ProvisionError> {
+        for (package, wanted) in &spec.expect {
+            let got = node_package_version(root, package).unwrap_or_else(|| "nothing".into());
+            if &got != wanted {
+                return Err(ProvisionError::VersionMismatch {
+                    package: package.clone(),
+                    wanted: wanted.clone(),
+                    got,
+                });
+            }
+        }
+        Ok(())
+    };
+    if fs::read_to_string(&ready).is_ok_and(|r| r == spec.package_json) {
+        verify(&root)?;
+        return Ok(root);
+    }
+    let _lock = FileLock::acquire(&base.join(format!("{}.lock", spec.name)), progress)?;
+    if fs::read_to_string(&ready).is_ok_and(|r| r == spec.package_json) {
+        verify(&root)?;
+        return Ok(root);
+    }
+    if root.exists() {
+        progress(&format!(
+            "removing an unfinished install at {}",
+            root.display()
+        ));
+        fs::remove_dir_all(&root).map_err(io_err(&root))?;
+    }
+    fs::create_dir_all(&root).map_err(io_err(&root))?;
+    fs::write(root.join("package.json"), &spec.package_json).map_err(io_err(&root))?;
+    let what = spec
+        .expect
+        .iter()
+        .map(|(p, v)| format!("{p}@{v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    progress(&format!(
+        "installing {what} into {} with npm (once; later runs reuse it)",
+        root.display()
+    ));
+    let mut npm = Command::new("npm");
+    npm.args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--omit=dev",
+        "--loglevel=error",
+    ])
+    .current_dir(&root);
+    run_streaming(npm, &what, progress)?;
+    verify(&root)?;
+    fs::write(&ready, &spec.package_json).map_err(io_err(&ready))?;
+    progress(&format!("installed {what}"));
+    Ok(root)
+}
+
 /// Runs an install command, passing each output line to `progress` and
 /// keeping the last lines for the error.
 fn run_streaming(
@@ -281,6 +393,7 @@ fn run_streaming(
             if line.starts_with("Collecting")
                 || line.starts_with("Installing")
                 || line.starts_with("Successfully")
+                || line.starts_with("added ")
             {
                 progress(line.trim());
             }

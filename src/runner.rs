@@ -2,6 +2,7 @@
 //! traffic, stop everything, join what the client saw with the journal, judge.
 //! The runner emits events; reporters only consume them.
 
+use crate::gateway::account::AccountContext;
 use crate::gateway::{self, GatewayError};
 use crate::paths::{self, Path as ReqPath, PathClass};
 use crate::scenario::Scenario;
@@ -373,36 +374,40 @@ pub async fn run_scenario(
     report
 }
 
-/// What it takes to hold a gateway's own account against the journal.
-struct AccountContext {
-    /// The `api_base` the gateway was given -> deployment id.
-    deployment_at: HashMap<String, String>,
-    /// Deployment id -> model group.
-    group_of: HashMap<String, String>,
-}
-
 fn account_context(s: &Scenario, mocks: &MockSet) -> Option<AccountContext> {
-    let crate::scenario::Gateway::Litellm(l) = &s.gateway else {
-        return None;
-    };
-    let mut deployment_at = HashMap::new();
-    for d in &s.deployments {
-        if let Some(m) = mocks.get(d.id()) {
-            let base =
-                crate::gateway::litellm::rewrite::api_base_for(d.spec.dialect, &m.base_url());
-            deployment_at.insert(base, d.id().to_string());
+    match &s.gateway {
+        crate::scenario::Gateway::Litellm(l) => {
+            let mut deployment_at = HashMap::new();
+            for d in &s.deployments {
+                if let Some(m) = mocks.get(d.id()) {
+                    let base = crate::gateway::litellm::rewrite::api_base_for(
+                        d.spec.dialect,
+                        &m.base_url(),
+                    );
+                    deployment_at.insert(base, d.id().to_string());
+                }
+            }
+            let group_of = l
+                .config
+                .items
+                .iter()
+                .map(|i| (i.id.clone(), i.group.clone()))
+                .collect();
+            Some(AccountContext::Litellm {
+                deployment_at,
+                group_of,
+            })
         }
+        crate::scenario::Gateway::Portkey(p) => Some(AccountContext::Portkey {
+            leaf_at: p
+                .config
+                .leaves
+                .iter()
+                .map(|l| (l.path.clone(), l.id.clone()))
+                .collect(),
+        }),
+        _ => None,
     }
-    let group_of = l
-        .config
-        .items
-        .iter()
-        .map(|i| (i.id.clone(), i.group.clone()))
-        .collect();
-    Some(AccountContext {
-        deployment_at,
-        group_of,
-    })
 }
 
 /// Stops the gateway, then the mocks (flushing the journal), and joins.
@@ -415,12 +420,18 @@ async fn finish(
     providers: &HashMap<String, String>,
     account: Option<AccountContext>,
 ) {
-    if let Some(sink) = gw.as_ref().and_then(|g| g.sink.as_ref()) {
-        report.escaped = sink.escapes();
+    if let Some(g) = &gw {
+        report.escaped = g.escapes();
     }
     report.gateway_version = records
         .iter()
-        .find_map(|r| r.headers.get("x-litellm-version").cloned());
+        .find_map(|r| r.headers.get("x-litellm-version").cloned())
+        .or_else(|| {
+            // Portkey reports no version; the one crossfire installed is it.
+            matches!(report.gateway, "portkey")
+                .then(|| gw.as_ref().and_then(|g| g.pinned_version.clone()))
+                .flatten()
+        });
     if let (Some(seen), Some(pinned)) = (
         &report.gateway_version,
         gw.as_ref().and_then(|g| g.pinned_version.as_ref()),
@@ -446,16 +457,7 @@ async fn finish(
     }
     if let Some(ctx) = account {
         for (p, r) in joined.paths.iter().zip(records.iter()) {
-            let Some(acct) = crate::gateway::litellm::account::Account::from_headers(&r.headers)
-            else {
-                continue;
-            };
-            for message in crate::gateway::litellm::account::disagreements(
-                p,
-                &acct,
-                &ctx.deployment_at,
-                &ctx.group_of,
-            ) {
+            for message in ctx.disagreements(p, &r.headers) {
                 report.findings.push(Finding {
                     kind: "gateway_account",
                     request: p.n,

@@ -360,6 +360,11 @@ async fn one(
         req = req.header(k, v);
     }
     for (k, v) in &target.headers {
+        if !t.headers.contains_key(k) {
+            req = req.header(k.as_str(), v.as_str());
+        }
+    }
+    for (k, v) in &t.headers {
         req = req.header(k.as_str(), v.as_str());
     }
     let response = match req.send().await {

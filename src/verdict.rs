@@ -230,6 +230,10 @@ pub fn illusions(intent: &Intent, paths: &[Path]) -> Vec<Finding> {
             _ => continue,
         };
         let wanted = promise.for_class(class);
+        // Only a promise outside the provider that failed can be an illusion.
+        if wanted.iter().all(|w| *w == first_fault.provider) {
+            continue;
+        }
         let ended = p.served_by().map(|s| s.provider.clone());
         if ended.as_ref().is_some_and(|e| wanted.contains(e)) {
             continue;

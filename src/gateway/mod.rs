@@ -1,7 +1,9 @@
 //! Gateway targets: turn (scenario, running mocks) into a gateway URL the
 //! client calls, and tear it down. One enum, one `match`.
 
+pub mod account;
 pub mod litellm;
+pub mod portkey;
 pub mod process;
 pub mod sink;
 pub mod template;
@@ -53,6 +55,8 @@ pub struct RunningGateway {
     pub sink: Option<Sink>,
     /// The version crossfire installed and expects the gateway to report.
     pub pinned_version: Option<String>,
+    /// Where a sealed Node.js gateway records refused connections.
+    pub escapes_file: Option<PathBuf>,
 }
 
 impl RunningGateway {
@@ -66,7 +70,17 @@ impl RunningGateway {
             rendered_config: None,
             sink: None,
             pinned_version: None,
+            escapes_file: None,
         }
+    }
+
+    /// Everything the gateway tried to reach outside the machine.
+    pub fn escapes(&self) -> Vec<sink::Escape> {
+        let mut list = self.sink.as_ref().map(Sink::escapes).unwrap_or_default();
+        if let Some(f) = &self.escapes_file {
+            list.extend(portkey::read_escapes(f));
+        }
+        list
     }
 }
 
@@ -176,6 +190,33 @@ pub async fn start(
             gw.pinned_version = bin.pinned.clone();
             Ok(gw)
         }
+        Gateway::Portkey(p) => {
+            let install =
+                portkey::install(&mut |line| eprintln!("crossfire: {line}")).map_err(|e| {
+                    GatewayError::Start {
+                        message: e.to_string(),
+                        log_tail: String::new(),
+                    }
+                })?;
+            let bases = s
+                .deployments
+                .iter()
+                .filter_map(|d| {
+                    mocks
+                        .get(d.id())
+                        .map(|m| (d.id().to_string(), m.base_url()))
+                })
+                .collect();
+            portkey::start(
+                &p.config,
+                &install,
+                &bases,
+                run_dir,
+                p.startup_timeout,
+                cancel,
+            )
+            .await
+        }
     }
 }
 
@@ -243,6 +284,7 @@ async fn start_command(
         rendered_config: rendered_path,
         sink: Some(sink),
         pinned_version: None,
+        escapes_file: None,
     })
 }
 

@@ -5,8 +5,9 @@ pub mod model;
 
 pub use model::{
     default_provider, from_source, from_source_with, litellm_deployments, load, load_with,
-    ClientApi, CommandGateway, Deployment, Expectation, Gateway, GatewayOverride, GroupIntent,
-    Intent, LitellmGateway, LoadOptions, Scenario, ServedBy, Share, Traffic,
+    portkey_deployments, ClientApi, CommandGateway, Deployment, Expectation, Gateway,
+    GatewayOverride, GroupIntent, Intent, LitellmGateway, LoadOptions, PortkeyGateway, Scenario,
+    ServedBy, Share, Traffic,
 };
 
 /// The JSON Schema of the scenario format, generated from the file types.

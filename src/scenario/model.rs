@@ -8,6 +8,7 @@ use super::file::{
 };
 use crate::diag::{suggest, InputError, Source};
 use crate::gateway::litellm::config::{self as litellm_config, LitellmConfig, ModelItem};
+use crate::gateway::portkey::config::{self as portkey_config, PortkeyConfig};
 use crate::paths::PathClass;
 use mock_providers::{DeploymentSpec, Dialect, FailureClass};
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,6 +137,19 @@ pub enum Gateway {
     },
     /// The LiteLLM proxy, run from the team's own config.
     Litellm(LitellmGateway),
+    /// The Portkey gateway, with the team's own config.
+    Portkey(PortkeyGateway),
+}
+
+/// The Portkey target.
+#[derive(Debug, Clone)]
+pub struct PortkeyGateway {
+    /// The team's config, read.
+    pub config: Arc<PortkeyConfig>,
+    /// API offered to clients.
+    pub api: ClientApi,
+    /// How long to wait for readiness.
+    pub startup_timeout: Duration,
 }
 
 /// The LiteLLM target.
@@ -157,6 +171,7 @@ impl Gateway {
             Gateway::Command(_) => "command",
             Gateway::Url { .. } => "url",
             Gateway::Litellm(_) => "litellm",
+            Gateway::Portkey(_) => "portkey",
         }
     }
 }
@@ -205,6 +220,8 @@ pub struct Traffic {
     pub api: ClientApi,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Extra request headers (a drill's per-cell Portkey config).
+    pub headers: BTreeMap<String, String>,
 }
 
 /// Who served a request.
@@ -330,29 +347,44 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         }
         _ => None,
     };
-    let (base, unmapped) = match &litellm {
-        Some(cfg) => {
-            if !file.deployments.is_empty() {
-                return Err(src.error_at(
-                    "deployments",
-                    "with a litellm gateway the deployments come from its config; remove `deployments:`",
-                ));
-            }
-            litellm_deployments(cfg, opts.allow_unmapped)?
+    let portkey = match gw_file.as_ref().map(|g| g.kind) {
+        Some(GatewayKind::Portkey) => {
+            let Some(path) = &gw_config else {
+                return Err(match &opts.gateway {
+                    Some(_) => InputError::flag(
+                        "--gateway portkey",
+                        "needs `--config FILE`, the team's Portkey config JSON",
+                    ),
+                    None => src.error_at(
+                        "gateway",
+                        "a portkey gateway needs `config:`, the team's Portkey config JSON",
+                    ),
+                });
+            };
+            Some(Arc::new(portkey_config::load(path)?))
         }
-        None => (file_deployments(src, &file)?, vec![]),
+        _ => None,
+    };
+    if (litellm.is_some() || portkey.is_some()) && !file.deployments.is_empty() {
+        return Err(src.error_at(
+            "deployments",
+            "with this gateway the deployments come from its config; remove `deployments:`",
+        ));
+    }
+    let (base, unmapped) = match (&litellm, &portkey) {
+        (Some(cfg), _) => litellm_deployments(cfg, opts.allow_unmapped)?,
+        (None, Some(cfg)) => (portkey_deployments(cfg)?, vec![]),
+        (None, None) => (file_deployments(src, &file)?, vec![]),
     };
     let deployments = with_faults(src, &file, base)?;
     let providers: BTreeSet<String> = deployments.iter().map(|d| d.provider.clone()).collect();
     let ids: Vec<String> = deployments.iter().map(|d| d.id().to_string()).collect();
-    let gateway = gateway(
-        src,
-        gw_file.as_ref(),
-        gw_config,
-        litellm.clone(),
-        &deployments,
-        &dir,
-    )?;
+    let configs = GatewayConfigs {
+        path: gw_config,
+        litellm: litellm.clone(),
+        portkey: portkey.clone(),
+    };
+    let gateway = gateway(src, gw_file.as_ref(), configs, &deployments, &dir)?;
     let traffic: Vec<Traffic> = file
         .traffic
         .iter()
@@ -378,9 +410,19 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
             }
         }
     }
-    let mut intent = match &litellm {
-        Some(cfg) => crate::gateway::litellm::intent::derive(cfg),
-        None => Intent::new(),
+    let mut intent = match (&litellm, &portkey) {
+        (Some(cfg), _) => crate::gateway::litellm::intent::derive(cfg),
+        (None, Some(cfg)) => {
+            let derived = crate::gateway::portkey::lint::intent(cfg, &FailureClass::ALL);
+            match derived.into_values().next() {
+                Some(promise) => groups
+                    .iter()
+                    .map(|g| (g.to_string(), promise.clone()))
+                    .collect(),
+                None => Intent::new(),
+            }
+        }
+        (None, None) => Intent::new(),
     };
     for (group, wanted) in &file.intent {
         if !groups.contains(group.as_str()) {
@@ -432,6 +474,32 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         traffic,
         expect,
     })
+}
+
+/// Deployments from a Portkey config: one per leaf target; a target crossfire
+/// has no mock for stops the run, naming it.
+pub fn portkey_deployments(cfg: &PortkeyConfig) -> Result<Vec<Deployment>, InputError> {
+    let mut list = Vec::new();
+    for leaf in &cfg.leaves {
+        let Some((provider, dialect)) = &leaf.mapped else {
+            return Err(cfg.src.error_at(
+                &format!("{}.provider", leaf.path).trim_start_matches('.').to_string(),
+                format!(
+                    "target `{}`: crossfire has no mock for Portkey provider `{}`; mapped providers are openai, anthropic, azure-openai, google, groq, mistral-ai, deepseek",
+                    leaf.id, leaf.provider_name
+                ),
+            ));
+        };
+        list.push(Deployment {
+            spec: DeploymentSpec::new(leaf.id.clone(), *dialect),
+            provider: provider.clone(),
+            model: leaf
+                .model
+                .clone()
+                .unwrap_or_else(|| dialect.default_model().to_string()),
+        });
+    }
+    Ok(list)
 }
 
 /// Deployments from a LiteLLM config: one per mapped `model_list` item. An
@@ -570,11 +638,17 @@ fn api(name: Option<ClientApiName>) -> ClientApi {
     }
 }
 
+/// A gateway's own config, read before the gateway section is checked.
+struct GatewayConfigs {
+    path: Option<PathBuf>,
+    litellm: Option<Arc<LitellmConfig>>,
+    portkey: Option<Arc<PortkeyConfig>>,
+}
+
 fn gateway(
     src: &Source,
     g: Option<&GatewayFile>,
-    config: Option<PathBuf>,
-    litellm: Option<Arc<LitellmConfig>>,
+    configs: GatewayConfigs,
     deployments: &[Deployment],
     dir: &Path,
 ) -> Result<Gateway, InputError> {
@@ -640,7 +714,7 @@ fn gateway(
                     ))
                 }
             };
-            let config_template = config;
+            let config_template = configs.path;
             if let Some(t) = &config_template {
                 if !t.is_file() {
                     return Err(src.error_at(
@@ -695,7 +769,7 @@ fn gateway(
             unused("command", g.command.is_some())?;
             unused("url", g.url.is_some())?;
             unused("deployment", g.deployment.is_some())?;
-            let Some(config) = litellm else {
+            let Some(config) = configs.litellm else {
                 return Err(src.error_at("gateway", "a litellm gateway needs `config:`"));
             };
             Ok(Gateway::Litellm(LitellmGateway {
@@ -704,13 +778,19 @@ fn gateway(
                 startup_timeout: g.startup_timeout.map(|d| d.0).unwrap_or(LITELLM_STARTUP),
             }))
         }
-        GatewayKind::Portkey => Err(src.error_at(
-            "gateway.kind",
-            format!(
-                "the `{}` target is not available in this build; use `direct`, `command` or `url`",
-                g.kind.name()
-            ),
-        )),
+        GatewayKind::Portkey => {
+            unused("command", g.command.is_some())?;
+            unused("url", g.url.is_some())?;
+            unused("deployment", g.deployment.is_some())?;
+            let Some(config) = configs.portkey else {
+                return Err(src.error_at("gateway", "a portkey gateway needs `config:`"));
+            };
+            Ok(Gateway::Portkey(PortkeyGateway {
+                config,
+                api: api(g.api),
+                startup_timeout,
+            }))
+        }
     }
 }
 
@@ -787,6 +867,7 @@ fn traffic(
         }
         Gateway::Command(c) => t.api.map(|a| api(Some(a))).unwrap_or(c.api),
         Gateway::Litellm(l) => t.api.map(|a| api(Some(a))).unwrap_or(l.api),
+        Gateway::Portkey(p) => t.api.map(|a| api(Some(a))).unwrap_or(p.api),
         Gateway::Url { api: a, .. } => t.api.map(|x| api(Some(x))).unwrap_or(*a),
     };
     Ok(Traffic {
@@ -800,6 +881,7 @@ fn traffic(
         stream: t.stream.unwrap_or(false),
         api,
         timeout,
+        headers: BTreeMap::new(),
     })
 }
 

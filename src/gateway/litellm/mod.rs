@@ -3,7 +3,6 @@
 //! `--litellm`, or installed pinned into crossfire's cache), sealed, and
 //! stopped with its whole process group.
 
-pub mod account;
 pub mod config;
 pub mod exceptions;
 pub mod intent;
@@ -158,5 +157,6 @@ pub async fn start(
         rendered_config: Some(config_path),
         sink: Some(sink),
         pinned_version: None,
+        escapes_file: None,
     })
 }

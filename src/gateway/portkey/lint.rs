@@ -1,0 +1,427 @@
+//! Portkey semantics, for lint, drill predictions and intent. Portkey 1.15.2
+//! (read from its source, then checked by running it against the mocks):
+//! - `fallback` without `on_status_codes` moves on after any non-2xx answer
+//!   and after connection errors; with `on_status_codes`, only after those.
+//! - `retry` is off by default; with `attempts`, it retries 429, 500, 502,
+//!   503 and 504 (not 529) with 1 s, 2 s, 4 s waits, and always after
+//!   connection errors; `retry-after` is ignored.
+//! - `loadbalance` picks at random and never fails over.
+//! - A stream that breaks after its headers is passed on cut; nothing moves.
+//! - An upstream `application/json` body that is not JSON is a gateway
+//!   exception that stops fallback.
+
+use super::config::{Mode, Node, PortkeyConfig};
+use crate::gateway::litellm::lint::{streams, Prediction, Warning};
+use crate::paths::PathClass;
+use crate::scenario::{GroupIntent, Intent};
+use mock_providers::errors::{error_answer, ErrorContext};
+use mock_providers::{Dialect, FailureClass, Fault};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a failing mock hands the gateway, as Portkey sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// An HTTP status before any body.
+    Status(u16),
+    /// A slow but good answer.
+    Slow,
+    /// A 200 stream that breaks after content.
+    MidStream,
+    /// A 200 stream whose error the gateway drops: the client sees success.
+    Swallowed,
+    /// The connection failed.
+    ConnectionError,
+    /// A 200 `application/json` body that is not JSON.
+    BadJson,
+}
+
+/// How a mock of this dialect fails for this class.
+pub fn upstream(dialect: Dialect, class: FailureClass) -> Upstream {
+    match class {
+        FailureClass::Timeout => Upstream::Slow,
+        FailureClass::Malformed => Upstream::BadJson,
+        FailureClass::ConnectionReset => Upstream::ConnectionError,
+        // Portkey translates Anthropic's stream into OpenAI chunks and drops
+        // its `event: error`, ending the stream with `[DONE]` (measured).
+        FailureClass::StreamError if dialect == Dialect::Anthropic => Upstream::Swallowed,
+        c if streams(c) || c == FailureClass::Stall => Upstream::MidStream,
+        c => {
+            let fault = Fault::new(c);
+            let ctx = ErrorContext {
+                model: dialect.default_model(),
+                prompt_tokens: 10,
+                max_tokens: None,
+                context_window: 5,
+                fault: &fault,
+                request_id: "r",
+                now_unix: 0,
+            };
+            Upstream::Status(error_answer(dialect, c, &ctx).status)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Walk {
+    /// (leaf id, attempts, status the gateway saw last).
+    hops: Vec<(String, u32)>,
+    served: Option<usize>,
+    status: u16,
+    broken_stream: bool,
+    swallowed: bool,
+    stop: bool,
+    mixed: bool,
+}
+
+fn walk(cfg: &PortkeyConfig, node: &Node, faulted: &[usize], class: FailureClass) -> Walk {
+    match node {
+        Node::Leaf(i) => {
+            let leaf = &cfg.leaves[*i];
+            let dialect = leaf.mapped.as_ref().map_or(Dialect::Openai, |(_, d)| *d);
+            if !faulted.contains(i) {
+                return Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    served: Some(*i),
+                    status: 200,
+                    ..Walk::default()
+                };
+            }
+            let retried =
+                |s: u16| leaf.retry.attempts > 0 && leaf.retry.on_status_codes.contains(&s);
+            match upstream(dialect, class) {
+                Upstream::Status(s) if (200..300).contains(&s) => Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    served: Some(*i),
+                    status: s,
+                    ..Walk::default()
+                },
+                Upstream::Status(s) => Walk {
+                    hops: vec![(
+                        leaf.id.clone(),
+                        1 + if retried(s) { leaf.retry.attempts } else { 0 },
+                    )],
+                    status: s,
+                    ..Walk::default()
+                },
+                Upstream::Slow => Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    served: Some(*i),
+                    status: 200,
+                    ..Walk::default()
+                },
+                Upstream::MidStream => Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    status: 200,
+                    broken_stream: true,
+                    stop: true,
+                    ..Walk::default()
+                },
+                Upstream::Swallowed => Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    status: 200,
+                    swallowed: true,
+                    stop: true,
+                    ..Walk::default()
+                },
+                Upstream::ConnectionError => Walk {
+                    hops: vec![(leaf.id.clone(), 1 + leaf.retry.attempts)],
+                    status: 500,
+                    ..Walk::default()
+                },
+                Upstream::BadJson => Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    status: 500,
+                    stop: true,
+                    ..Walk::default()
+                },
+            }
+        }
+        Node::Group {
+            mode,
+            on_status_codes,
+            children,
+            ..
+        } => match mode {
+            Mode::Single | Mode::Conditional => children
+                .first()
+                .map(|c| walk(cfg, c, faulted, class))
+                .unwrap_or_default(),
+            Mode::Loadbalance => {
+                let mut w = children
+                    .first()
+                    .map(|c| walk(cfg, c, faulted, class))
+                    .unwrap_or_default();
+                w.mixed = children.len() > 1;
+                w
+            }
+            Mode::Fallback => {
+                let mut out = Walk::default();
+                for c in children {
+                    let w = walk(cfg, c, faulted, class);
+                    out.hops.extend(w.hops);
+                    out.status = w.status;
+                    out.broken_stream = w.broken_stream;
+                    out.swallowed = w.swallowed;
+                    out.mixed |= w.mixed;
+                    if w.served.is_some() || w.stop {
+                        out.served = w.served;
+                        out.stop = w.stop;
+                        return out;
+                    }
+                    if on_status_codes
+                        .as_ref()
+                        .is_some_and(|codes| !codes.contains(&w.status))
+                    {
+                        return out;
+                    }
+                }
+                out
+            }
+        },
+    }
+}
+
+/// The real context window of a leaf's model.
+fn window(cfg: &PortkeyConfig, i: usize) -> u64 {
+    let leaf = &cfg.leaves[i];
+    let model = leaf.model.clone().unwrap_or_else(|| {
+        leaf.mapped
+            .as_ref()
+            .map_or("gpt-4o", |(_, d)| d.default_model())
+            .to_string()
+    });
+    mock_providers::models::context_window(&model, None)
+}
+
+/// Predicts what the config does when its primary target fails with `class`.
+/// A context overflow is a prompt a fifth over the primary's window: every
+/// target with a window no larger refuses it too.
+pub fn predict(cfg: &PortkeyConfig, class: FailureClass) -> Prediction {
+    let primary = cfg.primary();
+    let faulted: Vec<usize> = match (class, primary.first()) {
+        (FailureClass::ContextOverflow, Some(&p)) => {
+            let need = window(cfg, p) * 6 / 5;
+            (0..cfg.leaves.len())
+                .filter(|&i| window(cfg, i) < need)
+                .collect()
+        }
+        _ => primary.clone(),
+    };
+    let w = walk(cfg, &cfg.root, &faulted, class);
+    let first_provider = primary
+        .first()
+        .and_then(|i| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone()))
+        .unwrap_or_default();
+    let mut parts: Vec<String> = Vec::new();
+    let n = w.hops.len();
+    let mut fallback = None;
+    for (k, (id, attempts)) in w.hops.iter().enumerate() {
+        let last = k + 1 == n;
+        match (last, w.served) {
+            (true, Some(i)) if k > 0 => {
+                let provider = cfg.leaves[i]
+                    .mapped
+                    .as_ref()
+                    .map_or(String::new(), |(p, _)| p.clone());
+                fallback = Some((id.clone(), provider.clone()));
+                parts.push(format!("{id} ({provider}) 200"));
+            }
+            _ => parts.push(if *attempts > 1 {
+                format!("{id} x{attempts}")
+            } else {
+                id.clone()
+            }),
+        }
+    }
+    let mut text = parts.join(" -> ");
+    let served_first = w.served.is_some() && n == 1;
+    if fallback.is_none() {
+        let status = if w.served.is_some() { 200 } else { w.status };
+        text.push_str(&format!(" -> client {status}"));
+        if w.broken_stream {
+            text.push_str(" (broken stream)");
+        }
+        if w.swallowed {
+            text.push_str(" (error swallowed)");
+        }
+    }
+    let outcome = match (&fallback, served_first, w.broken_stream) {
+        (Some((_, p)), _, _) if *p == first_provider => PathClass::FellBackSameProvider,
+        (Some(_), _, _) => PathClass::CrossedProvider,
+        (None, true, false) => PathClass::Direct,
+        _ if w.hops.len() > 1 && w.hops.iter().any(|(id, _)| *id != w.hops[0].0) => {
+            PathClass::FailedAfterFailover
+        }
+        _ => PathClass::FailedNoFailover,
+    };
+    let why = if w.swallowed {
+        "Portkey turns Anthropic's stream into OpenAI chunks and drops its error event: the client sees a short answer as a success".to_string()
+    } else if w.mixed {
+        "loadbalance picks a target at random and never fails over: only the requests sent to the failing target fail".to_string()
+    } else if w.broken_stream {
+        "the stream broke after its headers: Portkey passes it on cut, without retry or fallback"
+            .to_string()
+    } else if w.stop {
+        "the upstream body is not JSON: a gateway exception stops the fallback".to_string()
+    } else if fallback.is_some() {
+        "the fallback strategy moves on after this status".to_string()
+    } else if w.served.is_some() {
+        "the target answers (late or as a success): nothing moves".to_string()
+    } else {
+        format!(
+            "status {} is not a reason to move on under this config",
+            w.status
+        )
+    };
+    let attempts = w.hops.first().map_or(0, |h| h.1);
+    Prediction {
+        group: cfg.name.clone(),
+        class,
+        exception: String::new(),
+        attempts,
+        fallback,
+        outcome,
+        client_status: if w.served.is_some() { 200 } else { w.status },
+        text: if w.mixed {
+            format!("{text} (for the requests sent to it)")
+        } else {
+            text
+        },
+        why,
+    }
+}
+
+/// The providers the config promises per failure class, as a model group
+/// intent keyed by the config's name.
+pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
+    let primary = cfg.primary();
+    let own: BTreeSet<String> = primary
+        .iter()
+        .filter_map(|i| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone()))
+        .collect();
+    let Node::Group {
+        mode: Mode::Fallback,
+        on_status_codes,
+        children,
+        ..
+    } = &cfg.root
+    else {
+        return Intent::new();
+    };
+    let all: BTreeSet<String> = cfg
+        .leaves
+        .iter()
+        .filter_map(|l| l.mapped.as_ref().map(|(p, _)| p.clone()))
+        .collect();
+    if all.is_subset(&own) || children.len() < 2 {
+        return Intent::new();
+    }
+    let dialect = primary
+        .first()
+        .and_then(|i| cfg.leaves[*i].mapped.as_ref().map(|(_, d)| *d))
+        .unwrap_or(Dialect::Openai);
+    let mut by_class = BTreeMap::new();
+    for c in classes {
+        if let (Some(codes), Upstream::Status(s)) = (on_status_codes, upstream(dialect, *c)) {
+            if !codes.contains(&s) {
+                by_class.insert(*c, own.clone());
+            }
+        }
+    }
+    Intent::from([(
+        cfg.name.clone(),
+        GroupIntent {
+            providers: all,
+            by_class,
+            source: format!("strategy fallback in {}", cfg.src.file.display()),
+        },
+    )])
+}
+
+/// Warnings a reviewer wants about a Portkey config.
+pub fn warnings(cfg: &PortkeyConfig) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for leaf in cfg.leaves.iter().filter(|l| l.mapped.is_none()) {
+        out.push(Warning {
+            line: 0,
+            message: format!(
+                "target `{}` ({}): crossfire has no mock for provider `{}`",
+                leaf.id, leaf.path, leaf.provider_name
+            ),
+        });
+    }
+    fn visit(n: &Node, cfg: &PortkeyConfig, out: &mut Vec<Warning>) {
+        if let Node::Group {
+            mode,
+            on_status_codes,
+            children,
+            path,
+        } = n
+        {
+            let at = if path.is_empty() {
+                "the top level".to_string()
+            } else {
+                format!("`{path}`")
+            };
+            if *mode == Mode::Loadbalance && children.iter().all(|c| matches!(c, Node::Leaf(_))) {
+                out.push(Warning {
+                    line: 0,
+                    message: format!("{at} load-balances without failover: a failing target fails its share of requests; nest a fallback group in each target to move them"),
+                });
+            }
+            if *mode == Mode::Fallback {
+                if let Some(codes) = on_status_codes {
+                    let first_dialect = match children.first() {
+                        Some(Node::Leaf(i)) => cfg.leaves[*i].mapped.as_ref().map(|(_, d)| *d),
+                        _ => None,
+                    };
+                    if let Some(d) = first_dialect {
+                        let stranded: Vec<String> = crate::gateway::litellm::lint::DRILL_CLASSES
+                            .iter()
+                            .filter(|c| matches!(upstream(d, **c), Upstream::Status(s) if !codes.contains(&s) && s >= 400))
+                            .map(|c| format!("{c} ({})", match upstream(d, *c) { Upstream::Status(s) => s, _ => 0 }))
+                            .collect();
+                        if !stranded.is_empty() {
+                            out.push(Warning {
+                                line: 0,
+                                message: format!(
+                                    "{at} falls back only on {codes:?}: these failures of its first target stay there: {}",
+                                    stranded.join(", ")
+                                ),
+                            });
+                        }
+                    }
+                }
+                out.push(Warning {
+                    line: 0,
+                    message: format!("{at} cannot fall back once a stream has started: a stream cut mid-way reaches the client cut"),
+                });
+            }
+            for c in children {
+                visit(c, cfg, out);
+            }
+        }
+    }
+    visit(&cfg.root, cfg, &mut out);
+    for leaf in &cfg.leaves {
+        if leaf.retry.attempts > 0
+            && !leaf.retry.on_status_codes.contains(&529)
+            && leaf.provider_name == "anthropic"
+        {
+            out.push(Warning {
+                line: 0,
+                message: format!(
+                    "target `{}` retries {:?}, not Anthropic's 529 overloaded",
+                    leaf.id, leaf.retry.on_status_codes
+                ),
+            });
+        }
+    }
+    if cfg.src.text.contains("use_retry_after_header") {
+        out.push(Warning {
+            line: 0,
+            message: "`use_retry_after_header` is broken in Portkey 1.15.2: a final 429 reaches the client as a 500".into(),
+        });
+    }
+    out
+}

@@ -1,0 +1,117 @@
+//! The Portkey target: the open-source Portkey gateway (npm
+//! `@portkey-ai/gateway`, pinned), installed by crossfire into its cache, run
+//! with node on 127.0.0.1 only and sealed by a preload script; the team's
+//! config rewritten to the mocks and sent with every request as
+//! `x-portkey-config`.
+
+pub mod config;
+pub mod lint;
+
+use super::process::{self, ProcessGuard};
+use super::{wait_ready, GatewayError, RunningGateway};
+use crate::provision::{self, NodeEnvSpec};
+use config::PortkeyConfig;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The preload that keeps the gateway on loopback and refuses egress.
+pub const SEAL: &str = include_str!("seal.cjs");
+
+/// The installed gateway: its entry script.
+#[derive(Debug, Clone)]
+pub struct PortkeyInstall {
+    /// `.../node_modules/@portkey-ai/gateway/build/start-server.js`.
+    pub entry: PathBuf,
+    /// The pinned version.
+    pub version: String,
+}
+
+/// Installs (once) and finds the pinned gateway.
+pub fn install(
+    progress: &mut dyn FnMut(&str),
+) -> Result<PortkeyInstall, provision::ProvisionError> {
+    let version = provision::PORTKEY_VERSION;
+    let root = provision::ensure_node_env(&NodeEnvSpec::portkey(version), progress)?;
+    Ok(PortkeyInstall {
+        entry: root.join("node_modules/@portkey-ai/gateway/build/start-server.js"),
+        version: version.to_string(),
+    })
+}
+
+/// Starts the gateway, sealed, and waits until it answers.
+pub async fn start(
+    cfg: &PortkeyConfig,
+    install: &PortkeyInstall,
+    bases: &BTreeMap<String, String>,
+    run_dir: &Path,
+    startup_timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<RunningGateway, GatewayError> {
+    let fail = |message: String| GatewayError::Start {
+        message,
+        log_tail: String::new(),
+    };
+    let doc = config::rewrite(cfg, bases);
+    let config_path = run_dir.join("portkey-config.json");
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&config_path, &text)
+        .map_err(|e| fail(format!("cannot write {}: {e}", config_path.display())))?;
+    let seal = run_dir.join("crossfire-seal.cjs");
+    std::fs::write(&seal, SEAL)
+        .map_err(|e| fail(format!("cannot write {}: {e}", seal.display())))?;
+    let escapes = run_dir.join("escapes.jsonl");
+    let port = process::free_port().map_err(|e| fail(format!("no free port on 127.0.0.1: {e}")))?;
+    let mut cmd = Command::new("node");
+    cmd.arg("--require")
+        .arg(&seal)
+        .arg(&install.entry)
+        .arg(format!("--port={port}"))
+        .arg("--headless")
+        .current_dir(run_dir)
+        .env_clear();
+    for k in ["PATH", "HOME", "LANG", "TMPDIR", "TZ"] {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("CROSSFIRE_ESCAPES", &escapes)
+        .env("NODE_ENV", "production");
+    let log = run_dir.join("gateway.log");
+    let mut guard = ProcessGuard::spawn("portkey", cmd, &log).map_err(|e| {
+        fail(format!(
+            "cannot start node (install Node.js 18 or newer): {e}"
+        ))
+    })?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    wait_ready(&mut guard, &format!("{base_url}/"), startup_timeout, cancel).await?;
+    let compact = serde_json::to_string(&doc).map_err(|e| fail(e.to_string()))?;
+    let mut gw = RunningGateway::at(
+        base_url,
+        BTreeMap::from([("x-portkey-config".to_string(), compact)]),
+    );
+    gw.process = Some(guard);
+    gw.startup = started.elapsed();
+    gw.rendered_config = Some(config_path);
+    gw.escapes_file = Some(escapes);
+    gw.pinned_version = Some(install.version.clone());
+    Ok(gw)
+}
+
+/// What the seal recorded.
+pub fn read_escapes(file: &Path) -> Vec<super::sink::Escape> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            Some(super::sink::Escape {
+                method: v.get("method")?.as_str()?.to_string(),
+                target: v.get("target")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,231 @@
+//! The real Portkey gateway (npm @portkey-ai/gateway 1.15.2, installed by
+//! crossfire), against the mocks. Every behaviour pinned here was observed by
+//! running it.
+
+mod support;
+
+use crossfire::drill::{self, CellVerdict, DrillOptions};
+use crossfire::gateway::portkey::config;
+use crossfire::paths::PathClass;
+use mock_providers::FailureClass;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/portkey")
+        .join(name)
+}
+
+fn scenario(config_file: &str, faults: &str, traffic: &str) -> support::Case {
+    let body = format!(
+        "name: pk\ngateway: {{kind: portkey, config: {}}}\n{faults}traffic:\n{traffic}",
+        example(config_file).display()
+    );
+    support::case(&body, None)
+}
+
+#[tokio::test]
+async fn default_fallback_moves_a_429_to_the_next_target() {
+    let c = scenario(
+        "fallback.json",
+        "faults:\n  - on: anthropic\n    fault: rate_limit\n",
+        "  - model: claude-opus\n    requests: 3\n    concurrency: 3\n",
+    );
+    let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    assert_eq!(r.gateway_version.as_deref(), Some("1.15.2"));
+    for p in &r.paths {
+        assert_eq!(
+            p.describe(),
+            "claude-opus: anthropic/anthropic 429 -> openai/openai 200 -> client 200"
+        );
+    }
+    let h = &r.requests[0].headers;
+    assert_eq!(
+        h.get("x-portkey-last-used-option-index")
+            .map(String::as_str),
+        Some("config.targets[1]")
+    );
+    assert_eq!(
+        h.get("x-portkey-provider").map(String::as_str),
+        Some("openai")
+    );
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    assert!(r.escaped.is_empty());
+}
+
+#[tokio::test]
+async fn on_status_codes_strand_a_context_overflow_and_an_anthropic_529() {
+    for (fault, status) in [("context_overflow", 400), ("overloaded", 529)] {
+        let c = scenario(
+            "fallback-on-status-codes.json",
+            &format!("faults:\n  - on: anthropic\n    fault: {fault}\n"),
+            "  - model: claude-opus\n    requests: 2\n    concurrency: 2\n",
+        );
+        let r = support::run(&c).await;
+        for p in &r.paths {
+            assert_eq!(
+                p.class,
+                PathClass::FailedNoFailover,
+                "{fault}: {}",
+                p.describe()
+            );
+            assert_eq!(p.steps.len(), 1, "{fault}: OpenAI is never tried");
+            assert_eq!(p.client_status, Some(status), "{fault}");
+        }
+        // The config promises OpenAI only for 429/5xx: no illusion is claimed
+        // for these classes, and lint says they are stranded.
+        assert!(r.findings.is_empty(), "{fault}: {:#?}", r.findings);
+    }
+    let cfg = config::load(&example("fallback-on-status-codes.json")).unwrap();
+    let warnings: Vec<String> = crossfire::gateway::portkey::lint::warnings(&cfg)
+        .into_iter()
+        .map(|w| w.message)
+        .collect();
+    assert!(
+        warnings[0].contains("overloaded (529), context_overflow (400)"),
+        "{warnings:?}"
+    );
+}
+
+#[tokio::test]
+async fn loadbalance_never_fails_over() {
+    let c = scenario(
+        "loadbalance.json",
+        "faults:\n  - on: anthropic\n    fault: server_error\n",
+        "  - model: claude-opus\n    requests: 24\n    concurrency: 4\n",
+    );
+    let r = support::run(&c).await;
+    let failed = r
+        .counts
+        .get(&PathClass::FailedNoFailover)
+        .copied()
+        .unwrap_or(0);
+    let direct = r.counts.get(&PathClass::Direct).copied().unwrap_or(0);
+    assert_eq!(failed + direct, 24, "{:?}", r.counts);
+    assert!(
+        failed > 0 && direct > 0,
+        "a random pick of 24 hit only one target: {:?}",
+        r.counts
+    );
+    assert!(!r.counts.contains_key(&PathClass::CrossedProvider));
+}
+
+#[tokio::test]
+async fn streams_pass_through_and_a_cut_stream_is_not_rescued() {
+    let c = scenario(
+        "fallback.json",
+        "",
+        "  - model: claude-opus\n    requests: 2\n    stream: true\n",
+    );
+    let r = support::run(&c).await;
+    assert!(
+        r.paths.iter().all(|p| p.class == PathClass::Direct && p.ok),
+        "{:#?}",
+        r.paths
+    );
+    assert!(r.requests.iter().all(|q| q.stream_complete == Some(true)));
+    let d = drill_cells(
+        "fallback.json",
+        &[FailureClass::StreamCut, FailureClass::StreamError],
+    )
+    .await;
+    assert_eq!(
+        d,
+        vec![
+            (
+                "anthropic -> client 200 (broken stream)".to_string(),
+                CellVerdict::Illusion,
+                true
+            ),
+            (
+                "anthropic -> client 200 (error swallowed)".to_string(),
+                CellVerdict::Illusion,
+                true
+            ),
+        ]
+    );
+}
+
+async fn drill_cells(file: &str, classes: &[FailureClass]) -> Vec<(String, CellVerdict, bool)> {
+    let cfg = config::load(&example(file)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let opts = DrillOptions {
+        out: out.path().to_path_buf(),
+        requests: 2,
+        classes: classes.to_vec(),
+        groups: vec![],
+        gateway: Default::default(),
+        cancel: CancellationToken::new(),
+    };
+    let r = drill::drill_portkey(&cfg, &opts).await.unwrap();
+    r.cells
+        .iter()
+        .map(|c| (c.observed.clone(), c.verdict, c.as_predicted))
+        .collect()
+}
+
+/// Listening sockets on `port` from /proc/net/tcp and tcp6: (local address hex).
+fn listeners(port: u16) -> Vec<String> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+        {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state)) = (cols.get(1), cols.get(3)) else {
+                continue;
+            };
+            let Some((addr, p)) = local.rsplit_once(':') else {
+                continue;
+            };
+            if *state == "0A" && u16::from_str_radix(p, 16).ok() == Some(port) {
+                out.push(addr.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn it_listens_on_loopback_only_and_its_egress_is_sealed() {
+    let cfg = config::load(&example("fallback.json")).unwrap();
+    let install = crossfire::gateway::portkey::install(&mut |l| eprintln!("{l}")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gw = crossfire::gateway::portkey::start(
+        &cfg,
+        &install,
+        &Default::default(),
+        dir.path(),
+        std::time::Duration::from_secs(60),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let port: u16 = gw.base_url.rsplit(':').next().unwrap().parse().unwrap();
+    let addrs = listeners(port);
+    // 0100007F is 127.0.0.1 in /proc's byte order; nothing else may listen.
+    assert_eq!(
+        addrs,
+        vec!["0100007F".to_string()],
+        "listening on {addrs:?}"
+    );
+    // No custom_host in this config: Portkey would call api.anthropic.com.
+    // The seal refuses it before any DNS lookup, and records it.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gw.base_url))
+        .header("x-portkey-config", serde_json::to_string(&cfg.doc).unwrap())
+        .json(&serde_json::json!({"model": "x", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success());
+    let escapes = gw.escapes();
+    assert!(
+        escapes.iter().any(|e| e.target == "api.anthropic.com:443"),
+        "{escapes:?}"
+    );
+}
