@@ -483,7 +483,7 @@ pub fn portkey_deployments(cfg: &PortkeyConfig) -> Result<Vec<Deployment>, Input
     for leaf in &cfg.leaves {
         let Some((provider, dialect)) = &leaf.mapped else {
             return Err(cfg.src.error_at(
-                &format!("{}.provider", leaf.path).trim_start_matches('.').to_string(),
+                format!("{}.provider", leaf.path).trim_start_matches('.'),
                 format!(
                     "target `{}`: crossfire has no mock for Portkey provider `{}`; mapped providers are openai, anthropic, azure-openai, google, groq, mistral-ai, deepseek",
                     leaf.id, leaf.provider_name
