@@ -5,6 +5,8 @@
 //! drives traffic through it, and reports for every request which deployments
 //! it touched and whether it really crossed providers.
 
+pub mod audit;
+pub mod compare;
 pub mod diag;
 pub mod drill;
 pub mod exit;
@@ -14,10 +16,12 @@ pub mod lint;
 pub mod mock;
 pub mod mockfile;
 pub mod paths;
+pub mod prices;
 pub mod provision;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod tax;
 pub mod traffic;
 pub mod verdict;
 

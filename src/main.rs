@@ -125,6 +125,71 @@ enum Command {
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Run the same drill and audits on several gateways and print one table:
+    /// failover per failure class, token overhead, cost tracking, latency.
+    Compare {
+        /// Gateways, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "litellm,portkey")]
+        gateways: Vec<String>,
+        /// A routing intent (YAML: group, primary, fallbacks as provider/model);
+        /// default: claude-opus -> anthropic/claude-opus-4-1, then openai/gpt-4o.
+        #[arg(long, value_name = "FILE")]
+        intent: Option<PathBuf>,
+        /// Use this LiteLLM config instead of rendering the intent.
+        #[arg(long, value_name = "FILE")]
+        litellm_config: Option<PathBuf>,
+        /// Use this Portkey config instead of rendering the intent.
+        #[arg(long, value_name = "FILE")]
+        portkey_config: Option<PathBuf>,
+        /// Requests per drill cell.
+        #[arg(long, default_value_t = 2)]
+        requests: u32,
+        /// Healthy requests per gateway for the latency audit (each paired with a direct one).
+        #[arg(long, default_value_t = 200)]
+        latency_requests: u32,
+        /// The run folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write the comparison as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the table as Markdown.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        #[command(flatten)]
+        gateway: GatewayArgs,
+    },
+    /// The routing-tax threshold: (routing tax + misrouting waste) / model-selection savings.
+    #[command(
+        after_help = "routing tax        = monthly spend x token overhead (measured by `compare`)\n\
+misrouting waste   = monthly spend x failure rate x unrescued share (unrescued share measured by the drill:\n\
+                     the failure classes the gateway did not move to a healthy provider)\n\
+selection savings  = monthly spend x savings share\n\
+A ratio over 1 says the router loses money."
+    )]
+    Tax {
+        /// A compare.json or drill.json with the measured figures.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Which gateway of a compare.json (default: the first).
+        #[arg(long)]
+        gateway: Option<String>,
+        /// Monthly LLM spend through the router, USD.
+        #[arg(long)]
+        monthly_spend: f64,
+        /// What routing to cheaper models saves, percent of spend.
+        #[arg(long)]
+        selection_savings: f64,
+        /// Share of requests that meet a provider failure, percent.
+        #[arg(long, default_value_t = 2.0)]
+        failure_rate: f64,
+        /// Token overhead, percent, when the file has none (a drill.json).
+        #[arg(long)]
+        token_overhead: Option<f64>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Predict, from a gateway config alone, the path every failure class takes
     /// per model group, and warn about what a reviewer should know. Runs nothing.
     Lint {
@@ -460,6 +525,149 @@ fn main() -> ExitCode {
                     ExitCode::from(exit::INFRA as u8)
                 }
             }
+        }
+        Command::Compare {
+            gateways,
+            intent,
+            litellm_config,
+            portkey_config,
+            requests,
+            latency_requests,
+            out,
+            json,
+            markdown,
+            gateway,
+        } => {
+            for g in &gateways {
+                if g != "litellm" && g != "portkey" {
+                    return bad_input(InputError::flag(
+                        format!("--gateways {g}"),
+                        format!(
+                            "compare runs litellm and portkey; {}",
+                            crossfire::diag::suggest(g, ["litellm", "portkey"])
+                        ),
+                    ));
+                }
+            }
+            let intent = match intent {
+                Some(path) => match crossfire::compare::load_intent(&path) {
+                    Ok(i) => i,
+                    Err(e) => return bad_input(e),
+                },
+                None => crossfire::compare::RoutingIntent::default(),
+            };
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let opts = crossfire::compare::CompareOptions {
+                gateways,
+                intent,
+                litellm_config,
+                portkey_config,
+                requests,
+                latency_requests,
+                out: out.unwrap_or_else(runner::default_out_dir),
+                gateway: gateway.gateway_options(),
+                cancel: cancel.clone(),
+            };
+            let result = runtime.block_on(async {
+                let watcher = tokio::spawn(async move {
+                    mock::wait_for_stop_signal().await;
+                    cancel.cancel();
+                });
+                let r = crossfire::compare::compare(&opts).await;
+                watcher.abort();
+                r
+            });
+            match result {
+                Ok(c) => {
+                    print!("{}", crossfire::compare::render_text(&c));
+                    if let Some(p) = json {
+                        let _ =
+                            std::fs::write(&p, serde_json::to_vec_pretty(&c).unwrap_or_default());
+                    }
+                    if let Some(p) = markdown {
+                        let _ = std::fs::write(&p, crossfire::compare::render_markdown(&c));
+                    }
+                    ExitCode::from(exit::OK as u8)
+                }
+                Err(crossfire::gateway::GatewayError::Input(e)) => bad_input(e),
+                Err(crossfire::gateway::GatewayError::Interrupted) => {
+                    ExitCode::from(exit::INTERRUPTED as u8)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(exit::INFRA as u8)
+                }
+            }
+        }
+        Command::Tax {
+            from,
+            gateway,
+            monthly_spend,
+            selection_savings,
+            failure_rate,
+            token_overhead,
+            json,
+        } => {
+            let text = match std::fs::read_to_string(&from) {
+                Ok(t) => t,
+                Err(e) => {
+                    return bad_input(InputError::flag(
+                        format!("--from {}", from.display()),
+                        format!("cannot read it: {e}"),
+                    ))
+                }
+            };
+            let value: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(e) => {
+                    return bad_input(InputError::flag(
+                        format!("--from {}", from.display()),
+                        format!("not JSON: {e}"),
+                    ))
+                }
+            };
+            let (measured_tax, unrescued) =
+                match crossfire::tax::measured(&value, gateway.as_deref()) {
+                    Ok(m) => m,
+                    Err(m) => {
+                        return bad_input(InputError::flag(format!("--from {}", from.display()), m))
+                    }
+                };
+            let Some(token_overhead_pct) = token_overhead.or(measured_tax) else {
+                return bad_input(InputError::flag(
+                    "--token-overhead",
+                    "the file has no measured token overhead (a drill.json); give it, or use a compare.json",
+                ));
+            };
+            for (flag, v) in [
+                ("--monthly-spend", monthly_spend),
+                ("--selection-savings", selection_savings),
+                ("--failure-rate", failure_rate),
+            ] {
+                if !v.is_finite() || v < 0.0 {
+                    return bad_input(InputError::flag(
+                        format!("{flag} {v}"),
+                        "must be zero or more",
+                    ));
+                }
+            }
+            let t = crossfire::tax::compute(crossfire::tax::TaxInputs {
+                monthly_spend,
+                token_overhead_pct,
+                failure_rate_pct: failure_rate,
+                unrescued_pct: unrescued,
+                selection_savings_pct: selection_savings,
+            });
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
+            } else {
+                print!("{}", crossfire::tax::render(&t));
+            }
+            ExitCode::from(if t.ratio > 1.0 {
+                exit::FINDING
+            } else {
+                exit::OK
+            } as u8)
         }
         Command::Schema => {
             let schema = scenario::json_schema();

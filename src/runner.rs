@@ -94,6 +94,8 @@ pub struct ScenarioReport {
     pub gateway_version: Option<String>,
     /// Config items crossfire had no mock for, run sealed (`--allow-unmapped`).
     pub unmapped: Vec<String>,
+    /// The token and cost audits.
+    pub audit: Option<crate::audit::Audits>,
     /// What the client saw, per request.
     pub requests: Vec<RequestRecord>,
     /// Journal counts.
@@ -255,6 +257,7 @@ pub async fn run_scenario(
             .map(|i| format!("{} ({}, group {})", i.id, i.model, i.group))
             .collect(),
         requests: vec![],
+        audit: None,
         journal_stats: JournalStats::default(),
         error: None,
         interrupted: false,
@@ -286,13 +289,33 @@ pub async fn run_scenario(
         Ok(g) => g,
         Err(GatewayError::Interrupted) => {
             report.interrupted = true;
-            finish(&mut report, mocks, None, vec![], started, &providers, None).await;
+            finish(
+                &mut report,
+                mocks,
+                None,
+                vec![],
+                started,
+                &providers,
+                None,
+                s,
+            )
+            .await;
             return report;
         }
         Err(e) => {
             report.error = Some(e.to_string());
             report.gateway_log = Some(run_dir.join("gateway.log")).filter(|p| p.exists());
-            finish(&mut report, mocks, None, vec![], started, &providers, None).await;
+            finish(
+                &mut report,
+                mocks,
+                None,
+                vec![],
+                started,
+                &providers,
+                None,
+                s,
+            )
+            .await;
             return report;
         }
     };
@@ -320,6 +343,7 @@ pub async fn run_scenario(
                 started,
                 &providers,
                 None,
+                s,
             )
             .await;
             return report;
@@ -361,6 +385,7 @@ pub async fn run_scenario(
         started,
         &providers,
         account,
+        s,
     )
     .await;
     // Judge only a complete run: an interrupted one reports what it saw.
@@ -419,6 +444,7 @@ async fn finish(
     started: Instant,
     providers: &HashMap<String, String>,
     account: Option<AccountContext>,
+    s: &Scenario,
 ) {
     if let Some(g) = &gw {
         report.escaped = g.escapes();
@@ -452,6 +478,12 @@ async fn finish(
         journal.attempts()
     };
     let joined = paths::join(&records, &attempts, providers);
+    if !records.is_empty() {
+        report.audit = Some(crate::audit::Audits {
+            tokens: crate::audit::tokens(&records, &joined.paths, &attempts, &s.traffic),
+            cost: crate::audit::cost(&records, &joined.paths, &attempts, &s.prices),
+        });
+    }
     for p in &joined.paths {
         *report.counts.entry(p.class).or_insert(0) += 1;
     }

@@ -318,7 +318,9 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: Vec<F>) {
     .await
 }
 
-async fn one(
+/// Sends one request numbered `n` and records what the client saw.
+#[allow(clippy::too_many_arguments)]
+pub async fn one(
     client: &reqwest::Client,
     target: &Target,
     traffic_index: usize,
@@ -385,10 +387,15 @@ async fn one(
             }
         }
     }
-    record.cost = record
-        .headers
-        .get("x-litellm-response-cost")
-        .and_then(|c| c.parse().ok());
+    // LiteLLM drops a zero `x-litellm-response-cost` but still sends the
+    // `-original` figure: a model it cannot price shows as 0, not as missing.
+    record.cost = [
+        "x-litellm-response-cost",
+        "x-litellm-response-cost-original",
+    ]
+    .iter()
+    .find_map(|h| record.headers.get(*h))
+    .and_then(|c| c.parse().ok());
     let mut response = response;
     let mut bytes = Vec::new();
     let read_error = loop {

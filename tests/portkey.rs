@@ -229,3 +229,44 @@ async fn it_listens_on_loopback_only_and_its_egress_is_sealed() {
         "{escapes:?}"
     );
 }
+
+#[tokio::test]
+async fn compare_puts_both_gateways_side_by_side() {
+    let out = tempfile::tempdir().unwrap();
+    let opts = crossfire::compare::CompareOptions {
+        gateways: vec!["litellm".into(), "portkey".into()],
+        intent: Default::default(),
+        litellm_config: None,
+        portkey_config: None,
+        requests: 1,
+        latency_requests: 10,
+        out: out.path().to_path_buf(),
+        gateway: Default::default(),
+        cancel: CancellationToken::new(),
+    };
+    let c = crossfire::compare::compare(&opts).await.unwrap();
+    let rows: std::collections::HashMap<String, Vec<String>> =
+        crossfire::compare::rows(&c).into_iter().collect();
+    assert_eq!(rows["gateway version"], ["1.108.7", "1.15.2"]);
+    // Measured with LiteLLM 1.108.7 and Portkey 1.15.2: both move a 429 to
+    // OpenAI; neither rescues an overflow (GPT-4o's window is smaller) nor a
+    // cut stream.
+    assert_eq!(rows["failover on rate_limit"], ["crossed", "crossed"]);
+    assert_eq!(
+        rows["failover on context_overflow"],
+        ["ILLUSION", "ILLUSION"]
+    );
+    assert_eq!(
+        rows["failover on stream_cut (stream)"],
+        ["ILLUSION", "ILLUSION"]
+    );
+    // LiteLLM's bundled price list has no price for claude-opus-4-1: it
+    // reports $0, 100% under the list price. Portkey reports no cost.
+    assert_eq!(
+        rows["cost-tracking discrepancy"],
+        ["-100.0%", "not reported"]
+    );
+    assert!(c.results.iter().all(|r| r.latency.is_some()));
+    let md = crossfire::compare::render_markdown(&c);
+    assert!(md.starts_with("| | litellm | portkey |"), "{md}");
+}

@@ -122,6 +122,17 @@ pub fn render_scenario(r: &ScenarioReport) -> String {
         let counts: Vec<String> = r.counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
         s.push_str(&format!("  paths: {}\n", counts.join(", ")));
     }
+    if let Some(a) = &r.audit {
+        let reported = match (a.cost.reported_usd, a.cost.discrepancy_pct) {
+            (Some(rep), Some(d)) => format!(", the gateway reported ${rep:.6} ({d:+.1}%)"),
+            (Some(rep), None) => format!(", the gateway reported ${rep:.6}"),
+            _ => ", the gateway reported no cost".to_string(),
+        };
+        s.push_str(&format!(
+            "  routing tax: {:+.1}% tokens, {:+.1}% bytes; cost ${:.6} at list prices{reported}\n",
+            a.tokens.token_overhead_pct, a.tokens.byte_overhead_pct, a.cost.truth_usd
+        ));
+    }
     if !r.stray.is_empty() {
         s.push_str(&format!(
             "  attempts no request claims: {}\n",

@@ -40,6 +40,9 @@ pub struct ScenarioFile {
     /// Seed for probability schedules without their own.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Price overrides for the cost audit, per model (USD per million tokens).
+    #[serde(default)]
+    pub prices: BTreeMap<String, crate::prices::Price>,
 }
 
 /// A deployment in a scenario: a mock deployment plus the provider and model

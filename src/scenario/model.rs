@@ -85,6 +85,8 @@ pub struct Scenario {
     pub traffic: Vec<Traffic>,
     /// Expectations.
     pub expect: Vec<Expectation>,
+    /// Price overrides for the cost audit.
+    pub prices: BTreeMap<String, crate::prices::Price>,
 }
 
 /// A mock deployment in a scenario.
@@ -473,6 +475,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         unmapped,
         traffic,
         expect,
+        prices: file.prices.clone(),
     })
 }
 

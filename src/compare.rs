@@ -1,0 +1,506 @@
+//! `crossfire compare --gateways litellm,portkey`: one routing intent,
+//! rendered into each gateway's idiomatic config (or the team's own configs),
+//! the same drill and audits on each, and one table side by side.
+
+use crate::audit::{self, LatencyAudit};
+use crate::diag::{suggest, InputError, Source};
+use crate::drill::{self, CellVerdict, DrillOptions, DrillReport};
+use crate::gateway::{self, GatewayError, GatewayOptions};
+use crate::paths;
+use crate::scenario::{self, LoadOptions};
+use crate::traffic::{self, RequestRecord, Target};
+use mock_providers::{JournalConfig, MockSet};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A routing intent: one model group, its primary and its fallbacks, as
+/// `provider/model`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingIntent {
+    /// The model group clients ask for.
+    pub group: String,
+    /// `anthropic/claude-opus-4-1`.
+    pub primary: String,
+    /// Tried in order when the primary fails.
+    pub fallbacks: Vec<String>,
+}
+
+impl Default for RoutingIntent {
+    fn default() -> RoutingIntent {
+        RoutingIntent {
+            group: "claude-opus".into(),
+            primary: "anthropic/claude-opus-4-1".into(),
+            fallbacks: vec!["openai/gpt-4o".into()],
+        }
+    }
+}
+
+const PROVIDERS: [&str; 7] = [
+    "openai",
+    "azure",
+    "anthropic",
+    "gemini",
+    "groq",
+    "mistral",
+    "deepseek",
+];
+
+fn split(route: &str) -> Result<(&str, &str), String> {
+    let (p, m) = route.split_once('/').ok_or_else(|| {
+        format!("`{route}` is not `provider/model`, as in `anthropic/claude-opus-4-1`")
+    })?;
+    if !PROVIDERS.contains(&p) {
+        return Err(format!(
+            "unknown provider `{p}` in `{route}`; {}",
+            suggest(p, PROVIDERS)
+        ));
+    }
+    Ok((p, m))
+}
+
+/// Reads an intent file.
+pub fn load_intent(path: &Path) -> Result<RoutingIntent, InputError> {
+    let src = Source::read(path)?;
+    let intent: RoutingIntent = src.parse()?;
+    split(&intent.primary).map_err(|m| src.error_at("primary", m))?;
+    for (i, f) in intent.fallbacks.iter().enumerate() {
+        split(f).map_err(|m| src.error_at(&format!("fallbacks[{i}]"), m))?;
+    }
+    Ok(intent)
+}
+
+/// The intent as a LiteLLM proxy config.
+pub fn render_litellm(i: &RoutingIntent) -> String {
+    let mut out =
+        String::from("# Rendered by crossfire compare from a routing intent.\nmodel_list:\n");
+    let mut groups = Vec::new();
+    out.push_str(&format!(
+        "  - model_name: {}\n    litellm_params:\n      model: {}\n",
+        i.group, i.primary
+    ));
+    for f in &i.fallbacks {
+        let (_, model) = split(f).unwrap_or(("openai", f));
+        groups.push(model.to_string());
+        out.push_str(&format!(
+            "  - model_name: {model}\n    litellm_params:\n      model: {f}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "router_settings:\n  fallbacks:\n    - {}: [{}]\n",
+        i.group,
+        groups.join(", ")
+    ));
+    out
+}
+
+/// The intent as a Portkey config (a fallback strategy).
+pub fn render_portkey(i: &RoutingIntent) -> String {
+    let target = |route: &str| {
+        let (p, m) = split(route).unwrap_or(("openai", route));
+        let provider = match p {
+            "azure" => "azure-openai",
+            "gemini" => "google",
+            "mistral" => "mistral-ai",
+            other => other,
+        };
+        let mut params = serde_json::json!({"model": m});
+        if p == "anthropic" {
+            params["max_tokens"] = serde_json::json!(512);
+        }
+        serde_json::json!({"provider": provider, "api_key": "sk-crossfire-dummy", "override_params": params})
+    };
+    let mut targets = vec![target(&i.primary)];
+    targets.extend(i.fallbacks.iter().map(|f| target(f)));
+    serde_json::to_string_pretty(
+        &serde_json::json!({"strategy": {"mode": "fallback"}, "targets": targets}),
+    )
+    .unwrap_or_default()
+}
+
+/// What was measured on one gateway.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayResult {
+    /// `litellm` or `portkey`.
+    pub gateway: String,
+    /// The config used.
+    pub config: PathBuf,
+    /// The drill.
+    pub drill: DrillReport,
+    /// Healthy traffic: tokens the providers received over what the client sent, percent.
+    pub token_overhead_pct: f64,
+    /// Healthy traffic: the gateway's reported cost against the ground truth, percent.
+    pub cost_discrepancy_pct: Option<f64>,
+    /// Latency the gateway adds, against direct calls in the same run.
+    pub latency: Option<LatencyAudit>,
+    /// Gateway startup in the healthy phase, milliseconds.
+    pub startup_ms: u64,
+    /// Version.
+    pub version: Option<String>,
+}
+
+/// The comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// The intent compared (when rendered).
+    pub intent: Option<RoutingIntent>,
+    /// One result per gateway, in the order asked.
+    pub results: Vec<GatewayResult>,
+    /// When, UTC.
+    pub date: String,
+}
+
+/// How to compare.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// The gateways, in order.
+    pub gateways: Vec<String>,
+    /// The intent to render (ignored for a gateway given its own config).
+    pub intent: RoutingIntent,
+    /// The team's own LiteLLM config instead of the rendered one.
+    pub litellm_config: Option<PathBuf>,
+    /// The team's own Portkey config instead of the rendered one.
+    pub portkey_config: Option<PathBuf>,
+    /// Requests per drill cell.
+    pub requests: u32,
+    /// Healthy requests through the gateway (each paired with a direct one).
+    pub latency_requests: u32,
+    /// Run folder.
+    pub out: PathBuf,
+    /// Gateway options.
+    pub gateway: GatewayOptions,
+    /// Ctrl-C.
+    pub cancel: CancellationToken,
+}
+
+fn fail(message: String) -> GatewayError {
+    GatewayError::Start {
+        message,
+        log_tail: String::new(),
+    }
+}
+
+/// Runs the drill and the audits on every gateway.
+pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> {
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| fail(format!("cannot create {}: {e}", opts.out.display())))?;
+    let mut results = Vec::new();
+    let mut rendered = false;
+    for g in &opts.gateways {
+        let dir = opts.out.join(g);
+        std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+        let (config, own) = match (g.as_str(), &opts.litellm_config, &opts.portkey_config) {
+            ("litellm", Some(c), _) | ("portkey", _, Some(c)) => (c.clone(), true),
+            ("litellm", None, _) => (
+                write(&dir.join("litellm.yaml"), &render_litellm(&opts.intent))?,
+                false,
+            ),
+            _ => (
+                write(&dir.join("portkey.json"), &render_portkey(&opts.intent))?,
+                false,
+            ),
+        };
+        rendered |= !own;
+        let drill_opts = DrillOptions {
+            out: dir.join("drill"),
+            requests: opts.requests,
+            classes: crate::gateway::litellm::lint::DRILL_CLASSES.to_vec(),
+            groups: vec![],
+            gateway: opts.gateway.clone(),
+            cancel: opts.cancel.clone(),
+        };
+        let report = match g.as_str() {
+            "litellm" => {
+                let cfg = crate::gateway::litellm::config::load(&config)?;
+                drill::drill_litellm(&cfg, &drill_opts).await?
+            }
+            _ => {
+                let cfg = crate::gateway::portkey::config::load(&config)?;
+                drill::drill_portkey(&cfg, &drill_opts).await?
+            }
+        };
+        let healthy = healthy_phase(g, &config, &dir, opts).await?;
+        results.push(GatewayResult {
+            gateway: g.clone(),
+            config,
+            version: report.gateway_version.clone().or(healthy.version),
+            drill: report,
+            token_overhead_pct: healthy.token_overhead_pct,
+            cost_discrepancy_pct: healthy.cost_discrepancy_pct,
+            latency: healthy.latency,
+            startup_ms: healthy.startup_ms,
+        });
+        if opts.cancel.is_cancelled() {
+            break;
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let cmp = Comparison {
+        intent: rendered.then(|| opts.intent.clone()),
+        results,
+        date: mock_providers::errors::rfc3339(now),
+    };
+    if let Ok(bytes) = serde_json::to_vec_pretty(&cmp) {
+        let _ = std::fs::write(opts.out.join("compare.json"), bytes);
+    }
+    Ok(cmp)
+}
+
+fn write(path: &Path, text: &str) -> Result<PathBuf, GatewayError> {
+    std::fs::write(path, text)
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.to_path_buf())
+}
+
+struct Healthy {
+    token_overhead_pct: f64,
+    cost_discrepancy_pct: Option<f64>,
+    latency: Option<LatencyAudit>,
+    startup_ms: u64,
+    version: Option<String>,
+}
+
+/// Healthy traffic through the gateway, each request paired with one sent
+/// straight to the primary's mock, interleaved so machine noise hits both.
+async fn healthy_phase(
+    kind: &str,
+    config: &Path,
+    dir: &Path,
+    opts: &CompareOptions,
+) -> Result<Healthy, GatewayError> {
+    let cfg_groups = match kind {
+        "litellm" => crate::gateway::litellm::config::load(config)?.groups(),
+        _ => vec![crate::gateway::portkey::config::load(config)?.name],
+    };
+    let group = if kind == "litellm" && cfg_groups.contains(&opts.intent.group) {
+        opts.intent.group.clone()
+    } else {
+        cfg_groups.first().cloned().unwrap_or_default()
+    };
+    let scenario_path = dir.join("healthy.yaml");
+    std::fs::write(
+        &scenario_path,
+        format!(
+            "name: healthy\ngateway: {{kind: {kind}, config: {}}}\ntraffic:\n  - model: {group}\n    requests: 1\n    prompt_tokens: 200\n",
+            config.display()
+        ),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let s = scenario::load_with(&scenario_path, &LoadOptions::default())?;
+    let mocks = MockSet::start(
+        s.deployments.iter().map(|d| d.spec.clone()).collect(),
+        JournalConfig {
+            memory_cap: 1_000_000,
+            file: Some(dir.join("healthy-journal.jsonl")),
+        },
+    )
+    .await
+    .map_err(|e| fail(e.to_string()))?;
+    let run_dir = dir.join("healthy");
+    std::fs::create_dir_all(&run_dir).map_err(|e| fail(e.to_string()))?;
+    let gw = gateway::start(&s, &mocks, &run_dir, &opts.gateway, &opts.cancel).await?;
+    let startup_ms = gw.startup.as_millis() as u64;
+    let primary = s
+        .deployments
+        .first()
+        .ok_or_else(|| fail("the config has no deployment".into()))?;
+    let direct = Target {
+        base_url: mocks
+            .get(primary.id())
+            .map(|m| m.base_url())
+            .unwrap_or_default(),
+        headers: Default::default(),
+    };
+    let via = Target {
+        base_url: gw.base_url.clone(),
+        headers: gw.headers.clone(),
+    };
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut t_gw = s.traffic[0].clone();
+    t_gw.timeout = Duration::from_secs(60);
+    let mut t_direct = t_gw.clone();
+    t_direct.model = primary.model.clone();
+    t_direct.api = scenario::ClientApi::Native(primary.spec.dialect);
+    let started = Instant::now();
+    let (mut g_rec, mut d_rec): (Vec<RequestRecord>, Vec<RequestRecord>) = (vec![], vec![]);
+    // A warm-up pair first: connections open, code paths hot.
+    for i in 0..=opts.latency_requests {
+        if opts.cancel.is_cancelled() {
+            break;
+        }
+        let n = u64::from(i) * 2 + 1;
+        let a = traffic::one(&client, &via, 0, &t_gw, "cmp", n, started).await;
+        let b = traffic::one(&client, &direct, 1, &t_direct, "cmp", n + 1, started).await;
+        if i > 0 {
+            g_rec.push(a);
+            d_rec.push(b);
+        }
+    }
+    let version = g_rec
+        .iter()
+        .find_map(|r| r.headers.get("x-litellm-version").cloned())
+        .or(gw.pinned_version.clone());
+    drop(gw);
+    let journal = mocks.shutdown().await;
+    let attempts = journal.attempts();
+    let providers: HashMap<String, String> = s
+        .deployments
+        .iter()
+        .map(|d| (d.id().to_string(), d.provider.clone()))
+        .collect();
+    let g_paths = paths::join(&g_rec, &attempts, &providers).paths;
+    let d_paths = paths::join(&d_rec, &attempts, &providers).paths;
+    let tokens = audit::tokens(
+        &g_rec,
+        &g_paths,
+        &attempts,
+        &[t_gw.clone(), t_direct.clone()],
+    );
+    let cost = audit::cost(&g_rec, &g_paths, &attempts, &Default::default());
+    let latency = audit::latency(
+        &audit::overheads(&g_rec, &g_paths, &attempts),
+        &audit::overheads(&d_rec, &d_paths, &attempts),
+    );
+    Ok(Healthy {
+        token_overhead_pct: tokens.token_overhead_pct,
+        cost_discrepancy_pct: cost.discrepancy_pct,
+        latency,
+        startup_ms,
+        version,
+    })
+}
+
+fn verdict_word(v: CellVerdict) -> &'static str {
+    match v {
+        CellVerdict::Crossed => "crossed",
+        CellVerdict::SameProvider => "same provider",
+        CellVerdict::Served => "served",
+        CellVerdict::Illusion => "ILLUSION",
+        CellVerdict::FallbackFailed => "fallback failed",
+        CellVerdict::RetriedThenFailed => "retried, failed",
+        CellVerdict::NoFailover => "none",
+    }
+}
+
+/// The table rows: (label, one cell per gateway).
+pub fn rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
+    let mut rows = Vec::new();
+    let each = |f: &dyn Fn(&GatewayResult) -> String| c.results.iter().map(f).collect::<Vec<_>>();
+    rows.push((
+        "gateway version".to_string(),
+        each(&|r| r.version.clone().unwrap_or_else(|| "?".into())),
+    ));
+    rows.push((
+        "startup".to_string(),
+        each(&|r| format!("{:.1} s", r.startup_ms as f64 / 1000.0)),
+    ));
+    for class in crate::gateway::litellm::lint::DRILL_CLASSES {
+        let label = if crate::gateway::litellm::lint::streams(class) {
+            format!("failover on {class} (stream)")
+        } else {
+            format!("failover on {class}")
+        };
+        rows.push((
+            label,
+            each(&|r| {
+                r.drill
+                    .cells
+                    .iter()
+                    .find(|x| x.class == class)
+                    .map_or("-".to_string(), |x| verdict_word(x.verdict).to_string())
+            }),
+        ));
+    }
+    rows.push((
+        "token overhead (healthy)".to_string(),
+        each(&|r| format!("{:+.1}%", r.token_overhead_pct)),
+    ));
+    rows.push((
+        "cost-tracking discrepancy".to_string(),
+        each(&|r| {
+            r.cost_discrepancy_pct
+                .map_or("not reported".to_string(), |d| format!("{d:+.1}%"))
+        }),
+    ));
+    rows.push((
+        "latency overhead p50 / p99".to_string(),
+        each(&|r| {
+            r.latency.as_ref().map_or("-".to_string(), |l| {
+                format!(
+                    "{:.2} ms / {:.2} ms",
+                    l.overhead_p50_us as f64 / 1000.0,
+                    l.overhead_p99_us as f64 / 1000.0
+                )
+            })
+        }),
+    ));
+    rows
+}
+
+/// The table as text.
+pub fn render_text(c: &Comparison) -> String {
+    let rows = rows(c);
+    let w0 = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(10);
+    let widths: Vec<usize> = (0..c.results.len())
+        .map(|i| {
+            rows.iter()
+                .map(|(_, v)| v[i].len())
+                .chain(std::iter::once(c.results[i].gateway.len()))
+                .max()
+                .unwrap_or(8)
+        })
+        .collect();
+    let mut s = format!("crossfire compare ({})\n\n  {:w0$}", c.date, "");
+    for (i, r) in c.results.iter().enumerate() {
+        s.push_str(&format!("  {:w$}", r.gateway, w = widths[i]));
+    }
+    s.push('\n');
+    for (label, cells) in &rows {
+        s.push_str(&format!("  {label:w0$}"));
+        for (i, v) in cells.iter().enumerate() {
+            s.push_str(&format!("  {v:w$}", w = widths[i]));
+        }
+        s.push('\n');
+    }
+    if let Some(i) = &c.intent {
+        s.push_str(&format!(
+            "\nintent: {} -> {} then {}\n",
+            i.group,
+            i.primary,
+            i.fallbacks.join(", ")
+        ));
+    }
+    s
+}
+
+/// The table as Markdown.
+pub fn render_markdown(c: &Comparison) -> String {
+    let mut s = String::from("| | ");
+    s.push_str(
+        &c.results
+            .iter()
+            .map(|r| r.gateway.clone())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    s.push_str(" |\n|---|");
+    s.push_str(&"---|".repeat(c.results.len()));
+    s.push('\n');
+    for (label, cells) in rows(c) {
+        s.push_str(&format!("| {label} | {} |\n", cells.join(" | ")));
+    }
+    s.push_str(&format!(
+        "\nMeasured by `crossfire compare` on {}.\n",
+        c.date
+    ));
+    s
+}

@@ -1,0 +1,94 @@
+//! List prices, per million tokens, for the models of the context-window
+//! table, and the billing rule for failed attempts.
+//!
+//! Prices are the providers' public list prices (standard tier, USD) as
+//! published in 2025-2026; a scenario can override any of them. Reasoning
+//! tokens are billed as output tokens by every provider here; cached input is
+//! the providers' cache-read price.
+
+use serde::{Deserialize, Serialize};
+
+/// What a model costs, per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Uncached input.
+    pub input: f64,
+    /// Cached input (cache reads).
+    pub cached_input: f64,
+    /// Output, reasoning included.
+    pub output: f64,
+}
+
+/// How a provider bills an attempt that did not serve.
+pub const BILLING_RULE: &str = "served attempts are billed in full (uncached input, cached input, output with reasoning); \
+attempts that failed with an error status or a reset are not billed by OpenAI, Azure, Anthropic, Gemini, Groq, Mistral or DeepSeek; \
+a stream that broke after content is billed for its input";
+
+const fn p(input: f64, cached_input: f64, output: f64) -> Price {
+    Price {
+        input,
+        cached_input,
+        output,
+    }
+}
+
+/// (model prefix, price); the longest prefix wins.
+const PRICES: &[(&str, Price)] = &[
+    ("gpt-3.5-turbo", p(0.50, 0.50, 1.50)),
+    ("gpt-4", p(30.0, 30.0, 60.0)),
+    ("gpt-4-turbo", p(10.0, 10.0, 30.0)),
+    ("gpt-4o", p(2.50, 1.25, 10.0)),
+    ("gpt-4o-mini", p(0.15, 0.075, 0.60)),
+    ("gpt-4.1", p(2.00, 0.50, 8.00)),
+    ("gpt-4.1-mini", p(0.40, 0.10, 1.60)),
+    ("gpt-5", p(1.25, 0.125, 10.0)),
+    ("o1", p(15.0, 7.50, 60.0)),
+    ("o3", p(2.00, 0.50, 8.00)),
+    ("o3-mini", p(1.10, 0.55, 4.40)),
+    ("o4-mini", p(1.10, 0.275, 4.40)),
+    ("claude-3-opus", p(15.0, 1.50, 75.0)),
+    ("claude-3-5-sonnet", p(3.0, 0.30, 15.0)),
+    ("claude-3-7-sonnet", p(3.0, 0.30, 15.0)),
+    ("claude-3-5-haiku", p(0.80, 0.08, 4.0)),
+    ("claude-opus-4", p(15.0, 1.50, 75.0)),
+    ("claude-sonnet-4", p(3.0, 0.30, 15.0)),
+    ("claude-haiku-4", p(1.0, 0.10, 5.0)),
+    ("gemini-1.5-flash", p(0.075, 0.01875, 0.30)),
+    ("gemini-1.5-pro", p(1.25, 0.3125, 5.0)),
+    ("gemini-2.0-flash", p(0.10, 0.025, 0.40)),
+    ("gemini-2.5-flash", p(0.30, 0.075, 2.50)),
+    ("gemini-2.5-pro", p(1.25, 0.31, 10.0)),
+    ("llama-3.1-8b-instant", p(0.05, 0.05, 0.08)),
+    ("llama-3.3-70b-versatile", p(0.59, 0.59, 0.79)),
+    ("llama3-70b-8192", p(0.59, 0.59, 0.79)),
+    ("mixtral-8x7b-32768", p(0.24, 0.24, 0.24)),
+    ("mistral-large", p(2.0, 2.0, 6.0)),
+    ("mistral-small", p(0.20, 0.20, 0.60)),
+    ("deepseek-chat", p(0.27, 0.07, 1.10)),
+    ("deepseek-reasoner", p(0.55, 0.14, 2.19)),
+];
+
+/// The list price of a model, if crossfire knows it.
+///
+/// ```
+/// assert_eq!(crossfire::prices::lookup("anthropic/claude-opus-4-1").unwrap().output, 75.0);
+/// assert_eq!(crossfire::prices::lookup("gpt-4o-mini-2024-07-18").unwrap().input, 0.15);
+/// ```
+pub fn lookup(model: &str) -> Option<Price> {
+    let bare = mock_providers::models::bare_model(model);
+    PRICES
+        .iter()
+        .filter(|(prefix, _)| bare.starts_with(prefix))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, price)| *price)
+}
+
+/// The cost of a usage at a price, in USD.
+pub fn cost(price: &Price, u: &mock_providers::Usage) -> f64 {
+    let uncached = u.prompt_tokens.saturating_sub(u.cached_tokens);
+    (uncached as f64 * price.input
+        + u.cached_tokens as f64 * price.cached_input
+        + u.completion_tokens as f64 * price.output)
+        / 1_000_000.0
+}
