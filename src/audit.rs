@@ -242,7 +242,7 @@ pub fn percentiles(samples: &[u64]) -> Option<Percentiles> {
     for s in samples {
         h.saturating_record((*s).max(1));
     }
-    (h.len() > 0).then(|| Percentiles {
+    (!h.is_empty()).then(|| Percentiles {
         p50_us: h.value_at_quantile(0.50),
         p90_us: h.value_at_quantile(0.90),
         p99_us: h.value_at_quantile(0.99),

@@ -220,11 +220,6 @@ pub async fn run_scenario(
     emit: &(dyn Fn(Event) + Sync),
 ) -> ScenarioReport {
     let started = Instant::now();
-    let providers: HashMap<String, String> = s
-        .deployments
-        .iter()
-        .map(|d| (d.id().to_string(), d.provider.clone()))
-        .collect();
     let run_dir = opts.out.join(slug(index, &s.name));
     let journal_path = run_dir.join("journal.jsonl");
     let planned = s.traffic.iter().map(|t| t.requests).sum::<Option<u64>>();
@@ -289,33 +284,13 @@ pub async fn run_scenario(
         Ok(g) => g,
         Err(GatewayError::Interrupted) => {
             report.interrupted = true;
-            finish(
-                &mut report,
-                mocks,
-                None,
-                vec![],
-                started,
-                &providers,
-                None,
-                s,
-            )
-            .await;
+            finish(&mut report, mocks, None, vec![], started, None, s).await;
             return report;
         }
         Err(e) => {
             report.error = Some(e.to_string());
             report.gateway_log = Some(run_dir.join("gateway.log")).filter(|p| p.exists());
-            finish(
-                &mut report,
-                mocks,
-                None,
-                vec![],
-                started,
-                &providers,
-                None,
-                s,
-            )
-            .await;
+            finish(&mut report, mocks, None, vec![], started, None, s).await;
             return report;
         }
     };
@@ -335,17 +310,7 @@ pub async fn run_scenario(
         Ok(c) => c,
         Err(e) => {
             report.error = Some(format!("cannot build the HTTP client: {e}"));
-            finish(
-                &mut report,
-                mocks,
-                Some(gw),
-                vec![],
-                started,
-                &providers,
-                None,
-                s,
-            )
-            .await;
+            finish(&mut report, mocks, Some(gw), vec![], started, None, s).await;
             return report;
         }
     };
@@ -377,17 +342,7 @@ pub async fn run_scenario(
     }
     report.interrupted = opts.cancel.is_cancelled();
     let account = account_context(s, &mocks);
-    finish(
-        &mut report,
-        mocks,
-        Some(gw),
-        records,
-        started,
-        &providers,
-        account,
-        s,
-    )
-    .await;
+    finish(&mut report, mocks, Some(gw), records, started, account, s).await;
     // Judge only a complete run: an interrupted one reports what it saw.
     if !report.interrupted {
         report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);
@@ -442,10 +397,14 @@ async fn finish(
     gw: Option<gateway::RunningGateway>,
     records: Vec<RequestRecord>,
     started: Instant,
-    providers: &HashMap<String, String>,
     account: Option<AccountContext>,
     s: &Scenario,
 ) {
+    let providers: HashMap<String, String> = s
+        .deployments
+        .iter()
+        .map(|d| (d.id().to_string(), d.provider.clone()))
+        .collect();
     if let Some(g) = &gw {
         report.escaped = g.escapes();
     }
@@ -477,7 +436,7 @@ async fn finish(
     } else {
         journal.attempts()
     };
-    let joined = paths::join(&records, &attempts, providers);
+    let joined = paths::join(&records, &attempts, &providers);
     if !records.is_empty() {
         report.audit = Some(crate::audit::Audits {
             tokens: crate::audit::tokens(&records, &joined.paths, &attempts, &s.traffic),
