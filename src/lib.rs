@@ -21,6 +21,7 @@ pub mod provision;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod snapshot;
 pub mod tax;
 pub mod traffic;
 pub mod verdict;

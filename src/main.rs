@@ -22,6 +22,29 @@ struct Cli {
     command: Command,
 }
 
+/// Routing snapshot flags.
+#[derive(clap::Args, Clone, Default)]
+struct SnapshotArgs {
+    /// Compare each routing behaviour with the accepted snapshot in DIR (a
+    /// difference fails the run); write it when there is none.
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Accept the behaviour seen as the new snapshot.
+    #[arg(long, requires = "snapshots")]
+    update_snapshots: bool,
+}
+
+impl SnapshotArgs {
+    fn options(&self) -> Option<crossfire::snapshot::SnapshotOptions> {
+        self.snapshots
+            .as_ref()
+            .map(|dir| crossfire::snapshot::SnapshotOptions {
+                dir: dir.clone(),
+                update: self.update_snapshots,
+            })
+    }
+}
+
 /// Flags that choose and configure the gateway under test.
 #[derive(clap::Args, Clone, Default)]
 struct GatewayArgs {
@@ -114,6 +137,11 @@ enum Command {
         /// Write JUnit XML: one testcase per expectation.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Write a Markdown report (summary, findings, a flow diagram per model group).
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        #[command(flatten)]
+        snapshots: SnapshotArgs,
         #[command(flatten)]
         gateway: GatewayArgs,
     },
@@ -298,6 +326,8 @@ fn main() -> ExitCode {
             out,
             json,
             junit,
+            markdown,
+            snapshots,
             gateway,
         } => {
             let load_opts = match gateway.load_options() {
@@ -316,6 +346,9 @@ fn main() -> ExitCode {
             let mut reporters = vec![Reporter::Terminal(TerminalReporter::new())];
             reporters.extend(json.map(|p| Reporter::Json(JsonReporter::new(p))));
             reporters.extend(junit.map(|p| Reporter::Junit(JunitReporter::new(p))));
+            reporters.extend(markdown.map(|p| {
+                Reporter::Markdown(crossfire::report::markdown::MarkdownReporter::new(p))
+            }));
             let reporters = Mutex::new(reporters);
             let emit = |e: runner::Event| {
                 for r in reporters
@@ -331,6 +364,7 @@ fn main() -> ExitCode {
                 out,
                 cancel: cancel.clone(),
                 gateway: gateway.gateway_options(),
+                snapshots: snapshots.options(),
             };
             let summary = runtime.block_on(async {
                 let watcher = tokio::spawn(async move {

@@ -283,6 +283,26 @@ impl NodeEnvSpec {
     }
 }
 
+impl NodeEnvSpec {
+    /// The Mermaid parser (with jsdom) that checks report diagrams in tests.
+    pub fn mermaid_check() -> NodeEnvSpec {
+        let package_json = serde_json::json!({
+            "name": "crossfire-mermaid-check",
+            "private": true,
+            "type": "module",
+            "dependencies": {"mermaid": "11.17.2", "jsdom": "25.0.1"}
+        });
+        NodeEnvSpec {
+            name: "mermaid-11.17.2".into(),
+            package_json: serde_json::to_string_pretty(&package_json).unwrap_or_default(),
+            expect: vec![
+                ("mermaid".into(), "11.17.2".into()),
+                ("jsdom".into(), "25.0.1".into()),
+            ],
+        }
+    }
+}
+
 /// The version of an installed npm package, from its `package.json`.
 pub fn node_package_version(root: &Path, package: &str) -> Option<String> {
     let text =

@@ -96,6 +96,8 @@ pub struct ScenarioReport {
     pub unmapped: Vec<String>,
     /// The token and cost audits.
     pub audit: Option<crate::audit::Audits>,
+    /// The routing snapshot, compared with the accepted one.
+    pub snapshot: Option<crate::snapshot::SnapshotStatus>,
     /// What the client saw, per request.
     pub requests: Vec<RequestRecord>,
     /// Journal counts.
@@ -114,6 +116,7 @@ impl ScenarioReport {
             && self.findings.is_empty()
             && self.escaped.is_empty()
             && self.verdicts.iter().all(|v| v.held)
+            && !self.snapshot.as_ref().is_some_and(|s| s.failed())
     }
 }
 
@@ -152,6 +155,8 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// Gateway options from the command line.
     pub gateway: gateway::GatewayOptions,
+    /// `--snapshots DIR` (and `--update-snapshots`).
+    pub snapshots: Option<crate::snapshot::SnapshotOptions>,
 }
 
 /// A folder name for a scenario: `01-rate-limit-on-claude`.
@@ -253,6 +258,7 @@ pub async fn run_scenario(
             .collect(),
         requests: vec![],
         audit: None,
+        snapshot: None,
         journal_stats: JournalStats::default(),
         error: None,
         interrupted: false,
@@ -349,6 +355,13 @@ pub async fn run_scenario(
         report
             .findings
             .extend(verdict::illusions(&s.intent, &report.paths));
+        if let (Some(opts), None) = (&opts.snapshots, &report.error) {
+            let b = behaviour(s, &report.paths);
+            match crate::snapshot::check(&b, opts, &fault_context(s)) {
+                Ok(status) => report.snapshot = Some(status),
+                Err(e) => report.error = Some(format!("cannot write the snapshot: {e}")),
+            }
+        }
     }
     write_report(&report);
     report
@@ -475,6 +488,44 @@ fn write_report(report: &ScenarioReport) {
             }
         }
         Err(e) => tracing::warn!("cannot serialise the report: {e}"),
+    }
+}
+
+/// Groups where the gateway picks among deployments at random by design.
+pub fn random_groups(s: &Scenario) -> std::collections::BTreeSet<String> {
+    let groups = s.traffic.iter().map(|t| t.model.clone());
+    match &s.gateway {
+        crate::scenario::Gateway::Litellm(l) => {
+            groups.filter(|g| l.config.items_of(g).len() > 1).collect()
+        }
+        crate::scenario::Gateway::Portkey(p) if p.config.has_loadbalance() => groups.collect(),
+        _ => Default::default(),
+    }
+}
+
+/// The routing behaviour of a finished scenario.
+pub fn behaviour(s: &Scenario, paths: &[ReqPath]) -> crate::snapshot::RoutingBehaviour {
+    crate::snapshot::behaviour(
+        &s.name,
+        paths.iter().map(|p| (p.model.clone(), p)),
+        &random_groups(s),
+    )
+}
+
+/// `on rate_limit, ` for the faults a scenario injects.
+fn fault_context(s: &Scenario) -> String {
+    let classes: std::collections::BTreeSet<&str> = s
+        .deployments
+        .iter()
+        .flat_map(|d| d.spec.faults.iter().map(|f| f.fault.class.name()))
+        .collect();
+    if classes.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "on {}, ",
+            classes.into_iter().collect::<Vec<_>>().join(" and ")
+        )
     }
 }
 

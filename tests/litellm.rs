@@ -249,6 +249,7 @@ async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
         out: dir.path().join("out"),
         cancel: CancellationToken::new(),
         gateway: Default::default(),
+        snapshots: None,
     };
     let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     let r = &summary.scenarios[0];

@@ -3,6 +3,8 @@
 
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod mermaid;
 pub mod terminal;
 
 use crate::runner::Event;
@@ -16,6 +18,8 @@ pub enum Reporter {
     Json(json::JsonReporter),
     /// One testcase per expectation, to a file.
     Junit(junit::JunitReporter),
+    /// A report a person reads, to a file.
+    Markdown(markdown::MarkdownReporter),
 }
 
 impl Reporter {
@@ -25,6 +29,7 @@ impl Reporter {
             Reporter::Terminal(r) => r.event(e),
             Reporter::Json(r) => r.event(e),
             Reporter::Junit(r) => r.event(e),
+            Reporter::Markdown(r) => r.event(e),
         }
     }
 }

@@ -158,6 +158,29 @@ pub fn render_scenario(r: &ScenarioReport) -> String {
             ));
         }
     }
+    match &r.snapshot {
+        Some(crate::snapshot::SnapshotStatus::Changed {
+            file,
+            diff,
+            summary,
+        }) => {
+            s.push_str(&format!("  SNAPSHOT CHANGED ({}):\n", file.display()));
+            for line in summary {
+                s.push_str(&format!("    {line}\n"));
+            }
+            for line in diff.lines() {
+                s.push_str(&format!("    {line}\n"));
+            }
+            s.push_str("    (accept with --update-snapshots)\n");
+        }
+        Some(crate::snapshot::SnapshotStatus::New { file }) => {
+            s.push_str(&format!("  snapshot written: {}\n", file.display()));
+        }
+        Some(crate::snapshot::SnapshotStatus::Updated { file }) => {
+            s.push_str(&format!("  snapshot updated: {}\n", file.display()));
+        }
+        _ => {}
+    }
     if !r.passed() {
         s.push_str(&format!("  run folder: {}\n", r.run_dir.display()));
     }

@@ -44,6 +44,7 @@ pub async fn run(case: &Case) -> ScenarioReport {
         out: case.dir.path().join("out"),
         cancel: CancellationToken::new(),
         gateway: Default::default(),
+        snapshots: None,
     };
     let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     summary.scenarios.into_iter().next().unwrap()

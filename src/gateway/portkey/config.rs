@@ -361,6 +361,19 @@ pub fn rewrite(cfg: &PortkeyConfig, bases: &std::collections::BTreeMap<String, S
 }
 
 impl PortkeyConfig {
+    /// Whether any group load-balances (picks at random).
+    pub fn has_loadbalance(&self) -> bool {
+        fn any(n: &Node) -> bool {
+            match n {
+                Node::Leaf(_) => false,
+                Node::Group { mode, children, .. } => {
+                    *mode == Mode::Loadbalance || children.iter().any(any)
+                }
+            }
+        }
+        any(&self.root)
+    }
+
     /// The leaves the first route of the tree reaches: the primary deployment(s).
     pub fn primary(&self) -> Vec<usize> {
         fn first(n: &Node) -> Vec<usize> {

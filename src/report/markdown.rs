@@ -1,0 +1,143 @@
+//! `--markdown FILE`: a report a person reads in a pull request, a wiki, or a
+//! GitHub job summary (`$GITHUB_STEP_SUMMARY`): summary, findings with
+//! evidence, and a flowchart of where traffic went per model group.
+
+use crate::runner::{Event, RunSummary, ScenarioReport};
+use std::path::PathBuf;
+
+/// Writes the Markdown report when the run finishes.
+#[derive(Debug)]
+pub struct MarkdownReporter {
+    path: PathBuf,
+}
+
+impl MarkdownReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf) -> MarkdownReporter {
+        MarkdownReporter { path }
+    }
+
+    /// Consumes an event.
+    pub fn event(&mut self, e: &Event) {
+        if let Event::RunFinished(summary) = e {
+            if let Err(err) = std::fs::write(&self.path, render(summary)) {
+                eprintln!("error: cannot write {}: {err}", self.path.display());
+            }
+        }
+    }
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "✅"
+    } else {
+        "❌"
+    }
+}
+
+/// The whole report.
+pub fn render(summary: &RunSummary) -> String {
+    let passed = summary.scenarios.iter().filter(|s| s.passed()).count();
+    let mut s = format!(
+        "# crossfire run\n\n{passed} of {} scenarios passed.\n\n| | scenario | gateway | requests | paths | findings |\n|---|---|---|---|---|---|\n",
+        summary.scenarios.len()
+    );
+    for r in &summary.scenarios {
+        let paths: Vec<String> = r.counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        s.push_str(&format!(
+            "| {} | {} | {}{} | {} | {} | {} |\n",
+            mark(r.passed()),
+            r.name,
+            r.gateway,
+            r.gateway_version
+                .as_ref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            r.paths.len(),
+            paths.join(", "),
+            r.findings.len() + r.escaped.len()
+        ));
+    }
+    for r in &summary.scenarios {
+        s.push_str(&scenario(r));
+    }
+    s
+}
+
+fn scenario(r: &ScenarioReport) -> String {
+    let mut s = format!("\n## {} {}\n\n", mark(r.passed()), r.name);
+    if let Some(a) = &r.about {
+        s.push_str(&format!("{}\n\n", a.trim()));
+    }
+    if let Some(e) = &r.error {
+        s.push_str(&format!(
+            "**Error:** {}\n\n",
+            e.lines().next().unwrap_or("")
+        ));
+    }
+    for e in &r.escaped {
+        s.push_str(&format!(
+            "**Escaped:** the gateway tried to reach `{}`.\n\n",
+            e.target
+        ));
+    }
+    if !r.verdicts.is_empty() {
+        s.push_str("### Expectations\n\n");
+        for v in &r.verdicts {
+            s.push_str(&format!(
+                "- {} {} ({})\n",
+                mark(v.held),
+                v.expectation,
+                v.detail
+            ));
+            if let Some(ex) = &v.example {
+                s.push_str(&format!("  - e.g. `{ex}`\n"));
+            }
+        }
+        s.push('\n');
+    }
+    if !r.findings.is_empty() {
+        s.push_str(&format!("### Findings ({})\n\n", r.findings.len()));
+        for f in r.findings.iter().take(5) {
+            s.push_str(&format!(
+                "- **{}** request #{}: {}\n  - `{}`\n",
+                f.kind.replace('_', " "),
+                f.request,
+                f.message,
+                f.path
+            ));
+        }
+        if r.findings.len() > 5 {
+            s.push_str(&format!(
+                "- ... and {} more (see the JSON report)\n",
+                r.findings.len() - 5
+            ));
+        }
+        s.push('\n');
+    }
+    if let Some(a) = &r.audit {
+        s.push_str(&format!(
+            "Routing tax: {:+.1}% tokens, {:+.1}% bytes. Cost at list prices ${:.6}; the gateway reported {}.\n\n",
+            a.tokens.token_overhead_pct,
+            a.tokens.byte_overhead_pct,
+            a.cost.truth_usd,
+            match (a.cost.reported_usd, a.cost.discrepancy_pct) {
+                (Some(c), Some(d)) => format!("${c:.6} ({d:+.1}%)"),
+                (Some(c), None) => format!("${c:.6}"),
+                _ => "no cost".to_string(),
+            }
+        ));
+    }
+    if let Some(crate::snapshot::SnapshotStatus::Changed { summary, diff, .. }) = &r.snapshot {
+        s.push_str("### Routing changed\n\n");
+        for line in summary {
+            s.push_str(&format!("- {line}\n"));
+        }
+        s.push_str(&format!("\n```diff\n{diff}```\n\n"));
+    }
+    s.push_str(&super::mermaid::by_group(
+        &r.paths,
+        "### Where traffic went:",
+    ));
+    s
+}

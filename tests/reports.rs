@@ -1,0 +1,144 @@
+//! Reports people read: the Markdown report's Mermaid diagrams parse with the
+//! real Mermaid parser, routing snapshots catch a change in routing and say
+//! it in words, and terminal colours follow NO_COLOR.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::{case, refgw_config, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
+
+fn crossfire() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crossfire"))
+}
+
+fn mermaid_parses(files: &[&Path]) {
+    let root = crossfire::provision::ensure_node_env(
+        &crossfire::provision::NodeEnvSpec::mermaid_check(),
+        &mut |l| eprintln!("[provision] {l}"),
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mermaid/check.mjs");
+    let copy = root.join("check.mjs");
+    std::fs::copy(&script, &copy).unwrap();
+    let out = Command::new("node")
+        .arg(&copy)
+        .args(files)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.starts_with("parsed 0 "),
+        "no diagram was checked: {text}"
+    );
+}
+
+#[test]
+fn markdown_reports_have_diagrams_that_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("run.md");
+    let out = crossfire()
+        .current_dir(root)
+        .args([
+            "run",
+            "scenarios/refgw-cross-provider-failover.yaml",
+            "scenarios/refgw-same-provider-illusion.yaml",
+            "scenarios/anthropic-overloaded-direct.yaml",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--markdown")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("| ❌ | refgw-same-provider-illusion | command | 10 | fell_back_same_provider 10 | 10 |"), "{text}");
+    assert!(
+        text.contains("d_claude -->|\"10x 429 rate_limit\"| d_claude_haiku"),
+        "{text}"
+    );
+    // A failing path is drawn in red.
+    assert!(
+        text.contains("class fail_529_claude_opus_4_1 failed"),
+        "{text}"
+    );
+    mermaid_parses(&[&md]);
+}
+
+#[test]
+fn a_routing_change_fails_against_the_snapshot_and_is_said_in_words() {
+    let snaps = tempfile::tempdir().unwrap();
+    let scenario = |targets: String| {
+        case(
+            &format!(
+                "name: snap\n{REFGW_GATEWAY}{THREE_DEPLOYMENTS}faults:\n  - on: claude\n    fault: rate_limit\ntraffic:\n  - model: claude-opus\n    requests: 3\n"
+            ),
+            Some(&refgw_config(&format!("{{\"mode\": \"fallback\", \"targets\": [{targets}]}}"))),
+        )
+    };
+    let run = |c: &support::Case, update: bool| {
+        let mut cmd = crossfire();
+        cmd.arg("run")
+            .arg(&c.scenario)
+            .arg("--out")
+            .arg(c.dir.path().join("out"))
+            .arg("--snapshots")
+            .arg(snaps.path());
+        if update {
+            cmd.arg("--update-snapshots");
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let crossing = scenario(format!(
+        "{}, {}",
+        target("claude", "anthropic"),
+        target("gpt", "openai")
+    ));
+    let (code, text) = run(&crossing, false);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("snapshot written"), "{text}");
+    // Same config again: same snapshot.
+    let (code, _) = run(&crossing, false);
+    assert_eq!(code, Some(0));
+    let snapshot = std::fs::read_to_string(snaps.path().join("snap.yaml")).unwrap();
+    assert_eq!(
+        snapshot,
+        "name: snap\ngroups:\n  claude-opus:\n    paths:\n      anthropic/claude 429 -> openai/gpt 200 => client 200: 3\n    ends_on:\n    - openai\n"
+    );
+    // An upgrade moves the fallback inside Anthropic: the run fails, says so.
+    let same = scenario(format!(
+        "{}, {}",
+        target("claude", "anthropic"),
+        target("claude-b", "anthropic")
+    ));
+    let (code, text) = run(&same, false);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("on rate_limit, claude-opus used to end on gpt (openai) and now ends on claude-b (anthropic)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-      anthropic/claude 429 -> openai/gpt 200 => client 200: 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+      anthropic/claude 429 -> anthropic/claude-b 200 => client 200: 3"),
+        "{text}"
+    );
+    // Accepting it makes it the snapshot.
+    let (code, text) = run(&same, true);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, _) = run(&same, false);
+    assert_eq!(code, Some(0));
+}
