@@ -641,8 +641,13 @@ async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T>
     slots.into_iter().flatten().collect()
 }
 
-/// The drill as a person reads it in a terminal or a pull request.
+/// The drill as a person reads it in a terminal or a log, without colour.
 pub fn render_text(r: &DrillReport) -> String {
+    render_text_styled(r, crate::report::style::Style::plain())
+}
+
+/// The drill as a person reads it in a terminal.
+pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> String {
     let mut s = format!(
         "crossfire drill of {} ({}{}, started in {:.1}s, drill took {:.1}s)\n",
         r.config.display(),
@@ -674,12 +679,16 @@ pub fn render_text(r: &DrillReport) -> String {
     ));
     for c in &r.cells {
         let stream = if c.stream { " (stream)" } else { "" };
+        let label = match c.verdict {
+            CellVerdict::Crossed | CellVerdict::Served => st.good(c.verdict.label()),
+            CellVerdict::Illusion => st.bad(c.verdict.label()),
+            _ => st.warn(c.verdict.label()),
+        };
         s.push_str(&format!(
-            "  {:wg$}  {:21}  {:wo$}  {}\n",
+            "  {:wg$}  {:21}  {:wo$}  {label}\n",
             c.group,
             format!("{}{stream}", c.class),
             c.observed,
-            c.verdict.label()
         ));
         if !c.as_predicted {
             if let Some(p) = &c.predicted {

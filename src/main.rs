@@ -532,7 +532,13 @@ fn main() -> ExitCode {
             });
             match result {
                 Ok(report) => {
-                    print!("{}", crossfire::drill::render_text(&report));
+                    print!(
+                        "{}",
+                        crossfire::drill::render_text_styled(
+                            &report,
+                            crossfire::report::style::Style::stdout()
+                        )
+                    );
                     if let Some(path) = json {
                         let _ = std::fs::write(
                             &path,

@@ -142,3 +142,53 @@ fn a_routing_change_fails_against_the_snapshot_and_is_said_in_words() {
     let (code, _) = run(&same, false);
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn colour_on_a_terminal_plain_in_pipes_and_with_no_color() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = env!("CARGO_BIN_EXE_crossfire");
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{bin} run scenarios/anthropic-overloaded-direct.yaml --out {}",
+        dir.path().join("out").display()
+    );
+    // `script` gives the command a terminal, as a person's shell would.
+    let on_tty = |no_color: Option<&str>| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"])
+            .current_dir(root)
+            .env("TERM", "xterm");
+        match no_color {
+            Some(v) => c.env("NO_COLOR", v),
+            None => c.env_remove("NO_COLOR"),
+        };
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    assert!(
+        on_tty(None).contains("\x1b[32mPASS\x1b[0m"),
+        "{}",
+        on_tty(None)
+    );
+    // The progress bar still moves the cursor on a terminal; no colour codes.
+    let plain = on_tty(Some("1"));
+    assert!(
+        plain.contains("PASS anthropic-overloaded-direct"),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("\x1b[32m") && !plain.contains("\x1b[1;31m"),
+        "{plain}"
+    );
+    let piped = Command::new(bin)
+        .current_dir(root)
+        .args(["run", "scenarios/anthropic-overloaded-direct.yaml", "--out"])
+        .arg(dir.path().join("out2"))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        text.contains("PASS anthropic-overloaded-direct") && !text.contains('\x1b'),
+        "{text}"
+    );
+}

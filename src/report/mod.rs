@@ -5,6 +5,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod mermaid;
+pub mod style;
 pub mod terminal;
 
 use crate::runner::Event;

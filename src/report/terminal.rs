@@ -2,6 +2,7 @@
 //! then per scenario the count of each path class, each expectation held or
 //! not with an example path, and the findings.
 
+use super::style::Style;
 use crate::runner::{Event, ScenarioReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -60,7 +61,7 @@ impl TerminalReporter {
                     b.finish_and_clear();
                 }
                 let mut out = std::io::stdout().lock();
-                let _ = out.write_all(render_scenario(report).as_bytes());
+                let _ = out.write_all(render_scenario_styled(report, Style::stdout()).as_bytes());
             }
             Event::RunFinished(summary) => {
                 let passed = summary.scenarios.iter().filter(|s| s.passed()).count();
@@ -81,10 +82,19 @@ impl TerminalReporter {
     }
 }
 
-/// The block printed for a finished scenario.
+/// The block printed for a finished scenario, without colour.
 pub fn render_scenario(r: &ScenarioReport) -> String {
+    render_scenario_styled(r, Style::plain())
+}
+
+/// The block printed for a finished scenario.
+pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
     let mut s = String::new();
-    let mark = if r.passed() { "PASS" } else { "FAIL" };
+    let mark = if r.passed() {
+        st.good("PASS")
+    } else {
+        st.bad("FAIL")
+    };
     let version = r
         .gateway_version
         .as_ref()
@@ -99,8 +109,10 @@ pub fn render_scenario(r: &ScenarioReport) -> String {
     ));
     for e in &r.escaped {
         s.push_str(&format!(
-            "  ESCAPED: the gateway tried to reach {} ({}); crossfire's sink refused it\n",
-            e.target, e.method
+            "  {} the gateway tried to reach {} ({}); crossfire's seal refused it\n",
+            st.bad("ESCAPED:"),
+            e.target,
+            e.method
         ));
     }
     if !r.unmapped.is_empty() {
@@ -140,7 +152,11 @@ pub fn render_scenario(r: &ScenarioReport) -> String {
         ));
     }
     for v in &r.verdicts {
-        let tick = if v.held { "ok  " } else { "FAIL" };
+        let tick = if v.held {
+            st.good("ok  ")
+        } else {
+            st.bad("FAIL")
+        };
         s.push_str(&format!("  {tick} {} ({})\n", v.expectation, v.detail));
         if let Some(ex) = &v.example {
             s.push_str(&format!("       e.g. {ex}\n"));
@@ -164,7 +180,11 @@ pub fn render_scenario(r: &ScenarioReport) -> String {
             diff,
             summary,
         }) => {
-            s.push_str(&format!("  SNAPSHOT CHANGED ({}):\n", file.display()));
+            s.push_str(&format!(
+                "  {} ({}):\n",
+                st.bad("SNAPSHOT CHANGED"),
+                file.display()
+            ));
             for line in summary {
                 s.push_str(&format!("    {line}\n"));
             }
