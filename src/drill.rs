@@ -641,6 +641,36 @@ async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T>
     slots.into_iter().flatten().collect()
 }
 
+/// The routing behaviour of a drill, one entry per cell (`class, group`);
+/// `random` names the groups the gateway load-balances.
+pub fn behaviour(
+    r: &DrillReport,
+    random: &std::collections::BTreeSet<String>,
+) -> crate::snapshot::RoutingBehaviour {
+    let name = format!(
+        "drill-{}",
+        r.config
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let random_cells = r
+        .cells
+        .iter()
+        .filter(|c| random.contains(&c.group))
+        .map(|c| format!("{}, {}", c.class, c.group))
+        .collect();
+    crate::snapshot::behaviour(
+        &name,
+        r.cells.iter().flat_map(|c| {
+            c.paths
+                .iter()
+                .map(move |p| (format!("{}, {}", c.class, c.group), p))
+        }),
+        &random_cells,
+    )
+}
+
 /// The drill as a person reads it in a terminal or a log, without colour.
 pub fn render_text(r: &DrillReport) -> String {
     render_text_styled(r, crate::report::style::Style::plain())
@@ -790,6 +820,19 @@ pub fn render_markdown(r: &DrillReport) -> String {
             c.predicted
                 .as_ref()
                 .map_or("-".to_string(), |p| format!("`{}`", p.text))
+        ));
+    }
+    let mut by_group: BTreeMap<&str, Vec<&ReqPath>> = BTreeMap::new();
+    for c in &r.cells {
+        by_group
+            .entry(c.group.as_str())
+            .or_default()
+            .extend(c.paths.iter());
+    }
+    for (g, paths) in by_group {
+        s.push_str(&format!(
+            "\n### Where `{g}` traffic went, across every failure\n\n```mermaid\n{}```\n",
+            crate::report::mermaid::flowchart(g, &paths)
         ));
     }
     if !r.warnings.is_empty() {

@@ -12,6 +12,7 @@ pub mod drill;
 pub mod exit;
 pub mod faults;
 pub mod gateway;
+pub mod harness;
 pub mod lint;
 pub mod mock;
 pub mod mockfile;

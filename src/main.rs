@@ -253,6 +253,8 @@ A ratio over 1 says the router loses money."
         /// Write the drill as Markdown (matrix, cells, warnings).
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
+        #[command(flatten)]
+        snapshots: SnapshotArgs,
     },
     /// Serve mock providers until Ctrl-C; prints `ID DIALECT URL` per deployment.
     #[command(
@@ -436,6 +438,7 @@ fn main() -> ExitCode {
             out,
             json,
             markdown,
+            snapshots,
         } => {
             let (Some(kind), Some(config)) = (&gateway.gateway, &gateway.config) else {
                 return bad_input(InputError::flag(
@@ -548,9 +551,44 @@ fn main() -> ExitCode {
                     if let Some(path) = markdown {
                         let _ = std::fs::write(&path, crossfire::drill::render_markdown(&report));
                     }
+                    let random = match &cfg {
+                        Drilled::Litellm(c) => c
+                            .groups()
+                            .into_iter()
+                            .filter(|g| c.items_of(g).len() > 1)
+                            .collect(),
+                        Drilled::Portkey(c) if c.has_loadbalance() => {
+                            std::collections::BTreeSet::from([c.name.clone()])
+                        }
+                        Drilled::Portkey(_) => Default::default(),
+                    };
+                    let mut snapshot_failed = false;
+                    if let (Some(opts), false) = (snapshots.options(), report.interrupted) {
+                        let b = crossfire::drill::behaviour(&report, &random);
+                        match crossfire::snapshot::check(&b, &opts, "on ") {
+                            Ok(crossfire::snapshot::SnapshotStatus::Changed {
+                                file,
+                                diff,
+                                summary,
+                            }) => {
+                                snapshot_failed = true;
+                                println!("SNAPSHOT CHANGED ({}):", file.display());
+                                for l in summary {
+                                    println!("  {l}");
+                                }
+                                print!("{diff}");
+                                println!("(accept with --update-snapshots)");
+                            }
+                            Ok(other) => println!(
+                                "snapshot: {}",
+                                serde_json::to_string(&other).unwrap_or_default()
+                            ),
+                            Err(e) => eprintln!("error: cannot write the snapshot: {e}"),
+                        }
+                    }
                     if report.interrupted {
                         ExitCode::from(exit::INTERRUPTED as u8)
-                    } else if report.findings() > 0 {
+                    } else if report.findings() > 0 || snapshot_failed {
                         ExitCode::from(exit::FINDING as u8)
                     } else {
                         ExitCode::from(exit::OK as u8)

@@ -262,3 +262,21 @@ async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
     assert!(!r.passed());
     assert_eq!(summary.exit_code(), crossfire::exit::FINDING);
 }
+
+#[tokio::test]
+async fn the_same_litellm_config_gives_the_same_snapshot_twice() {
+    let run = || {
+        crossfire::harness::Harness::new("stable")
+            .litellm(example("fallbacks.yaml").to_str().unwrap())
+            .fault("anthropic", FailureClass::Overloaded, "always")
+            .traffic("claude-opus", 3)
+            .run()
+    };
+    let first = run().await.unwrap();
+    let second = run().await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(
+        first.groups["claude-opus"].paths.keys().collect::<Vec<_>>(),
+        ["anthropic/claude-opus 529 -> anthropic/claude-opus 529 -> anthropic/claude-opus 529 -> openai/gpt-4o 200 => client 200"]
+    );
+}
