@@ -265,15 +265,12 @@ async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
 
 #[tokio::test]
 async fn the_same_litellm_config_gives_the_same_snapshot_twice() {
-    let run = || {
-        crossfire::harness::Harness::new("stable")
-            .litellm(example("fallbacks.yaml").to_str().unwrap())
-            .fault("anthropic", FailureClass::Overloaded, "always")
-            .traffic("claude-opus", 3)
-            .run()
-    };
-    let first = run().await.unwrap();
-    let second = run().await.unwrap();
+    let h = crossfire::harness::Harness::new("stable")
+        .litellm(example("fallbacks.yaml").to_str().unwrap())
+        .fault("anthropic", FailureClass::Overloaded, "always")
+        .traffic("claude-opus", 3);
+    let first = h.run().await.unwrap();
+    let second = h.run().await.unwrap();
     assert_eq!(first, second);
     assert_eq!(
         first.groups["claude-opus"].paths.keys().collect::<Vec<_>>(),
