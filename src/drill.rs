@@ -660,13 +660,23 @@ pub fn behaviour(
         .filter(|c| random.contains(&c.group))
         .map(|c| format!("{}, {}", c.class, c.group))
         .collect();
+    // Cells run on copies (`claude-opus--cell3`); a snapshot names the originals.
+    let cells: Vec<(String, ReqPath)> = r
+        .cells
+        .iter()
+        .flat_map(|c| {
+            c.paths.iter().map(move |p| {
+                let mut p = p.clone();
+                for s in &mut p.steps {
+                    s.deployment = isolate::original(&s.deployment).to_string();
+                }
+                (format!("{}, {}", c.class, c.group), p)
+            })
+        })
+        .collect();
     crate::snapshot::behaviour(
         &name,
-        r.cells.iter().flat_map(|c| {
-            c.paths
-                .iter()
-                .map(move |p| (format!("{}, {}", c.class, c.group), p))
-        }),
+        cells.iter().map(|(k, p)| (k.clone(), p)),
         &random_cells,
     )
 }

@@ -255,6 +255,10 @@ A ratio over 1 says the router loses money."
         markdown: Option<PathBuf>,
         #[command(flatten)]
         snapshots: SnapshotArgs,
+        /// When to exit 1: on any finding (`findings`), or only when the routing
+        /// behaviour differs from the accepted snapshot (`changes`, with --snapshots).
+        #[arg(long, value_name = "WHEN", default_value = "findings", value_parser = ["findings", "changes"])]
+        fail_on: String,
     },
     /// Serve mock providers until Ctrl-C; prints `ID DIALECT URL` per deployment.
     #[command(
@@ -439,7 +443,14 @@ fn main() -> ExitCode {
             json,
             markdown,
             snapshots,
+            fail_on,
         } => {
+            if fail_on == "changes" && snapshots.snapshots.is_none() {
+                return bad_input(InputError::flag(
+                    "--fail-on changes",
+                    "compares with accepted snapshots: give `--snapshots DIR`",
+                ));
+            }
             let (Some(kind), Some(config)) = (&gateway.gateway, &gateway.config) else {
                 return bad_input(InputError::flag(
                     "drill",
@@ -588,7 +599,7 @@ fn main() -> ExitCode {
                     }
                     if report.interrupted {
                         ExitCode::from(exit::INTERRUPTED as u8)
-                    } else if report.findings() > 0 || snapshot_failed {
+                    } else if snapshot_failed || (fail_on == "findings" && report.findings() > 0) {
                         ExitCode::from(exit::FINDING as u8)
                     } else {
                         ExitCode::from(exit::OK as u8)
