@@ -10,6 +10,7 @@ pub mod compare;
 pub mod diag;
 pub mod drill;
 pub mod exit;
+pub mod explore;
 pub mod faults;
 pub mod gateway;
 pub mod harness;

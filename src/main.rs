@@ -153,6 +153,40 @@ enum Command {
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Generate fault schedules against a scenario's gateway, check invariants
+    /// (a healthy promised provider means a good answer; at most N attempts;
+    /// nothing unattributed), and shrink a violation to the smallest schedule,
+    /// written as a scenario file.
+    Explore {
+        /// The base scenario (gateway, deployments, traffic, intent); its faults are replaced.
+        scenario: PathBuf,
+        /// Cases to generate before shrinking.
+        #[arg(long, default_value_t = 32)]
+        cases: u32,
+        /// Seed; the same seed explores the same cases (default: from the clock, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stop starting new cases after this long (e.g. 5m, 90s).
+        #[arg(long, default_value = "5m")]
+        time_budget: String,
+        /// The attempt limit invariant.
+        #[arg(long, default_value_t = 8)]
+        max_attempts: u32,
+        /// Failure classes to draw from (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        classes: Vec<String>,
+        /// Most faults in one case.
+        #[arg(long, default_value_t = 2)]
+        max_faults: usize,
+        /// The run folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Where to write the smallest failing scenario (default: beside the base scenario).
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+        #[command(flatten)]
+        gateway: GatewayArgs,
+    },
     /// Run the same drill and audits on several gateways and print one table:
     /// failover per failure class, token overhead, cost tracking, latency.
     Compare {
@@ -757,6 +791,112 @@ fn main() -> ExitCode {
             } else {
                 exit::OK
             } as u8)
+        }
+        Command::Explore {
+            scenario: file,
+            cases,
+            seed,
+            time_budget,
+            max_attempts,
+            classes,
+            max_faults,
+            out,
+            write,
+            gateway,
+        } => {
+            let load_opts = match gateway.load_options() {
+                Ok(o) => o,
+                Err(e) => return bad_input(e),
+            };
+            let base = match load_all(std::slice::from_ref(&file), &load_opts) {
+                Ok(mut l) if l.len() == 1 => l.remove(0),
+                Ok(_) => {
+                    return bad_input(InputError::file(&file, "explore takes one scenario file"))
+                }
+                Err(e) => return bad_input(e),
+            };
+            let budget = match crossfire::faults::Dur::parse(&time_budget) {
+                Ok(d) => d.0,
+                Err(m) => {
+                    return bad_input(InputError::flag(format!("--time-budget {time_budget}"), m))
+                }
+            };
+            let mut parsed = Vec::new();
+            for c in &classes {
+                match mock_providers::FailureClass::from_name(c) {
+                    Some(x) => parsed.push(x),
+                    None => {
+                        return bad_input(InputError::flag(
+                            format!("--classes {c}"),
+                            format!(
+                                "unknown failure class; {}",
+                                crossfire::diag::suggest(
+                                    c,
+                                    mock_providers::FailureClass::ALL.iter().map(|x| x.name())
+                                )
+                            ),
+                        ))
+                    }
+                }
+            }
+            if parsed.is_empty() {
+                parsed = crossfire::explore::DEFAULT_CLASSES.to_vec();
+            }
+            let seed = seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+                    % 1_000_000
+            });
+            eprintln!(
+                "explore {}: seed {seed} (rerun the same cases with --seed {seed})",
+                base.name
+            );
+            let opts = crossfire::explore::ExploreOptions {
+                cases,
+                seed,
+                time_budget: budget,
+                max_attempts,
+                classes: parsed,
+                max_faults,
+                out: out.unwrap_or_else(runner::default_out_dir),
+                gateway: gateway.gateway_options(),
+                write,
+            };
+            drop(runtime);
+            match crossfire::explore::explore(&base, &opts, &mut |line| eprintln!("{line}")) {
+                Ok(found) => match found.violation {
+                    Some(v) => {
+                        println!(
+                            "VIOLATION after {} runs (seed {}): {}\nsmallest schedule written to {}\nrerun: crossfire run {}",
+                            found.runs,
+                            found.seed,
+                            v.message,
+                            v.file.display(),
+                            v.file.display()
+                        );
+                        ExitCode::from(exit::FINDING as u8)
+                    }
+                    None => {
+                        println!(
+                            "no invariant broken in {} runs (seed {}){}",
+                            found.runs,
+                            found.seed,
+                            if found.out_of_time {
+                                "; the time budget ended the search"
+                            } else {
+                                ""
+                            }
+                        );
+                        ExitCode::from(exit::OK as u8)
+                    }
+                },
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(exit::INFRA as u8)
+                }
+            }
         }
         Command::Schema => {
             let schema = scenario::json_schema();

@@ -163,10 +163,29 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
         }
     }
     if !r.findings.is_empty() {
-        s.push_str(&format!(
-            "  Failover Illusion: {} requests\n",
-            r.findings.len()
-        ));
+        let illusions = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == "failover_illusion")
+            .count();
+        let accounts = r.findings.len() - illusions;
+        if illusions > 0 {
+            let noun = if illusions == 1 {
+                "request"
+            } else {
+                "requests"
+            };
+            s.push_str(&format!(
+                "  {} {illusions} {noun}\n",
+                st.bad("Failover Illusion:")
+            ));
+        }
+        if accounts > 0 {
+            s.push_str(&format!(
+                "  {} {accounts} disagreements with the providers\n",
+                st.warn("The gateway's own account:")
+            ));
+        }
         for f in r.findings.iter().take(3) {
             s.push_str(&format!(
                 "    #{} {}\n       {}\n",
