@@ -71,6 +71,24 @@ impl InputError {
     }
 }
 
+/// A file-name-safe word from a name: lower case, runs of anything but
+/// letters and digits become one `-`.
+///
+/// ```
+/// assert_eq!(crossfire::diag::slug("Rate limit: Claude -> GPT"), "rate-limit-claude-gpt");
+/// ```
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
 /// The candidate nearest to `word`, if it is near enough to be a likely typo.
 ///
 /// ```

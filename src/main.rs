@@ -335,6 +335,34 @@ fn bad_input(e: InputError) -> ExitCode {
     ExitCode::from(exit::BAD_INPUT as u8)
 }
 
+/// `--classes a,b`: failure class names, with a suggestion for a typo;
+/// `default` when none are given.
+fn parse_classes(
+    names: &[String],
+    default: &[mock_providers::FailureClass],
+) -> Result<Vec<mock_providers::FailureClass>, InputError> {
+    if names.is_empty() {
+        return Ok(default.to_vec());
+    }
+    names
+        .iter()
+        .map(|c| {
+            mock_providers::FailureClass::from_name(c).ok_or_else(|| {
+                InputError::flag(
+                    format!("--classes {c}"),
+                    format!(
+                        "unknown failure class; {}",
+                        crossfire::diag::suggest(
+                            c,
+                            mock_providers::FailureClass::ALL.iter().map(|x| x.name())
+                        )
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Loads and checks every scenario before anything runs.
 fn load_all(
     args: &[PathBuf],
@@ -514,27 +542,11 @@ fn main() -> ExitCode {
                     ))
                 }
             };
-            let mut parsed = Vec::new();
-            for c in &classes {
-                match mock_providers::FailureClass::from_name(c) {
-                    Some(class) => parsed.push(class),
-                    None => {
-                        return bad_input(InputError::flag(
-                            format!("--classes {c}"),
-                            format!(
-                                "unknown failure class; {}",
-                                crossfire::diag::suggest(
-                                    c,
-                                    mock_providers::FailureClass::ALL.iter().map(|x| x.name())
-                                )
-                            ),
-                        ))
-                    }
-                }
-            }
-            if parsed.is_empty() {
-                parsed = crossfire::gateway::litellm::lint::DRILL_CLASSES.to_vec();
-            }
+            let parsed =
+                match parse_classes(&classes, &crossfire::gateway::litellm::lint::DRILL_CLASSES) {
+                    Ok(p) => p,
+                    Err(e) => return bad_input(e),
+                };
             let known = match &cfg {
                 Drilled::Litellm(c) => c.groups(),
                 Drilled::Portkey(c) => vec![c.name.clone()],
@@ -821,27 +833,10 @@ fn main() -> ExitCode {
                     return bad_input(InputError::flag(format!("--time-budget {time_budget}"), m))
                 }
             };
-            let mut parsed = Vec::new();
-            for c in &classes {
-                match mock_providers::FailureClass::from_name(c) {
-                    Some(x) => parsed.push(x),
-                    None => {
-                        return bad_input(InputError::flag(
-                            format!("--classes {c}"),
-                            format!(
-                                "unknown failure class; {}",
-                                crossfire::diag::suggest(
-                                    c,
-                                    mock_providers::FailureClass::ALL.iter().map(|x| x.name())
-                                )
-                            ),
-                        ))
-                    }
-                }
-            }
-            if parsed.is_empty() {
-                parsed = crossfire::explore::DEFAULT_CLASSES.to_vec();
-            }
+            let parsed = match parse_classes(&classes, &crossfire::explore::DEFAULT_CLASSES) {
+                Ok(p) => p,
+                Err(e) => return bad_input(e),
+            };
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -161,20 +161,7 @@ pub struct RunOptions {
 
 /// A folder name for a scenario: `01-rate-limit-on-claude`.
 fn slug(index: usize, name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    while s.contains("--") {
-        s = s.replace("--", "-");
-    }
-    format!("{:02}-{}", index + 1, s.trim_matches('-'))
+    format!("{:02}-{}", index + 1, crate::diag::slug(name))
 }
 
 /// A short id for this run's markers.

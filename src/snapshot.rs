@@ -218,20 +218,7 @@ pub struct SnapshotOptions {
 
 /// A file name from a scenario or drill name.
 pub fn file_name(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    while s.contains("--") {
-        s = s.replace("--", "-");
-    }
-    format!("{}.yaml", s.trim_matches('-'))
+    format!("{}.yaml", crate::diag::slug(name))
 }
 
 /// Compares with (or writes) the snapshot of `b` in `opts.dir`. `context`

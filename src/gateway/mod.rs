@@ -146,6 +146,18 @@ pub fn vars(
     v
 }
 
+/// Deployment id -> its mock's base URL.
+fn mock_bases(s: &Scenario, mocks: &MockSet) -> BTreeMap<String, String> {
+    s.deployments
+        .iter()
+        .filter_map(|d| {
+            mocks
+                .get(d.id())
+                .map(|m| (d.id().to_string(), m.base_url()))
+        })
+        .collect()
+}
+
 /// Starts (or points at) the scenario's gateway.
 pub async fn start(
     s: &Scenario,
@@ -176,15 +188,7 @@ pub async fn start(
                     message: e.to_string(),
                     log_tail: String::new(),
                 })?;
-            let bases = s
-                .deployments
-                .iter()
-                .filter_map(|d| {
-                    mocks
-                        .get(d.id())
-                        .map(|m| (d.id().to_string(), m.base_url()))
-                })
-                .collect();
+            let bases = mock_bases(s, mocks);
             let mut gw =
                 litellm::start(&l.config, &bin, &bases, run_dir, l.startup_timeout, cancel).await?;
             gw.pinned_version = bin.pinned.clone();
@@ -198,15 +202,7 @@ pub async fn start(
                         log_tail: String::new(),
                     }
                 })?;
-            let bases = s
-                .deployments
-                .iter()
-                .filter_map(|d| {
-                    mocks
-                        .get(d.id())
-                        .map(|m| (d.id().to_string(), m.base_url()))
-                })
-                .collect();
+            let bases = mock_bases(s, mocks);
             portkey::start(
                 &p.config,
                 &install,

@@ -123,6 +123,20 @@ pub fn log_tail(path: &Path, max: u64) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// Environment variables a gateway process keeps; everything else (API keys
+/// in the shell above all) stays out.
+pub const PASSED_ENV: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"];
+
+/// Clears a command's environment but for [`PASSED_ENV`].
+pub fn clean_env(cmd: &mut Command) {
+    cmd.env_clear();
+    for k in PASSED_ENV {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+}
+
 /// A free TCP port on 127.0.0.1, chosen by the OS (bind to port 0, read it,
 /// release it) for a gateway that takes its port as an argument.
 pub fn free_port() -> std::io::Result<u16> {

@@ -80,10 +80,6 @@ pub fn binary(
     })
 }
 
-/// Environment variables passed through to the proxy; everything else
-/// (API keys in the shell above all) stays out.
-const PASSED_ENV: [&str; 6] = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ"];
-
 fn random_key() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -121,13 +117,8 @@ pub async fn start(
     cmd.arg("--config")
         .arg(&config_path)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .current_dir(run_dir)
-        .env_clear();
-    for k in PASSED_ENV {
-        if let Some(v) = std::env::var_os(k) {
-            cmd.env(k, v);
-        }
-    }
+        .current_dir(run_dir);
+    process::clean_env(&mut cmd);
     for name in &cfg.env_refs {
         cmd.env(name, "crossfire-dummy");
     }

@@ -70,13 +70,8 @@ pub async fn start(
         .arg(&install.entry)
         .arg(format!("--port={port}"))
         .arg("--headless")
-        .current_dir(run_dir)
-        .env_clear();
-    for k in ["PATH", "HOME", "LANG", "TMPDIR", "TZ"] {
-        if let Some(v) = std::env::var_os(k) {
-            cmd.env(k, v);
-        }
-    }
+        .current_dir(run_dir);
+    process::clean_env(&mut cmd);
     cmd.env("CROSSFIRE_ESCAPES", &escapes)
         .env("NODE_ENV", "production");
     let log = run_dir.join("gateway.log");
