@@ -192,3 +192,33 @@ fn colour_on_a_terminal_plain_in_pipes_and_with_no_color() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg = crossfire::gateway::portkey::config::load(
+        &root.join("examples/portkey/fallback-on-status-codes.json"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = crossfire::drill::DrillOptions {
+        out: dir.path().join("out"),
+        requests: 2,
+        classes: vec![
+            crossfire::mock_providers::FailureClass::RateLimit,
+            crossfire::mock_providers::FailureClass::Overloaded,
+        ],
+        groups: vec![],
+        gateway: Default::default(),
+        cancel: tokio_util::sync::CancellationToken::new(),
+    };
+    let report = crossfire::drill::drill_portkey(&cfg, &opts).await.unwrap();
+    let md = crossfire::drill::render_markdown(&report);
+    assert!(
+        md.contains("| fallback-on-status-codes | crossed | no failover |"),
+        "{md}"
+    );
+    let file = dir.path().join("drill.md");
+    std::fs::write(&file, &md).unwrap();
+    mermaid_parses(&[&file]);
+}
