@@ -37,16 +37,26 @@ const fn p(input: f64, cached_input: f64, output: f64) -> Price {
 const PRICES: &[(&str, Price)] = &[
     ("gpt-3.5-turbo", p(0.50, 0.50, 1.50)),
     ("gpt-4", p(30.0, 30.0, 60.0)),
+    ("gpt-4-32k", p(60.0, 60.0, 120.0)),
     ("gpt-4-turbo", p(10.0, 10.0, 30.0)),
+    ("gpt-4-1106", p(10.0, 10.0, 30.0)),
+    ("gpt-4-0125", p(10.0, 10.0, 30.0)),
+    ("gpt-4.5", p(75.0, 37.5, 150.0)),
+    ("chatgpt-4o", p(5.0, 5.0, 15.0)),
     ("gpt-4o", p(2.50, 1.25, 10.0)),
     ("gpt-4o-mini", p(0.15, 0.075, 0.60)),
     ("gpt-4.1", p(2.00, 0.50, 8.00)),
     ("gpt-4.1-mini", p(0.40, 0.10, 1.60)),
     ("gpt-5", p(1.25, 0.125, 10.0)),
     ("o1", p(15.0, 7.50, 60.0)),
+    ("o1-mini", p(1.10, 0.55, 4.40)),
     ("o3", p(2.00, 0.50, 8.00)),
     ("o3-mini", p(1.10, 0.55, 4.40)),
     ("o4-mini", p(1.10, 0.275, 4.40)),
+    ("claude-2", p(8.0, 8.0, 24.0)),
+    ("claude-3", p(3.0, 0.30, 15.0)),
+    ("claude-3-haiku", p(0.25, 0.03, 1.25)),
+    ("claude-3-sonnet", p(3.0, 0.30, 15.0)),
     ("claude-3-opus", p(15.0, 1.50, 75.0)),
     ("claude-3-5-sonnet", p(3.0, 0.30, 15.0)),
     ("claude-3-7-sonnet", p(3.0, 0.30, 15.0)),
@@ -54,17 +64,24 @@ const PRICES: &[(&str, Price)] = &[
     ("claude-opus-4", p(15.0, 1.50, 75.0)),
     ("claude-sonnet-4", p(3.0, 0.30, 15.0)),
     ("claude-haiku-4", p(1.0, 0.10, 5.0)),
+    ("gemini-1.0-pro", p(0.50, 0.50, 1.50)),
     ("gemini-1.5-flash", p(0.075, 0.01875, 0.30)),
     ("gemini-1.5-pro", p(1.25, 0.3125, 5.0)),
     ("gemini-2.0-flash", p(0.10, 0.025, 0.40)),
     ("gemini-2.5-flash", p(0.30, 0.075, 2.50)),
     ("gemini-2.5-pro", p(1.25, 0.31, 10.0)),
+    ("llama3-8b-8192", p(0.05, 0.05, 0.08)),
+    ("gemma2-9b-it", p(0.20, 0.20, 0.20)),
     ("llama-3.1-8b-instant", p(0.05, 0.05, 0.08)),
     ("llama-3.3-70b-versatile", p(0.59, 0.59, 0.79)),
     ("llama3-70b-8192", p(0.59, 0.59, 0.79)),
     ("mixtral-8x7b-32768", p(0.24, 0.24, 0.24)),
     ("mistral-large", p(2.0, 2.0, 6.0)),
     ("mistral-small", p(0.20, 0.20, 0.60)),
+    ("mistral-medium", p(0.40, 0.40, 2.0)),
+    ("open-mistral-7b", p(0.25, 0.25, 0.25)),
+    ("open-mixtral-8x22b", p(2.0, 2.0, 6.0)),
+    ("codestral", p(0.30, 0.30, 0.90)),
     ("deepseek-chat", p(0.27, 0.07, 1.10)),
     ("deepseek-reasoner", p(0.55, 0.14, 2.19)),
 ];
@@ -91,4 +108,20 @@ pub fn cost(price: &Price, u: &mock_providers::Usage) -> f64 {
         + u.cached_tokens as f64 * price.cached_input
         + u.completion_tokens as f64 * price.output)
         / 1_000_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every model of the context-window table has a price, but for
+    /// self-hosted open weights (vLLM), which have no list price.
+    #[test]
+    fn every_table_family_is_priced() {
+        let missing: Vec<&str> = mock_providers::models::families()
+            .filter(|f| !f.starts_with("meta-llama/"))
+            .filter(|f| lookup(f).is_none())
+            .collect();
+        assert!(missing.is_empty(), "no price for {missing:?}");
+    }
 }

@@ -72,6 +72,11 @@ const CONTEXT_WINDOWS: &[(&str, u64)] = &[
     ("meta-llama/Meta-Llama-3-8B", 8_192),
 ];
 
+/// The model families of the table (name prefixes), in table order.
+pub fn families() -> impl Iterator<Item = &'static str> {
+    CONTEXT_WINDOWS.iter().map(|(family, _)| *family)
+}
+
 /// Looks a model up in the table: the longest prefix of its bare name wins.
 ///
 /// ```
