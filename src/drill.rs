@@ -546,7 +546,7 @@ async fn execute(
             .await
         }
     });
-    let records: Vec<RequestRecord> = join_all(runs.collect())
+    let records: Vec<RequestRecord> = traffic::join_all(runs.collect())
         .await
         .into_iter()
         .flatten()
@@ -615,30 +615,6 @@ async fn execute(
         let _ = std::fs::write(opts.out.join("drill.json"), bytes);
     }
     Ok(report)
-}
-
-async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = futs.iter().map(|_| None).collect();
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if slots[i].is_some() {
-                continue;
-            }
-            match f.as_mut().poll(cx) {
-                std::task::Poll::Ready(v) => slots[i] = Some(v),
-                std::task::Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    slots.into_iter().flatten().collect()
 }
 
 /// The routing behaviour of a drill, one entry per cell (`class, group`);

@@ -298,24 +298,36 @@ pub async fn drive(
             }
         });
     }
-    futures_join_all(workers).await;
+    join_all(workers).await;
     let mut list = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
     list.sort_by_key(|r| r.n);
     list
 }
 
-/// Awaits every future (they borrow locals, so they run on this task).
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: Vec<F>) {
-    let mut set: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    std::future::poll_fn(move |cx| {
-        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
-        if set.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
+/// Awaits every future on this task (they may borrow locals) and returns
+/// their outputs in order.
+pub async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if slots[i].is_some() {
+                continue;
+            }
+            match f.as_mut().poll(cx) {
+                std::task::Poll::Ready(v) => slots[i] = Some(v),
+                std::task::Poll::Pending => pending = true,
+            }
+        }
+        if pending {
             std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
         }
     })
-    .await
+    .await;
+    slots.into_iter().flatten().collect()
 }
 
 /// Sends one request numbered `n` and records what the client saw.

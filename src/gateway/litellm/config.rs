@@ -324,9 +324,7 @@ pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
     }
     assign_ids(&mut items);
     let routing = routing(&src, root)?;
-    let groups: BTreeSet<&str> = items.iter().map(|i| i.group.as_str()).collect();
     let ignored = ignored_keys(&src, root);
-    let _ = groups;
     let mut env_refs = BTreeSet::new();
     collect_env_refs(&doc, &mut env_refs);
     Ok(LitellmConfig {
