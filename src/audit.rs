@@ -265,20 +265,14 @@ pub struct LatencyAudit {
     pub overhead_p99_us: i64,
 }
 
-/// Client latency minus the provider's service time, per served request.
-pub fn overheads(records: &[RequestRecord], paths: &[Path], attempts: &[Attempt]) -> Vec<u64> {
-    let seqs = by_seq(attempts);
+/// Client latency minus the providers' service time, per good answer.
+pub fn overheads(records: &[RequestRecord], paths: &[Path]) -> Vec<u64> {
     records
         .iter()
         .zip(paths)
         .filter(|(_, p)| p.ok)
         .map(|(r, p)| {
-            let service: u64 = p
-                .steps
-                .iter()
-                .filter_map(|s| seqs.get(&s.seq))
-                .map(|a| a.service_us())
-                .sum();
+            let service: u64 = p.steps.iter().map(|s| s.service_us).sum();
             r.latency_us.saturating_sub(service)
         })
         .collect()

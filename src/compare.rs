@@ -310,17 +310,14 @@ async fn healthy_phase(
         .deployments
         .first()
         .ok_or_else(|| fail("the config has no deployment".into()))?;
-    let direct = Target {
-        base_url: mocks
+    let direct = Target::new(
+        mocks
             .get(primary.id())
             .map(|m| m.base_url())
             .unwrap_or_default(),
-        headers: Default::default(),
-    };
-    let via = Target {
-        base_url: gw.base_url.clone(),
-        headers: gw.headers.clone(),
-    };
+        Default::default(),
+    );
+    let via = Target::new(gw.base_url.clone(), gw.headers.clone());
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -367,8 +364,8 @@ async fn healthy_phase(
     );
     let cost = audit::cost(&g_rec, &g_paths, &attempts, &Default::default());
     let latency = audit::latency(
-        &audit::overheads(&g_rec, &g_paths, &attempts),
-        &audit::overheads(&d_rec, &d_paths, &attempts),
+        &audit::overheads(&g_rec, &g_paths),
+        &audit::overheads(&d_rec, &d_paths),
     );
     Ok(Healthy {
         token_overhead_pct: tokens.token_overhead_pct,

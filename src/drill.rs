@@ -509,10 +509,7 @@ async fn execute(
         .no_proxy()
         .build()
         .map_err(|e| start_error(e.to_string()))?;
-    let target = Target {
-        base_url: gw.base_url.clone(),
-        headers: gw.headers.clone(),
-    };
+    let target = Target::new(gw.base_url.clone(), gw.headers.clone());
     let next_n = Arc::new(AtomicU64::new(0));
     let run_id = format!(
         "{:06x}",

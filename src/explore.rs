@@ -281,6 +281,7 @@ pub fn explore(
             cancel: CancellationToken::new(),
             gateway: opts.gateway.clone(),
             snapshots: None,
+            latency_audit: false,
         };
         let summary = rt.block_on(runner::run(std::slice::from_ref(&case), &run_opts, &|_| {}));
         let verdict = match summary.scenarios.first() {

@@ -178,6 +178,7 @@ impl Harness {
             cancel: CancellationToken::new(),
             gateway: Default::default(),
             snapshots: None,
+            latency_audit: false,
         };
         let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
         let report = summary

@@ -140,6 +140,10 @@ enum Command {
         /// Write a Markdown report (summary, findings, a flow diagram per model group).
         #[arg(long, value_name = "FILE")]
         markdown: Option<PathBuf>,
+        /// Pair every request with a direct call to a healthy mock and report the
+        /// gateway's latency overhead (p50/p90/p99).
+        #[arg(long)]
+        latency_audit: bool,
         #[command(flatten)]
         snapshots: SnapshotArgs,
         #[command(flatten)]
@@ -395,6 +399,7 @@ fn main() -> ExitCode {
             json,
             junit,
             markdown,
+            latency_audit,
             snapshots,
             gateway,
         } => {
@@ -433,6 +438,7 @@ fn main() -> ExitCode {
                 cancel: cancel.clone(),
                 gateway: gateway.gateway_options(),
                 snapshots: snapshots.options(),
+                latency_audit,
             };
             let summary = runtime.block_on(async {
                 let watcher = tokio::spawn(async move {

@@ -94,6 +94,8 @@ pub struct Step {
     pub status: Option<u16>,
     /// Whether the answer was delivered whole.
     pub completed: bool,
+    /// Time the provider spent on it (arrival to response over), microseconds.
+    pub service_us: u64,
 }
 
 impl Step {
@@ -276,6 +278,7 @@ pub fn join(
                     outcome: a.outcome,
                     status: a.status,
                     completed: a.completed,
+                    service_us: a.service_us(),
                 })
                 .collect();
             let ok = r.ok();
@@ -317,6 +320,7 @@ mod tests {
             },
             status: Some(if ok { 200 } else { 429 }),
             completed: true,
+            service_us: 0,
         }
     }
 

@@ -98,6 +98,8 @@ pub struct ScenarioReport {
     pub audit: Option<crate::audit::Audits>,
     /// The routing snapshot, compared with the accepted one.
     pub snapshot: Option<crate::snapshot::SnapshotStatus>,
+    /// The latency audit (`--latency-audit`).
+    pub latency: Option<crate::audit::LatencyAudit>,
     /// What the client saw, per request.
     pub requests: Vec<RequestRecord>,
     /// Journal counts.
@@ -157,6 +159,8 @@ pub struct RunOptions {
     pub gateway: gateway::GatewayOptions,
     /// `--snapshots DIR` (and `--update-snapshots`).
     pub snapshots: Option<crate::snapshot::SnapshotOptions>,
+    /// `--latency-audit`: pair every request with a direct call to a healthy mock.
+    pub latency_audit: bool,
 }
 
 /// A folder name for a scenario: `01-rate-limit-on-claude`.
@@ -246,6 +250,7 @@ pub async fn run_scenario(
         requests: vec![],
         audit: None,
         snapshot: None,
+        latency: None,
         journal_stats: JournalStats::default(),
         error: None,
         interrupted: false,
@@ -307,9 +312,42 @@ pub async fn run_scenario(
             return report;
         }
     };
-    let target = Target {
-        base_url: gw.base_url.clone(),
-        headers: gw.headers.clone(),
+    let mut target = Target::new(gw.base_url.clone(), gw.headers.clone());
+    // The latency audit's baseline: a healthy mock of its own, called
+    // directly after every request.
+    let baseline = if opts.latency_audit {
+        match MockSet::start(
+            vec![mock_providers::DeploymentSpec::new(
+                "crossfire-baseline",
+                mock_providers::Dialect::Openai,
+            )],
+            JournalConfig::default(),
+        )
+        .await
+        {
+            Ok(m) => {
+                let mut t = s.traffic[0].clone();
+                t.model = "gpt-4o".into();
+                t.api = crate::scenario::ClientApi::Native(mock_providers::Dialect::Openai);
+                t.stream = false;
+                t.headers.clear();
+                let b = Arc::new(traffic::Baseline::new(
+                    m.deployments()
+                        .first()
+                        .map(|d| d.base_url())
+                        .unwrap_or_default(),
+                    t,
+                ));
+                target.baseline = Some(b.clone());
+                Some((m, b))
+            }
+            Err(e) => {
+                report.error = Some(format!("cannot start the latency baseline: {e}"));
+                None
+            }
+        }
+    } else {
+        None
     };
     let run_id = run_id();
     let next_n = Arc::new(AtomicU64::new(0));
@@ -335,7 +373,17 @@ pub async fn run_scenario(
     }
     report.interrupted = opts.cancel.is_cancelled();
     let account = account_context(s, &mocks);
+    drop(target);
     finish(&mut report, mocks, Some(gw), records, started, account, s).await;
+    if let Some((mocks, b)) = baseline {
+        let journal = mocks.shutdown().await;
+        let records = std::mem::take(&mut *b.records.lock().unwrap_or_else(|e| e.into_inner()));
+        let direct = paths::join(&records, &journal.attempts(), &HashMap::new());
+        report.latency = crate::audit::latency(
+            &crate::audit::overheads(&report.requests, &report.paths),
+            &crate::audit::overheads(&records, &direct.paths),
+        );
+    }
     // Judge only a complete run: an interrupted one reports what it saw.
     if !report.interrupted {
         report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);

@@ -78,6 +78,44 @@ pub struct Target {
     pub base_url: String,
     /// Headers sent with every request.
     pub headers: BTreeMap<String, String>,
+    /// A direct call to a healthy mock after each request (latency audit).
+    pub baseline: Option<Arc<Baseline>>,
+}
+
+impl Target {
+    /// A target without a baseline.
+    pub fn new(base_url: String, headers: BTreeMap<String, String>) -> Target {
+        Target {
+            base_url,
+            headers,
+            baseline: None,
+        }
+    }
+}
+
+/// The latency audit's baseline: a healthy mock called directly, one request
+/// after each gateway request by the same worker, so machine noise hits both.
+#[derive(Debug)]
+pub struct Baseline {
+    /// The mock's base URL.
+    pub base_url: String,
+    /// What each baseline request looks like.
+    pub traffic: Traffic,
+    /// What the client saw, per baseline request.
+    pub records: Mutex<Vec<RequestRecord>>,
+    next: AtomicU64,
+}
+
+impl Baseline {
+    /// A baseline against a mock at `base_url`.
+    pub fn new(base_url: String, traffic: Traffic) -> Baseline {
+        Baseline {
+            base_url,
+            traffic,
+            records: Mutex::new(Vec::new()),
+            next: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Filler prompt text of `tokens` tokens with the marker at its end.
@@ -295,6 +333,13 @@ pub async fn drive(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(record);
+                if let Some(b) = &target.baseline {
+                    let direct = Target::new(b.base_url.clone(), BTreeMap::new());
+                    let k = b.next.fetch_add(1, Ordering::Relaxed) + 1;
+                    let run = format!("{run_id}b");
+                    let r = one(client, &direct, 0, &b.traffic, &run, k, run_start).await;
+                    b.records.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                }
             }
         });
     }

@@ -292,6 +292,7 @@ mod tests {
                 },
                 status: Some(if served { 200 } else { 429 }),
                 completed: true,
+                service_us: 0,
             })
             .collect();
         Path {

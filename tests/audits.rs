@@ -78,3 +78,33 @@ fn tax_from_a_measured_compare_file() {
     assert_eq!(t["ratio"], 2.5);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn the_latency_audit_pairs_every_request_with_a_direct_call() {
+    let c = case(
+        &format!(
+            "name: latency\n{REFGW_GATEWAY}deployments:\n  - id: gpt\n    dialect: openai\n    model: gpt-4o\ntraffic:\n  - model: claude-opus\n    requests: 30\n    concurrency: 2\n"
+        ),
+        Some(&refgw_config(&format!("{{\"mode\": \"fallback\", \"targets\": [{}]}}", target("gpt", "openai")))),
+    );
+    let s = crossfire::scenario::load(&c.scenario).unwrap();
+    let opts = crossfire::runner::RunOptions {
+        out: c.dir.path().join("out"),
+        cancel: tokio_util::sync::CancellationToken::new(),
+        gateway: Default::default(),
+        snapshots: None,
+        latency_audit: true,
+    };
+    let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
+    let l = summary.scenarios[0]
+        .latency
+        .clone()
+        .expect("no latency audit");
+    assert_eq!((l.gateway.count, l.direct.count), (30, 30));
+    // A Python gateway on the path costs more than a direct loopback call.
+    assert!(l.gateway.p50_us > l.direct.p50_us, "{l:?}");
+    assert_eq!(
+        l.overhead_p50_us,
+        l.gateway.p50_us as i64 - l.direct.p50_us as i64
+    );
+}

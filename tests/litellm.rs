@@ -250,6 +250,7 @@ async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
         cancel: CancellationToken::new(),
         gateway: Default::default(),
         snapshots: None,
+        latency_audit: false,
     };
     let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     let r = &summary.scenarios[0];

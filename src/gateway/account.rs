@@ -196,6 +196,7 @@ mod tests {
                 },
                 status: Some(if *ok { 200 } else { 429 }),
                 completed: true,
+                service_us: 0,
             })
             .collect();
         Path {

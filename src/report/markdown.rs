@@ -128,6 +128,14 @@ fn scenario(r: &ScenarioReport) -> String {
             }
         ));
     }
+    if let Some(l) = &r.latency {
+        s.push_str(&format!(
+            "Gateway latency overhead over direct calls: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms.\n\n",
+            l.overhead_p50_us as f64 / 1000.0,
+            l.overhead_p90_us as f64 / 1000.0,
+            l.overhead_p99_us as f64 / 1000.0
+        ));
+    }
     if let Some(crate::snapshot::SnapshotStatus::Changed { summary, diff, .. }) = &r.snapshot {
         s.push_str("### Routing changed\n\n");
         for line in summary {

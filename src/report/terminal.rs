@@ -145,6 +145,15 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
             a.tokens.token_overhead_pct, a.tokens.byte_overhead_pct, a.cost.truth_usd
         ));
     }
+    if let Some(l) = &r.latency {
+        s.push_str(&format!(
+            "  gateway latency overhead: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms (over direct calls, {} pairs)\n",
+            l.overhead_p50_us as f64 / 1000.0,
+            l.overhead_p90_us as f64 / 1000.0,
+            l.overhead_p99_us as f64 / 1000.0,
+            l.direct.count.min(l.gateway.count)
+        ));
+    }
     if !r.stray.is_empty() {
         s.push_str(&format!(
             "  attempts no request claims: {}\n",

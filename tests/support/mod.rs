@@ -45,6 +45,7 @@ pub async fn run(case: &Case) -> ScenarioReport {
         cancel: CancellationToken::new(),
         gateway: Default::default(),
         snapshots: None,
+        latency_audit: false,
     };
     let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     summary.scenarios.into_iter().next().unwrap()
