@@ -288,8 +288,12 @@ pub fn parse(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<ParsedReques
                     .and_then(Value::as_u64)
                     .ok_or(RequestProblem::MissingField("max_tokens"))?,
             );
+            // An empty system prompt (`"system": []`, as Portkey sends) is no message.
             if let Some(system) = body.get("system") {
-                texts.push(("system".into(), content_text(Some(system))));
+                let text = content_text(Some(system));
+                if !text.is_empty() {
+                    texts.push(("system".into(), text));
+                }
             }
             for m in messages {
                 let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
@@ -305,7 +309,10 @@ pub fn parse(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<ParsedReques
                 .get("systemInstruction")
                 .or_else(|| body.get("system_instruction"))
             {
-                texts.push(("system".into(), parts_text(system.get("parts"))));
+                let text = parts_text(system.get("parts"));
+                if !text.is_empty() {
+                    texts.push(("system".into(), text));
+                }
             }
             for c in contents {
                 let role = c.get("role").and_then(Value::as_str).unwrap_or("user");
@@ -393,6 +400,18 @@ mod tests {
             parse(Dialect::Openai, &req("/v1/completions", None, body)),
             Err(RequestProblem::UnknownEndpoint)
         );
+    }
+
+    #[test]
+    fn an_empty_system_prompt_is_not_counted() {
+        let with = br#"{"model":"claude-3-opus","max_tokens":5,"system":[],"messages":[{"role":"user","content":"hi there"}]}"#;
+        let without = br#"{"model":"claude-3-opus","max_tokens":5,"messages":[{"role":"user","content":"hi there"}]}"#;
+        let count = |b: &[u8]| {
+            parse(Dialect::Anthropic, &req("/v1/messages", None, b))
+                .unwrap()
+                .prompt_tokens
+        };
+        assert_eq!(count(with), count(without));
     }
 
     #[test]
