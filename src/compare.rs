@@ -176,22 +176,14 @@ pub struct CompareOptions {
     pub cancel: CancellationToken,
 }
 
-fn fail(message: String) -> GatewayError {
-    GatewayError::Start {
-        message,
-        log_tail: String::new(),
-    }
-}
-
 /// Runs the drill and the audits on every gateway.
 pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> {
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| fail(format!("cannot create {}: {e}", opts.out.display())))?;
+    gateway::create_dir(&opts.out)?;
     let mut results = Vec::new();
     let mut rendered = false;
     for g in &opts.gateways {
         let dir = opts.out.join(g);
-        std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+        gateway::create_dir(&dir)?;
         let (config, own) = match (g.as_str(), &opts.litellm_config, &opts.portkey_config) {
             ("litellm", Some(c), _) | ("portkey", _, Some(c)) => (c.clone(), true),
             ("litellm", None, _) => (
@@ -247,14 +239,15 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
         date: mock_providers::errors::rfc3339(now),
     };
     if let Ok(bytes) = serde_json::to_vec_pretty(&cmp) {
-        let _ = std::fs::write(opts.out.join("compare.json"), bytes);
+        if let Err(e) = gateway::write_file(&opts.out.join("compare.json"), bytes) {
+            eprintln!("warning: {e}");
+        }
     }
     Ok(cmp)
 }
 
 fn write(path: &Path, text: &str) -> Result<PathBuf, GatewayError> {
-    std::fs::write(path, text)
-        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+    gateway::write_file(path, text)?;
     Ok(path.to_path_buf())
 }
 
@@ -284,14 +277,16 @@ async fn healthy_phase(
         cfg_groups.first().cloned().unwrap_or_default()
     };
     let scenario_path = dir.join("healthy.yaml");
-    std::fs::write(
+    // Paths and group names go in as JSON strings, which YAML reads as-is.
+    let quote = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    gateway::write_file(
         &scenario_path,
         format!(
-            "name: healthy\ngateway: {{kind: {kind}, config: {}}}\ntraffic:\n  - model: {group}\n    requests: 1\n    prompt_tokens: 200\n",
-            config.display()
+            "name: healthy\ngateway: {{kind: {kind}, config: {}}}\ntraffic:\n  - model: {}\n    requests: 1\n    prompt_tokens: 200\n",
+            quote(&config.display().to_string()),
+            quote(&group),
         ),
-    )
-    .map_err(|e| fail(e.to_string()))?;
+    )?;
     let s = scenario::load_with(&scenario_path, &LoadOptions::default())?;
     let mocks = MockSet::start(
         s.deployments.iter().map(|d| d.spec.clone()).collect(),
@@ -301,15 +296,15 @@ async fn healthy_phase(
         },
     )
     .await
-    .map_err(|e| fail(e.to_string()))?;
+    .map_err(|e| GatewayError::start(format!("cannot start the mock providers: {e}")))?;
     let run_dir = dir.join("healthy");
-    std::fs::create_dir_all(&run_dir).map_err(|e| fail(e.to_string()))?;
+    gateway::create_dir(&run_dir)?;
     let gw = gateway::start(&s, &mocks, &run_dir, &opts.gateway, &opts.cancel).await?;
     let startup_ms = gw.startup.as_millis() as u64;
     let primary = s
         .deployments
         .first()
-        .ok_or_else(|| fail("the config has no deployment".into()))?;
+        .ok_or_else(|| GatewayError::start("the config has no deployment"))?;
     let direct = Target::new(
         mocks
             .get(primary.id())
@@ -321,7 +316,7 @@ async fn healthy_phase(
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
     let mut t_gw = s.traffic[0].clone();
     t_gw.timeout = Duration::from_secs(60);
     let mut t_direct = t_gw.clone();

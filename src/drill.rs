@@ -259,13 +259,6 @@ struct Prepared {
     warnings: Vec<lint::Warning>,
 }
 
-fn start_error(message: String) -> GatewayError {
-    GatewayError::Start {
-        message,
-        log_tail: String::new(),
-    }
-}
-
 /// The cells of a drill: each (group, class) pair.
 fn cell_pairs(groups: &[String], classes: &[FailureClass]) -> Vec<(String, FailureClass)> {
     groups
@@ -297,8 +290,7 @@ pub async fn drill_litellm(
     opts: &DrillOptions,
 ) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| start_error(format!("cannot create {}: {e}", opts.out.display())))?;
+    crate::gateway::create_dir(&opts.out)?;
     let groups: Vec<String> = cfg
         .groups()
         .into_iter()
@@ -366,8 +358,7 @@ pub async fn drill_litellm(
         warnings: lint::warnings(cfg),
     };
     let mocks = start_mocks(specs, opts).await?;
-    let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))
-        .map_err(|e| start_error(e.to_string()))?;
+    let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))?;
     let bases = mocks
         .deployments()
         .iter()
@@ -392,8 +383,7 @@ pub async fn drill_portkey(
     opts: &DrillOptions,
 ) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| start_error(format!("cannot create {}: {e}", opts.out.display())))?;
+    crate::gateway::create_dir(&opts.out)?;
     let deployments = crate::scenario::portkey_deployments(cfg)?;
     let pairs = cell_pairs(std::slice::from_ref(&cfg.name), &opts.classes);
     let primary = cfg.primary();
@@ -437,7 +427,7 @@ pub async fn drill_portkey(
             })
             .collect();
         let header = serde_json::to_string(&portkey::config::rewrite(cfg, &bases))
-            .map_err(|e| start_error(e.to_string()))?;
+            .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
         let first_model = primary
             .first()
             .map(|i| deployments[*i].model.clone())
@@ -464,8 +454,7 @@ pub async fn drill_portkey(
         gateway: "portkey",
         warnings: portkey::lint::warnings(cfg),
     };
-    let install = portkey::install(&mut |l| eprintln!("crossfire: {l}"))
-        .map_err(|e| start_error(e.to_string()))?;
+    let install = portkey::install(&mut |l| eprintln!("crossfire: {l}"))?;
     let bases = BTreeMap::new();
     let gw = portkey::start(
         cfg,
@@ -491,7 +480,7 @@ async fn start_mocks(
         },
     )
     .await
-    .map_err(|e| start_error(format!("cannot start the mock providers: {e}")))
+    .map_err(|e| GatewayError::start(format!("cannot start the mock providers: {e}")))
 }
 
 /// Drives every cell at once through the gateway, stops everything, and
@@ -508,7 +497,7 @@ async fn execute(
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .map_err(|e| start_error(e.to_string()))?;
+        .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
     let target = Target::new(gw.base_url.clone(), gw.headers.clone());
     let next_n = Arc::new(AtomicU64::new(0));
     let run_id = format!(

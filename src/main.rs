@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use crossfire::diag::InputError;
 use crossfire::report::{
-    json::JsonReporter, junit::JunitReporter, terminal::TerminalReporter, Reporter,
+    self, json::JsonReporter, junit::JunitReporter, terminal::TerminalReporter, Reporter,
 };
 use crossfire::runner::{self, RunOptions};
 use crossfire::{exit, gateway, mock, mockfile, scenario};
@@ -339,6 +339,37 @@ fn bad_input(e: InputError) -> ExitCode {
     ExitCode::from(exit::BAD_INPUT as u8)
 }
 
+/// The exit of a drill or comparison that could not finish.
+fn gateway_failed(e: gateway::GatewayError) -> ExitCode {
+    match e {
+        gateway::GatewayError::Input(e) => bad_input(e),
+        gateway::GatewayError::Interrupted => ExitCode::from(exit::INTERRUPTED as u8),
+        e => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::INFRA as u8)
+        }
+    }
+}
+
+/// Runs `work` to its end; Ctrl-C cancels `cancel`, so the work stops its
+/// gateway and mocks and returns what it recorded.
+fn until_stopped<T>(
+    runtime: &tokio::runtime::Runtime,
+    cancel: tokio_util::sync::CancellationToken,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    runtime.block_on(async {
+        let watcher = tokio::spawn(async move {
+            mock::wait_for_stop_signal().await;
+            eprintln!("interrupted: stopping the gateway and the mocks");
+            cancel.cancel();
+        });
+        let result = work.await;
+        watcher.abort();
+        result
+    })
+}
+
 /// `--classes a,b`: failure class names, with a suggestion for a typo;
 /// `default` when none are given.
 fn parse_classes(
@@ -411,6 +442,13 @@ fn main() -> ExitCode {
                 Ok(l) => l,
                 Err(e) => return bad_input(e),
             };
+            if let Err(e) = report::check_paths(&[
+                ("--json", json.as_deref()),
+                ("--junit", junit.as_deref()),
+                ("--markdown", markdown.as_deref()),
+            ]) {
+                return bad_input(e);
+            }
             let out = out.unwrap_or_else(runner::default_out_dir);
             if let Err(e) = std::fs::create_dir_all(&out) {
                 eprintln!("error: cannot create the run folder {}: {e}", out.display());
@@ -440,16 +478,7 @@ fn main() -> ExitCode {
                 snapshots: snapshots.options(),
                 latency_audit,
             };
-            let summary = runtime.block_on(async {
-                let watcher = tokio::spawn(async move {
-                    mock::wait_for_stop_signal().await;
-                    eprintln!("interrupted: stopping the gateway and the mocks");
-                    cancel.cancel();
-                });
-                let summary = runner::run(&loaded, &opts, &emit).await;
-                watcher.abort();
-                summary
-            });
+            let summary = until_stopped(&runtime, cancel, runner::run(&loaded, &opts, &emit));
             ExitCode::from(summary.exit_code() as u8)
         }
         Command::Check { scenarios } => {
@@ -468,7 +497,10 @@ fn main() -> ExitCode {
             gateway,
             json,
         } => {
-            let report = match gateway.as_str() {
+            if let Err(e) = report::check_paths(&[("--json", json.as_deref())]) {
+                return bad_input(e);
+            }
+            let found = match gateway.as_str() {
                 "litellm" => match crossfire::gateway::litellm::config::load(&config) {
                     Ok(c) => crossfire::lint::lint_litellm(&c),
                     Err(e) => return bad_input(e),
@@ -487,16 +519,11 @@ fn main() -> ExitCode {
                     ))
                 }
             };
-            print!("{}", crossfire::lint::render_text(&report));
+            print!("{}", crossfire::lint::render_text(&found));
             if let Some(path) = json {
-                if let Err(e) = std::fs::write(
-                    &path,
-                    serde_json::to_vec_pretty(&report).unwrap_or_default(),
-                ) {
-                    eprintln!("error: cannot write {}: {e}", path.display());
-                }
+                report::write(&path, report::json(&found));
             }
-            if report.warnings.is_empty() {
+            if found.warnings.is_empty() {
                 ExitCode::from(exit::OK as u8)
             } else {
                 ExitCode::from(exit::FINDING as u8)
@@ -568,6 +595,12 @@ fn main() -> ExitCode {
                     ));
                 }
             }
+            if let Err(e) = report::check_paths(&[
+                ("--json", json.as_deref()),
+                ("--markdown", markdown.as_deref()),
+            ]) {
+                return bad_input(e);
+            }
             if requests == 0 {
                 return bad_input(InputError::flag(
                     "--requests 0",
@@ -583,18 +616,11 @@ fn main() -> ExitCode {
                 gateway: gateway.gateway_options(),
                 cancel: cancel.clone(),
             };
-            let result = runtime.block_on(async {
-                let watcher = tokio::spawn(async move {
-                    mock::wait_for_stop_signal().await;
-                    eprintln!("interrupted: stopping the gateway and the mocks");
-                    cancel.cancel();
-                });
-                let r = match &cfg {
+            let result = until_stopped(&runtime, cancel, async {
+                match &cfg {
                     Drilled::Litellm(c) => crossfire::drill::drill_litellm(c, &opts).await,
                     Drilled::Portkey(c) => crossfire::drill::drill_portkey(c, &opts).await,
-                };
-                watcher.abort();
-                r
+                }
             });
             match result {
                 Ok(report) => {
@@ -606,13 +632,11 @@ fn main() -> ExitCode {
                         )
                     );
                     if let Some(path) = json {
-                        let _ = std::fs::write(
-                            &path,
-                            serde_json::to_vec_pretty(&report).unwrap_or_default(),
-                        );
+                        report::write(&path, report::json(&report));
                     }
                     if let Some(path) = markdown {
-                        let _ = std::fs::write(&path, crossfire::drill::render_markdown(&report));
+                        let text = crossfire::drill::render_markdown(&report);
+                        report::write(&path, Ok(text.into_bytes()));
                     }
                     let random = match &cfg {
                         Drilled::Litellm(c) => c
@@ -657,14 +681,7 @@ fn main() -> ExitCode {
                         ExitCode::from(exit::OK as u8)
                     }
                 }
-                Err(crossfire::gateway::GatewayError::Input(e)) => bad_input(e),
-                Err(crossfire::gateway::GatewayError::Interrupted) => {
-                    ExitCode::from(exit::INTERRUPTED as u8)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(exit::INFRA as u8)
-                }
+                Err(e) => gateway_failed(e),
             }
         }
         Command::Compare {
@@ -690,6 +707,12 @@ fn main() -> ExitCode {
                     ));
                 }
             }
+            if let Err(e) = report::check_paths(&[
+                ("--json", json.as_deref()),
+                ("--markdown", markdown.as_deref()),
+            ]) {
+                return bad_input(e);
+            }
             let intent = match intent {
                 Some(path) => match crossfire::compare::load_intent(&path) {
                     Ok(i) => i,
@@ -709,35 +732,19 @@ fn main() -> ExitCode {
                 gateway: gateway.gateway_options(),
                 cancel: cancel.clone(),
             };
-            let result = runtime.block_on(async {
-                let watcher = tokio::spawn(async move {
-                    mock::wait_for_stop_signal().await;
-                    cancel.cancel();
-                });
-                let r = crossfire::compare::compare(&opts).await;
-                watcher.abort();
-                r
-            });
+            let result = until_stopped(&runtime, cancel, crossfire::compare::compare(&opts));
             match result {
                 Ok(c) => {
                     print!("{}", crossfire::compare::render_text(&c));
                     if let Some(p) = json {
-                        let _ =
-                            std::fs::write(&p, serde_json::to_vec_pretty(&c).unwrap_or_default());
+                        report::write(&p, report::json(&c));
                     }
                     if let Some(p) = markdown {
-                        let _ = std::fs::write(&p, crossfire::compare::render_markdown(&c));
+                        report::write(&p, Ok(crossfire::compare::render_markdown(&c).into_bytes()));
                     }
                     ExitCode::from(exit::OK as u8)
                 }
-                Err(crossfire::gateway::GatewayError::Input(e)) => bad_input(e),
-                Err(crossfire::gateway::GatewayError::Interrupted) => {
-                    ExitCode::from(exit::INTERRUPTED as u8)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(exit::INFRA as u8)
-                }
+                Err(e) => gateway_failed(e),
             }
         }
         Command::Tax {
@@ -843,6 +850,9 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return bad_input(e),
             };
+            if let Err(e) = report::check_paths(&[("--write", write.as_deref())]) {
+                return bad_input(e);
+            }
             let seed = seed.unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

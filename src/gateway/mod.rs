@@ -38,6 +38,34 @@ pub enum GatewayError {
     Interrupted,
 }
 
+impl GatewayError {
+    /// A start failure with no gateway log to show.
+    pub fn start(message: impl Into<String>) -> GatewayError {
+        GatewayError::Start {
+            message: message.into(),
+            log_tail: String::new(),
+        }
+    }
+}
+
+/// Creates `dir` and its parents, or says which directory could not be made.
+pub fn create_dir(dir: &Path) -> Result<(), GatewayError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| GatewayError::start(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Writes `contents` to `path`, or says which file could not be written.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), GatewayError> {
+    std::fs::write(path, contents)
+        .map_err(|e| GatewayError::start(format!("cannot write {}: {e}", path.display())))
+}
+
+impl From<crate::provision::ProvisionError> for GatewayError {
+    fn from(e: crate::provision::ProvisionError) -> GatewayError {
+        GatewayError::start(e.to_string())
+    }
+}
+
 /// A gateway the client can call. Dropping it stops what crossfire started.
 #[derive(Debug)]
 pub struct RunningGateway {
@@ -168,14 +196,9 @@ pub async fn start(
 ) -> Result<RunningGateway, GatewayError> {
     match &s.gateway {
         Gateway::Direct { deployment } => {
-            let base_url =
-                mocks
-                    .get(deployment)
-                    .map(|d| d.base_url())
-                    .ok_or_else(|| GatewayError::Start {
-                        message: format!("deployment `{deployment}` is not running"),
-                        log_tail: String::new(),
-                    })?;
+            let base_url = mocks.get(deployment).map(|d| d.base_url()).ok_or_else(|| {
+                GatewayError::start(format!("deployment `{deployment}` is not running"))
+            })?;
             Ok(RunningGateway::at(base_url, BTreeMap::new()))
         }
         Gateway::Url {
@@ -183,11 +206,7 @@ pub async fn start(
         } => Ok(RunningGateway::at(base_url.clone(), headers.clone())),
         Gateway::Command(c) => start_command(s, c, mocks, run_dir, cancel).await,
         Gateway::Litellm(l) => {
-            let bin = litellm::binary(&opts.litellm, &mut |line| eprintln!("crossfire: {line}"))
-                .map_err(|e| GatewayError::Start {
-                    message: e.to_string(),
-                    log_tail: String::new(),
-                })?;
+            let bin = litellm::binary(&opts.litellm, &mut |line| eprintln!("crossfire: {line}"))?;
             let bases = mock_bases(s, mocks);
             let mut gw =
                 litellm::start(&l.config, &bin, &bases, run_dir, l.startup_timeout, cancel).await?;
@@ -195,13 +214,7 @@ pub async fn start(
             Ok(gw)
         }
         Gateway::Portkey(p) => {
-            let install =
-                portkey::install(&mut |line| eprintln!("crossfire: {line}")).map_err(|e| {
-                    GatewayError::Start {
-                        message: e.to_string(),
-                        log_tail: String::new(),
-                    }
-                })?;
+            let install = portkey::install(&mut |line| eprintln!("crossfire: {line}"))?;
             let bases = mock_bases(s, mocks);
             portkey::start(
                 &p.config,
@@ -223,12 +236,7 @@ async fn start_command(
     run_dir: &Path,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
-    let start_err = |message: String| GatewayError::Start {
-        message,
-        log_tail: String::new(),
-    };
-    let port =
-        process::free_port().map_err(|e| start_err(format!("no free port on 127.0.0.1: {e}")))?;
+    let port = process::free_port()?;
     let rendered_path = c.config_template.as_ref().map(|t| {
         let name = t
             .file_name()
@@ -240,8 +248,7 @@ async fn start_command(
     if let (Some(t), Some(out)) = (&c.config_template, &rendered_path) {
         let text = std::fs::read_to_string(t)
             .map_err(|e| InputError::file(t, format!("cannot read the config template: {e}")))?;
-        std::fs::write(out, template::render(&text, &vars))
-            .map_err(|e| start_err(format!("cannot write {}: {e}", out.display())))?;
+        write_file(out, template::render(&text, &vars))?;
     }
     let args: Vec<String> = c
         .command
@@ -258,11 +265,11 @@ async fn start_command(
     }
     let sink = Sink::start()
         .await
-        .map_err(|e| start_err(format!("cannot start the egress sink: {e}")))?;
+        .map_err(|e| GatewayError::start(format!("cannot start the egress sink: {e}")))?;
     cmd.envs(sink.env());
     let log = run_dir.join("gateway.log");
     let mut guard = ProcessGuard::spawn(&s.name, cmd, &log)
-        .map_err(|e| start_err(format!("cannot start `{}`: {e}", args.join(" "))))?;
+        .map_err(|e| GatewayError::start(format!("cannot start `{}`: {e}", args.join(" "))))?;
     let base_url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     wait_ready(
@@ -296,10 +303,7 @@ pub async fn wait_ready(
         .no_proxy()
         .timeout(Duration::from_secs(2))
         .build()
-        .map_err(|e| GatewayError::Start {
-            message: format!("cannot build an HTTP client: {e}"),
-            log_tail: String::new(),
-        })?;
+        .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = guard.exited() {

@@ -139,7 +139,9 @@ pub fn clean_env(cmd: &mut Command) {
 
 /// A free TCP port on 127.0.0.1, chosen by the OS (bind to port 0, read it,
 /// release it) for a gateway that takes its port as an argument.
-pub fn free_port() -> std::io::Result<u16> {
-    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-    Ok(l.local_addr()?.port())
+pub fn free_port() -> Result<u16, super::GatewayError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| super::GatewayError::start(format!("no free port on 127.0.0.1: {e}")))
 }

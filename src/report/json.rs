@@ -18,12 +18,7 @@ impl JsonReporter {
     /// Consumes an event.
     pub fn event(&mut self, e: &Event) {
         if let Event::RunFinished(summary) = e {
-            let result = serde_json::to_vec_pretty(summary.as_ref())
-                .map_err(std::io::Error::other)
-                .and_then(|b| std::fs::write(&self.path, b));
-            if let Err(err) = result {
-                eprintln!("error: cannot write {}: {err}", self.path.display());
-            }
+            super::write(&self.path, super::json(summary.as_ref()));
         }
     }
 }

@@ -63,12 +63,12 @@ impl JunitReporter {
     /// Consumes an event.
     pub fn event(&mut self, e: &Event) {
         if let Event::RunFinished(summary) = e {
-            let result = render(summary)
-                .map_err(std::io::Error::other)
-                .and_then(|xml| std::fs::write(&self.path, xml));
-            if let Err(err) = result {
-                eprintln!("error: cannot write {}: {err}", self.path.display());
-            }
+            super::write(
+                &self.path,
+                render(summary)
+                    .map(String::into_bytes)
+                    .map_err(|e| e.to_string()),
+            );
         }
     }
 }

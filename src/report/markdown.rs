@@ -20,9 +20,7 @@ impl MarkdownReporter {
     /// Consumes an event.
     pub fn event(&mut self, e: &Event) {
         if let Event::RunFinished(summary) = e {
-            if let Err(err) = std::fs::write(&self.path, render(summary)) {
-                eprintln!("error: cannot write {}: {err}", self.path.display());
-            }
+            super::write(&self.path, Ok(render(summary).into_bytes()));
         }
     }
 }

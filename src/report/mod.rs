@@ -8,7 +8,56 @@ pub mod mermaid;
 pub mod style;
 pub mod terminal;
 
+use crate::diag::InputError;
 use crate::runner::Event;
+use std::path::Path;
+
+/// Writes a report file the user asked for; when it cannot, says which file
+/// and why on stderr (the run's own folder still holds everything).
+pub fn write(path: &Path, contents: Result<Vec<u8>, String>) {
+    let result = contents.and_then(|c| std::fs::write(path, c).map_err(|e| e.to_string()));
+    if let Err(e) = result {
+        eprintln!("error: cannot write {}: {e}", path.display());
+    }
+}
+
+/// A report as pretty JSON, ready for [`write`].
+pub fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec_pretty(value).map_err(|e| e.to_string())
+}
+
+/// Checks, before anything runs, that each report flag's file can be made:
+/// its folder exists and the path is not a folder itself. A long run must
+/// not end unable to save what it found.
+pub fn check_paths(flags: &[(&str, Option<&Path>)]) -> Result<(), InputError> {
+    for (flag, path) in flags {
+        let Some(path) = path else { continue };
+        let at = format!("{flag} {}", path.display());
+        if path.is_dir() {
+            return Err(InputError::flag(
+                at,
+                format!(
+                    "is a folder; give a file in it, such as {}",
+                    path.join("report").display()
+                ),
+            ));
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(InputError::flag(
+                at,
+                format!(
+                    "the folder {} does not exist; create it first or write the report into an existing folder",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// One output of a run.
 #[derive(Debug)]

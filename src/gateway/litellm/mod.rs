@@ -89,7 +89,6 @@ fn random_key() -> String {
 }
 
 /// Starts the proxy on the rewritten config and waits until it is alive.
-#[allow(clippy::too_many_arguments)]
 pub async fn start(
     cfg: &LitellmConfig,
     bin: &LitellmBinary,
@@ -98,21 +97,16 @@ pub async fn start(
     startup_timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
-    let fail = |message: String| GatewayError::Start {
-        message,
-        log_tail: String::new(),
-    };
     let master = random_key();
     let doc = rewrite::rewrite(cfg, bases, &master);
     let config_path = run_dir.join("litellm-config.yaml");
     let text = serde_yaml::to_string(&doc)
-        .map_err(|e| fail(format!("cannot write the rewritten config: {e}")))?;
-    std::fs::write(&config_path, text)
-        .map_err(|e| fail(format!("cannot write {}: {e}", config_path.display())))?;
+        .map_err(|e| GatewayError::start(format!("cannot write the rewritten config: {e}")))?;
+    super::write_file(&config_path, text)?;
     let sink = Sink::start()
         .await
-        .map_err(|e| fail(format!("cannot start the egress sink: {e}")))?;
-    let port = process::free_port().map_err(|e| fail(format!("no free port on 127.0.0.1: {e}")))?;
+        .map_err(|e| GatewayError::start(format!("cannot start the egress sink: {e}")))?;
+    let port = process::free_port()?;
     let mut cmd = Command::new(&bin.path);
     cmd.arg("--config")
         .arg(&config_path)
@@ -130,7 +124,7 @@ pub async fn start(
         .env("PYTHONUNBUFFERED", "1");
     let log = run_dir.join("gateway.log");
     let mut guard = ProcessGuard::spawn("litellm", cmd, &log)
-        .map_err(|e| fail(format!("cannot start {}: {e}", bin.path.display())))?;
+        .map_err(|e| GatewayError::start(format!("cannot start {}: {e}", bin.path.display())))?;
     let base_url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     wait_ready(

@@ -50,20 +50,15 @@ pub async fn start(
     startup_timeout: Duration,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
-    let fail = |message: String| GatewayError::Start {
-        message,
-        log_tail: String::new(),
-    };
     let doc = config::rewrite(cfg, bases);
     let config_path = run_dir.join("portkey-config.json");
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| fail(e.to_string()))?;
-    std::fs::write(&config_path, &text)
-        .map_err(|e| fail(format!("cannot write {}: {e}", config_path.display())))?;
+    let text = serde_json::to_string_pretty(&doc)
+        .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
+    super::write_file(&config_path, &text)?;
     let seal = run_dir.join("crossfire-seal.cjs");
-    std::fs::write(&seal, SEAL)
-        .map_err(|e| fail(format!("cannot write {}: {e}", seal.display())))?;
+    super::write_file(&seal, SEAL)?;
     let escapes = run_dir.join("escapes.jsonl");
-    let port = process::free_port().map_err(|e| fail(format!("no free port on 127.0.0.1: {e}")))?;
+    let port = process::free_port()?;
     let mut cmd = Command::new("node");
     cmd.arg("--require")
         .arg(&seal)
@@ -76,14 +71,15 @@ pub async fn start(
         .env("NODE_ENV", "production");
     let log = run_dir.join("gateway.log");
     let mut guard = ProcessGuard::spawn("portkey", cmd, &log).map_err(|e| {
-        fail(format!(
+        GatewayError::start(format!(
             "cannot start node (install Node.js 18 or newer): {e}"
         ))
     })?;
     let base_url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     wait_ready(&mut guard, &format!("{base_url}/"), startup_timeout, cancel).await?;
-    let compact = serde_json::to_string(&doc).map_err(|e| fail(e.to_string()))?;
+    let compact = serde_json::to_string(&doc)
+        .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
     let mut gw = RunningGateway::at(
         base_url,
         BTreeMap::from([("x-portkey-config".to_string(), compact)]),
