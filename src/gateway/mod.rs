@@ -48,6 +48,31 @@ impl GatewayError {
     }
 }
 
+/// The dummy every secret in a gateway config is replaced with.
+pub const DUMMY_KEY: &str = "sk-crossfire-dummy";
+
+/// Whether a config key holds a secret (an API key, token, password, a
+/// service account).
+pub fn is_secret_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    // `max_tokens` and friends are limits, not secrets.
+    if k.contains("tokens") {
+        return false;
+    }
+    [
+        "api_key",
+        "secret",
+        "token",
+        "password",
+        "credential",
+        "access_key",
+        "private_key",
+        "service_account",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
 /// Creates `dir` and its parents, or says which directory could not be made.
 pub fn create_dir(dir: &Path) -> Result<(), GatewayError> {
     std::fs::create_dir_all(dir)

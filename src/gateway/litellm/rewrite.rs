@@ -8,8 +8,8 @@ use mock_providers::Dialect;
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeMap;
 
-/// The dummy every secret is replaced with.
-pub const DUMMY_KEY: &str = "sk-crossfire-dummy";
+use crate::gateway::is_secret_key;
+pub use crate::gateway::DUMMY_KEY;
 
 /// The `api_base` LiteLLM needs to reach a mock at `base` (`http://127.0.0.1:P`)
 /// on the provider's real path (measured with LiteLLM 1.108.7: OpenAI-style
@@ -28,26 +28,6 @@ pub fn api_base_for(dialect: Dialect, base: &str) -> String {
 
 fn key(s: &str) -> Value {
     Value::String(s.to_string())
-}
-
-/// Whether a config key holds a secret (an API key, token, password).
-fn is_secret_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
-    // `max_tokens` and friends are limits, not secrets.
-    if k.contains("tokens") {
-        return false;
-    }
-    [
-        "api_key",
-        "secret",
-        "token",
-        "password",
-        "credential",
-        "access_key",
-        "private_key",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
 }
 
 /// Replaces every literal secret in the document with the dummy.

@@ -335,10 +335,29 @@ fn leaf_object<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Map<String,
     cur.as_object_mut()
 }
 
+/// Replaces every literal secret in the document with the dummy.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                if crate::gateway::is_secret_key(k) && val.is_string() {
+                    *val = Value::String(crate::gateway::DUMMY_KEY.into());
+                } else {
+                    scrub(val);
+                }
+            }
+        }
+        Value::Array(list) => list.iter_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
 /// The config with every mapped leaf pointed at its mock (`bases`: deployment
-/// id -> mock base URL) and every key a dummy. Routing is left as written.
+/// id -> mock base URL) and every secret a dummy, whether or not its leaf has
+/// a mock. Routing is left as written.
 pub fn rewrite(cfg: &PortkeyConfig, bases: &std::collections::BTreeMap<String, String>) -> Value {
     let mut doc = cfg.doc.clone();
+    scrub(&mut doc);
     for leaf in &cfg.leaves {
         let (Some((_, dialect)), Some(base)) = (&leaf.mapped, bases.get(&leaf.id)) else {
             continue;
@@ -350,7 +369,7 @@ pub fn rewrite(cfg: &PortkeyConfig, bases: &std::collections::BTreeMap<String, S
             );
             obj.insert(
                 "api_key".into(),
-                Value::String(super::super::litellm::rewrite::DUMMY_KEY.into()),
+                Value::String(crate::gateway::DUMMY_KEY.into()),
             );
             if *dialect == Dialect::Azure && !obj.contains_key("deployment_id") {
                 obj.insert("deployment_id".into(), Value::String(leaf.id.clone()));
@@ -383,5 +402,55 @@ impl PortkeyConfig {
             }
         }
         first(&self.root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn config() -> PortkeyConfig {
+        let text = r#"{
+  "strategy": {"mode": "fallback"},
+  "targets": [
+    {"provider": "anthropic", "api_key": "sk-ant-real-1",
+     "override_params": {"model": "claude-opus-4-1", "max_tokens": 100}},
+    {"provider": "bedrock", "aws_secret_access_key": "real-2", "aws_access_key_id": "AKIA",
+     "override_params": {"model": "anthropic.claude-v2"}},
+    {"provider": "openai", "api_key": "sk-real-3", "override_params": {"model": "gpt-4o"}}
+  ]
+}"#;
+        read(Source::from_text(Path::new("p.json"), text.into())).expect("a valid config")
+    }
+
+    #[test]
+    fn no_secret_survives_a_rewrite_even_without_mocks() {
+        let cfg = config();
+        for bases in [
+            BTreeMap::new(),
+            BTreeMap::from([(cfg.leaves[0].id.clone(), "http://127.0.0.1:9".to_string())]),
+        ] {
+            let out = serde_json::to_string(&rewrite(&cfg, &bases)).expect("json");
+            for secret in ["sk-ant-real-1", "real-2", "sk-real-3"] {
+                assert!(!out.contains(secret), "{secret} left in {out}");
+            }
+            assert!(
+                out.contains(r#""max_tokens":100"#),
+                "a limit is not a secret: {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_leaf_with_a_mock_points_at_it() {
+        let cfg = config();
+        let bases = BTreeMap::from([(cfg.leaves[0].id.clone(), "http://127.0.0.1:9".to_string())]);
+        let out = rewrite(&cfg, &bases);
+        assert_eq!(
+            out["targets"][0]["custom_host"],
+            Value::String(custom_host_for(Dialect::Anthropic, "http://127.0.0.1:9"))
+        );
+        assert_eq!(out["targets"][2].get("custom_host"), None);
     }
 }

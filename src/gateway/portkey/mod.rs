@@ -58,6 +58,8 @@ pub async fn start(
     let seal = run_dir.join("crossfire-seal.cjs");
     super::write_file(&seal, SEAL)?;
     let escapes = run_dir.join("escapes.jsonl");
+    // The seal appends; a reused run folder must not report old escapes.
+    let _ = std::fs::remove_file(&escapes);
     let port = process::free_port()?;
     let mut cmd = Command::new("node");
     cmd.arg("--require")
@@ -105,4 +107,50 @@ pub fn read_escapes(file: &Path) -> Vec<super::sink::Escape> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every way a Node server can be asked to listen ends on loopback.
+    #[test]
+    fn the_seal_keeps_every_listen_form_on_loopback() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let seal = dir.path().join("seal.cjs");
+        std::fs::write(&seal, super::SEAL).expect("write seal");
+        let script = dir.path().join("listen.cjs");
+        std::fs::write(
+            &script,
+            r#"const http = require('http');
+const forms = [
+  s => s.listen(), s => s.listen(() => {}), s => s.listen(undefined, '0.0.0.0', () => {}),
+  s => s.listen(0), s => s.listen(0, '0.0.0.0'), s => s.listen('0', '::'),
+  s => s.listen({ port: 0, host: '0.0.0.0' }), s => s.listen(0, () => {}),
+];
+forms.forEach((form, i) => {
+  const s = http.createServer();
+  s.on('listening', () => { console.log(i, s.address().address); s.close(); });
+  form(s);
+});
+"#,
+        )
+        .expect("write script");
+        let out = std::process::Command::new("node")
+            .arg("--require")
+            .arg(&seal)
+            .arg(&script)
+            .output()
+            .expect("node runs (Node.js 18+ is a prerequisite)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort();
+        assert_eq!(lines.len(), 8, "{text}");
+        for l in lines {
+            assert!(l.ends_with(" 127.0.0.1"), "listened elsewhere: {l}");
+        }
+    }
 }

@@ -20,7 +20,14 @@ function isLoopback(host) {
 
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
-  if (args.length > 0 && typeof args[0] === 'object' && args[0] !== null && !Array.isArray(args[0])) {
+  if (args.length === 0 || args[0] === undefined || args[0] === null || typeof args[0] === 'function') {
+    // listen(), listen(cb), listen(undefined, host?, cb): a random port.
+    const rest = typeof args[0] === 'function' ? args : args.slice(1);
+    if (typeof rest[0] === 'string') {
+      rest.shift();
+    }
+    args = [0, '127.0.0.1', ...rest];
+  } else if (args.length > 0 && typeof args[0] === 'object' && args[0] !== null && !Array.isArray(args[0])) {
     if (args[0].path === undefined) {
       args[0] = Object.assign({}, args[0], { host: '127.0.0.1' });
     }
