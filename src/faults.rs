@@ -42,7 +42,20 @@ impl Dur {
         if !value.is_finite() || value < 0.0 {
             return Err(format!("`{text}` must be a duration of zero or more"));
         }
-        Ok(Dur(Duration::from_secs_f64(value * scale)))
+        Dur::checked(value * scale, text)
+    }
+
+    /// The longest duration crossfire takes: a bounded test has no use for
+    /// more, and a clock plus an absurd duration would overflow.
+    pub const MAX: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    fn checked(secs: f64, text: &str) -> Result<Dur, String> {
+        match Duration::try_from_secs_f64(secs) {
+            Ok(d) if d <= Dur::MAX => Ok(Dur(d)),
+            _ => Err(format!(
+                "`{text}` is too long a duration; at most 168h (a week)"
+            )),
+        }
     }
 }
 
@@ -64,7 +77,7 @@ impl<'de> Deserialize<'de> for Dur {
                 Dur::parse(v).map_err(E::custom)
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Dur, E> {
-                Ok(Dur(Duration::from_secs(v)))
+                Dur::checked(v as f64, &v.to_string()).map_err(E::custom)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dur, E> {
                 Dur::parse(&v.to_string()).map_err(E::custom)
@@ -533,6 +546,12 @@ pub fn parse_fault_flag(text: &str) -> Result<FaultRule, String> {
         None => Schedule::Always,
         Some(s) => parse_schedule_flag(s, seed)?,
     };
+    if seed.is_some() && !matches!(schedule, Schedule::Probability { .. }) {
+        return Err(
+            "`seed` only applies to a `probability` schedule, as in `server_error(seed=7)@probability:0.3`"
+                .into(),
+        );
+    }
     Ok(FaultRule { fault, schedule })
 }
 
@@ -570,6 +589,11 @@ pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, St
     };
     let schedule = match kind {
         "always" if arg.is_none() => Schedule::Always,
+        "always" => {
+            return Err(format!(
+                "`always` takes no argument; write `always`, not `{text}`"
+            ))
+        }
         "first" => Schedule::First(number(arg)?),
         "after" => Schedule::After(number(arg)?),
         "every" => match number(arg)? {
@@ -641,6 +665,23 @@ mod tests {
         assert!(Dur::parse("2 sec")
             .unwrap_err()
             .starts_with("`sec` is not a duration unit"));
+        for absurd in [
+            "1000000000000000000000000000000",
+            "600000000000000000h",
+            "169h",
+        ] {
+            assert_eq!(
+                Dur::parse(absurd).unwrap_err(),
+                format!("`{absurd}` is too long a duration; at most 168h (a week)")
+            );
+        }
+        assert_eq!(Dur::parse("168h").unwrap().0, Dur::MAX);
+        // A YAML float arrives as a number, not text.
+        let from_yaml: Result<Dur, _> = serde_yaml::from_str("1e30");
+        assert!(from_yaml
+            .unwrap_err()
+            .to_string()
+            .contains("is too long a duration"));
     }
 
     #[test]
@@ -650,8 +691,18 @@ mod tests {
         assert_eq!(r.schedule, Schedule::First(3));
         let r = parse_fault_flag("stream_cut(after_events=1)").unwrap();
         assert_eq!((r.fault.after_events, r.schedule), (1, Schedule::Always));
-        let r = parse_fault_flag("server_error@probability:0.25(seed=1)");
-        assert!(r.is_err());
+        assert_eq!(
+            parse_fault_flag("server_error@probability:0.25(seed=1)").unwrap_err(),
+            "`0.25(seed=1)` is not a number"
+        );
+        assert_eq!(
+            parse_fault_flag("rate_limit(seed=1)@first:3").unwrap_err(),
+            "`seed` only applies to a `probability` schedule, as in `server_error(seed=7)@probability:0.3`"
+        );
+        assert_eq!(
+            parse_fault_flag("server_error@always:3").unwrap_err(),
+            "`always` takes no argument; write `always`, not `always:3`"
+        );
         let r = parse_fault_flag("server_error(seed=9)@probability:0.25").unwrap();
         assert_eq!(r.schedule, Schedule::Probability { p: 0.25, seed: 9 });
         assert_eq!(

@@ -7,6 +7,7 @@ use super::file::{
     ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
 };
 use crate::diag::{suggest, InputError, Source};
+use crate::faults::Dur;
 use crate::gateway::litellm::config::{self as litellm_config, LitellmConfig, ModelItem};
 use crate::gateway::portkey::config::{self as portkey_config, PortkeyConfig};
 use crate::paths::PathClass;
@@ -835,10 +836,11 @@ fn traffic(
         ));
     }
     if let Some(rate) = t.rate {
-        if !(rate > 0.0 && rate.is_finite()) {
+        // The gap between requests (1 / rate) must be a duration crossfire takes.
+        if !(rate.is_finite() && rate > 0.0 && 1.0 / rate <= Dur::MAX.as_secs_f64()) {
             return Err(src.error_at(
                 &format!("{path}.rate"),
-                "`rate` is requests per second, more than 0",
+                "`rate` is requests per second, more than 0 (at least one a week)",
             ));
         }
     }
