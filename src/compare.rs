@@ -238,11 +238,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
         results,
         date: mock_providers::errors::rfc3339(now),
     };
-    if let Ok(bytes) = serde_json::to_vec_pretty(&cmp) {
-        if let Err(e) = gateway::write_file(&opts.out.join("compare.json"), bytes) {
-            eprintln!("warning: {e}");
-        }
-    }
+    crate::report::write(&opts.out.join("compare.json"), crate::report::json(&cmp));
     Ok(cmp)
 }
 
@@ -337,10 +333,7 @@ async fn healthy_phase(
             d_rec.push(b);
         }
     }
-    let version = g_rec
-        .iter()
-        .find_map(|r| r.headers.get("x-litellm-version").cloned())
-        .or(gw.pinned_version.clone());
+    let version = gw.version(&g_rec).map_err(GatewayError::start)?;
     drop(gw);
     let journal = mocks.shutdown().await;
     let attempts = journal.attempts();

@@ -144,19 +144,7 @@ fn drill_fault(class: FailureClass, timeout: Option<f64>) -> Fault {
         .after_events(1)
 }
 
-/// Context windows shrink 1000-fold in the drill so overflowing prompts stay
-/// small; their ratios, which decide where an overflow can go, stay real.
-pub const WINDOW_SCALE: u64 = 1000;
-
-/// A model's context window in the drill.
-pub fn scaled_window(model: &str) -> u64 {
-    (mock_providers::models::context_window(model, None) / WINDOW_SCALE).max(20)
-}
-
-/// The prompt of an overflow cell: a fifth over the primary's window.
-pub fn overflow_prompt(primary_model: &str) -> u64 {
-    scaled_window(primary_model) * 6 / 5
-}
+pub use crate::lint::{overflow_prompt, scaled_window};
 
 /// A path written the way lint writes predictions.
 fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
@@ -538,10 +526,7 @@ async fn execute(
         .flatten()
         .collect();
     let escaped = gw.escapes();
-    let gateway_version = records
-        .iter()
-        .find_map(|r| r.headers.get("x-litellm-version").cloned())
-        .or_else(|| gw.pinned_version.clone().filter(|_| p.gateway == "portkey"));
+    let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
     drop(gw);
     let journal = mocks.shutdown().await;
     let joined = paths::join(&records, &journal.attempts(), &p.providers);
@@ -565,11 +550,13 @@ async fn execute(
             .max_by_key(|(_, (n, _))| *n)
             .map(|(s, v)| (s.clone(), *v))
             .unwrap_or_else(|| ("no requests".into(), (0, PathClass::Unattributed)));
+        // A load-balanced group's prediction is for the requests sent to the
+        // failing target: it holds when those requests took the predicted path.
         let as_predicted = cell.prediction.as_ref().is_none_or(|x| {
             x.text == observed
                 || x.text
                     .strip_suffix(" (for the requests sent to it)")
-                    .is_some()
+                    .is_some_and(|t| shapes.contains_key(t))
         });
         let observed_class = (!cell_paths.is_empty()).then_some(observed_class);
         out_cells.push(Cell {
@@ -597,9 +584,7 @@ async fn execute(
         out: opts.out.clone(),
         interrupted: opts.cancel.is_cancelled(),
     };
-    if let Ok(bytes) = serde_json::to_vec_pretty(&report) {
-        let _ = std::fs::write(opts.out.join("drill.json"), bytes);
-    }
+    crate::report::write(&opts.out.join("drill.json"), crate::report::json(&report));
     Ok(report)
 }
 

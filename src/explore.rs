@@ -73,6 +73,8 @@ pub struct Explored {
     pub violation: Option<Violation>,
     /// Whether the time budget ended the search.
     pub out_of_time: bool,
+    /// Whether Ctrl-C (or SIGTERM) ended the search.
+    pub interrupted: bool,
 }
 
 /// A broken invariant and the smallest schedule that breaks it.
@@ -262,7 +264,8 @@ pub fn explore(
         cases: opts.cases,
         failure_persistence: None,
         max_shrink_iters: 64,
-        max_global_rejects: 1_000_000,
+        // Only a spent budget or Ctrl-C rejects a case: stop at the first.
+        max_global_rejects: 1,
         ..Config::default()
     };
     let mut runner =
@@ -270,6 +273,24 @@ pub fn explore(
     let started = Instant::now();
     let runs = Cell::new(0u32);
     let out_of_time = Cell::new(false);
+    // Ctrl-C stops the running case's gateway and mocks (their guards run)
+    // and starts no further case.
+    let cancel = CancellationToken::new();
+    let watcher = rt.spawn({
+        let cancel = cancel.clone();
+        async move {
+            crate::mock::wait_for_stop_signal().await;
+            eprintln!("interrupted: stopping the gateway and the mocks");
+            cancel.cancel();
+        }
+    });
+    // Whether a new case may start.
+    let may_start = || {
+        if started.elapsed() > opts.time_budget {
+            out_of_time.set(true);
+        }
+        !out_of_time.get() && !cancel.is_cancelled()
+    };
     let progress = RefCell::new(progress);
     // One case: run it with a fresh gateway, check the invariants.
     let check = |faults: &[CaseFault]| -> Result<(), String> {
@@ -278,7 +299,7 @@ pub fn explore(
         let case = with_faults(base, faults);
         let run_opts = RunOptions {
             out: opts.out.join(format!("case-{k:04}")),
-            cancel: CancellationToken::new(),
+            cancel: cancel.clone(),
             gateway: opts.gateway.clone(),
             snapshots: None,
             latency_audit: false,
@@ -303,11 +324,14 @@ pub fn explore(
         verdict
     };
     let result = runner.run(&strategy, |faults| {
-        if started.elapsed() > opts.time_budget {
-            out_of_time.set(true);
-            return Err(TestCaseError::reject("time budget spent"));
+        if !may_start() {
+            return Err(TestCaseError::reject("time budget spent or interrupted"));
         }
-        check(&faults).map_err(TestCaseError::fail)
+        match check(&faults) {
+            // A case cut short by Ctrl-C proves nothing.
+            Err(_) if cancel.is_cancelled() => Err(TestCaseError::reject("interrupted")),
+            r => r.map_err(TestCaseError::fail),
+        }
     });
     let violation = match result {
         Ok(()) | Err(TestError::Abort(_)) => None,
@@ -317,12 +341,15 @@ pub fn explore(
             // takes: the smallest `first: N` that still breaks, per fault.
             for i in 0..faults.len() {
                 for n in 1..=10 {
+                    if !may_start() {
+                        break;
+                    }
                     let mut trial = faults.clone();
                     trial[i].2 = Schedule::First(n);
                     if trial[i] == faults[i] {
                         break;
                     }
-                    if let Err(m) = check(&trial) {
+                    if let (Err(m), false) = (check(&trial), cancel.is_cancelled()) {
                         faults = trial;
                         message = m;
                         break;
@@ -343,10 +370,12 @@ pub fn explore(
             })
         }
     };
+    watcher.abort();
     Ok(Explored {
         runs: runs.get(),
         seed: opts.seed,
         violation,
         out_of_time: out_of_time.get(),
+        interrupted: cancel.is_cancelled(),
     })
 }

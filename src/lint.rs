@@ -5,6 +5,27 @@ use crate::gateway::litellm::{config::LitellmConfig, lint};
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// Context windows shrink 100-fold in the drill so overflowing prompts stay
+/// small (a 200k window takes a 2,400-token prompt); their ratios, which
+/// decide where an overflow can go, stay real for every listed model.
+pub const WINDOW_SCALE: u64 = 100;
+
+/// A model's context window in the drill.
+pub fn scaled_window(model: &str) -> u64 {
+    (mock_providers::models::context_window(model, None) / WINDOW_SCALE).max(20)
+}
+
+/// The prompt of an overflow cell: a fifth over the primary's window.
+pub fn overflow_prompt(primary_model: &str) -> u64 {
+    scaled_window(primary_model) * 6 / 5
+}
+
+/// Whether `model` refuses the overflow cell of a group whose primary is
+/// `primary_model`: the one rule lint predicts with and the drill runs.
+pub fn refuses_overflow(primary_model: &str, model: &str) -> bool {
+    scaled_window(model) < overflow_prompt(primary_model)
+}
+
 /// lint's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct LintReport {
@@ -87,4 +108,21 @@ pub fn render_text(r: &LintReport) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scaled_overflow_keeps_real_window_order() {
+        // 8,192 -> 16,385: the larger window takes a prompt a fifth over the smaller.
+        assert!(!refuses_overflow("gpt-4-0613", "gpt-3.5-turbo"));
+        // 200k -> 128k: the smaller refuses it too, as in production.
+        assert!(refuses_overflow("claude-opus-4-1", "gpt-4o"));
+        assert!(refuses_overflow("gpt-4o", "gpt-4o"));
+        assert!(!refuses_overflow("gpt-4o", "claude-opus-4-1"));
+        // 8k and 16k windows no longer collapse onto the same floor.
+        assert!(scaled_window("gpt-4-0613") < scaled_window("gpt-3.5-turbo"));
+    }
 }

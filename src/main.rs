@@ -670,7 +670,10 @@ fn main() -> ExitCode {
                                 "snapshot: {}",
                                 serde_json::to_string(&other).unwrap_or_default()
                             ),
-                            Err(e) => eprintln!("error: cannot write the snapshot: {e}"),
+                            Err(e) => {
+                                snapshot_failed = true;
+                                eprintln!("error: snapshot: {e}");
+                            }
                         }
                     }
                     if report.interrupted {
@@ -888,6 +891,13 @@ fn main() -> ExitCode {
                             v.file.display()
                         );
                         ExitCode::from(exit::FINDING as u8)
+                    }
+                    None if found.interrupted => {
+                        println!(
+                            "interrupted after {} runs (seed {}); no invariant broken so far",
+                            found.runs, found.seed
+                        );
+                        ExitCode::from(exit::INTERRUPTED as u8)
                     }
                     None => {
                         println!(

@@ -394,7 +394,7 @@ pub async fn run_scenario(
             let b = behaviour(s, &report.paths);
             match crate::snapshot::check(&b, opts, &fault_context(s)) {
                 Ok(status) => report.snapshot = Some(status),
-                Err(e) => report.error = Some(format!("cannot write the snapshot: {e}")),
+                Err(e) => report.error = Some(format!("snapshot: {e}")),
             }
         }
     }
@@ -456,24 +456,12 @@ async fn finish(
     if let Some(g) = &gw {
         report.escaped = g.escapes();
     }
-    report.gateway_version = records
-        .iter()
-        .find_map(|r| r.headers.get("x-litellm-version").cloned())
-        .or_else(|| {
-            // Portkey reports no version; the one crossfire installed is it.
-            matches!(report.gateway, "portkey")
-                .then(|| gw.as_ref().and_then(|g| g.pinned_version.clone()))
-                .flatten()
-        });
-    if let (Some(seen), Some(pinned)) = (
-        &report.gateway_version,
-        gw.as_ref().and_then(|g| g.pinned_version.as_ref()),
-    ) {
-        if seen != pinned && report.error.is_none() {
-            report.error = Some(format!(
-                "the gateway reports version {seen}, but crossfire installed {pinned}: refusing to trust the run"
-            ));
+    match gw.as_ref().map(|g| g.version(&records)) {
+        Some(Ok(v)) => report.gateway_version = v,
+        Some(Err(e)) => {
+            report.error.get_or_insert(e);
         }
+        None => {}
     }
     // The gateway goes first, so nothing reaches the mocks after they stop.
     drop(gw);
@@ -515,15 +503,10 @@ async fn finish(
 }
 
 fn write_report(report: &ScenarioReport) {
-    let path = report.run_dir.join("report.json");
-    match serde_json::to_vec_pretty(report) {
-        Ok(bytes) => {
-            if let Err(e) = std::fs::write(&path, bytes) {
-                tracing::warn!("cannot write {}: {e}", path.display());
-            }
-        }
-        Err(e) => tracing::warn!("cannot serialise the report: {e}"),
-    }
+    crate::report::write(
+        &report.run_dir.join("report.json"),
+        crate::report::json(report),
+    );
 }
 
 /// Groups where the gateway picks among deployments at random by design.

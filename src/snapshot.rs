@@ -231,9 +231,29 @@ pub fn check(
     std::fs::create_dir_all(&opts.dir)?;
     let file = opts.dir.join(file_name(&b.name));
     let now = b.to_yaml();
-    let old = std::fs::read_to_string(&file).ok();
-    let accepted: Option<RoutingBehaviour> =
-        old.as_deref().and_then(|t| serde_yaml::from_str(t).ok());
+    let broken = |why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the accepted snapshot {} {why}; fix it, or accept this run's with --update-snapshots",
+                file.display()
+            ),
+        )
+    };
+    // A missing snapshot is new; one that cannot be read is never quietly
+    // replaced (a merge conflict in it must fail the check, not pass it).
+    let accepted: Option<RoutingBehaviour> = match std::fs::read_to_string(&file) {
+        Ok(text) => match serde_yaml::from_str(&text) {
+            Ok(a) => Some(a),
+            Err(_) if opts.update => {
+                std::fs::write(&file, &now)?;
+                return Ok(SnapshotStatus::Updated { file });
+            }
+            Err(e) => return Err(broken(format!("is not a snapshot ({e})"))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(broken(format!("cannot be read ({e})"))),
+    };
     match (accepted, opts.update) {
         (None, _) => {
             std::fs::write(&file, &now)?;
@@ -257,5 +277,56 @@ pub fn check(
                 diff,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn behaviour() -> RoutingBehaviour {
+        RoutingBehaviour {
+            name: "drill".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_broken_accepted_snapshot_fails_and_is_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join(file_name("drill"));
+        let conflict = "<<<<<<< HEAD\nname: drill\n=======\nname: other\n>>>>>>> branch\n";
+        std::fs::write(&file, conflict).expect("write");
+        let mut opts = SnapshotOptions {
+            dir: dir.path().to_path_buf(),
+            update: false,
+        };
+        let e = check(&behaviour(), &opts, "").unwrap_err();
+        assert!(e.to_string().contains("is not a snapshot"), "{e}");
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), conflict);
+        opts.update = true;
+        assert!(matches!(
+            check(&behaviour(), &opts, ""),
+            Ok(SnapshotStatus::Updated { .. })
+        ));
+        opts.update = false;
+        assert!(matches!(
+            check(&behaviour(), &opts, ""),
+            Ok(SnapshotStatus::Matched { .. })
+        ));
+    }
+
+    #[test]
+    fn a_missing_snapshot_is_written_as_new() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let opts = SnapshotOptions {
+            dir: dir.path().to_path_buf(),
+            update: false,
+        };
+        assert!(matches!(
+            check(&behaviour(), &opts, ""),
+            Ok(SnapshotStatus::New { .. })
+        ));
+        assert!(dir.path().join(file_name("drill")).is_file());
     }
 }

@@ -102,12 +102,13 @@ pub struct RunningGateway {
     pub process: Option<ProcessGuard>,
     /// Time from start to ready.
     pub startup: Duration,
-    /// The config crossfire rendered for it, if any.
-    pub rendered_config: Option<PathBuf>,
     /// The egress sink the process is sealed with.
     pub sink: Option<Sink>,
     /// The version crossfire installed and expects the gateway to report.
     pub pinned_version: Option<String>,
+    /// The answer header the gateway reports its version in (LiteLLM's
+    /// `x-litellm-version`); `None` for one that reports none (Portkey).
+    pub version_header: Option<&'static str>,
     /// Where a sealed Node.js gateway records refused connections.
     pub escapes_file: Option<PathBuf>,
 }
@@ -120,10 +121,30 @@ impl RunningGateway {
             headers,
             process: None,
             startup: Duration::ZERO,
-            rendered_config: None,
             sink: None,
             pinned_version: None,
+            version_header: None,
             escapes_file: None,
+        }
+    }
+
+    /// The version of the gateway that answered `records`: the one it
+    /// reports, or for a gateway that reports none, the one crossfire
+    /// installed. An error when the reported version is not the installed
+    /// one (pip may silently install another): the run cannot be trusted.
+    pub fn version(
+        &self,
+        records: &[crate::traffic::RequestRecord],
+    ) -> Result<Option<String>, String> {
+        let Some(header) = self.version_header else {
+            return Ok(self.pinned_version.clone());
+        };
+        let seen = records.iter().find_map(|r| r.headers.get(header).cloned());
+        match (&seen, &self.pinned_version) {
+            (Some(seen), Some(pinned)) if seen != pinned => Err(format!(
+                "the gateway reports version {seen}, but crossfire installed {pinned}: refusing to trust the run"
+            )),
+            _ => Ok(seen),
         }
     }
 
@@ -233,10 +254,7 @@ pub async fn start(
         Gateway::Litellm(l) => {
             let bin = litellm::binary(&opts.litellm, &mut |line| eprintln!("crossfire: {line}"))?;
             let bases = mock_bases(s, mocks);
-            let mut gw =
-                litellm::start(&l.config, &bin, &bases, run_dir, l.startup_timeout, cancel).await?;
-            gw.pinned_version = bin.pinned.clone();
-            Ok(gw)
+            litellm::start(&l.config, &bin, &bases, run_dir, l.startup_timeout, cancel).await
         }
         Gateway::Portkey(p) => {
             let install = portkey::install(&mut |line| eprintln!("crossfire: {line}"))?;
@@ -309,9 +327,9 @@ async fn start_command(
         headers: c.headers.clone(),
         process: Some(guard),
         startup: started.elapsed(),
-        rendered_config: rendered_path,
         sink: Some(sink),
         pinned_version: None,
+        version_header: None,
         escapes_file: None,
     })
 }

@@ -52,11 +52,6 @@ impl ProcessGuard {
         })
     }
 
-    /// The process group id (= the leader's pid).
-    pub fn pgid(&self) -> i32 {
-        self.pgid
-    }
-
     /// The log file.
     pub fn log(&self) -> &Path {
         &self.log

@@ -45,7 +45,9 @@ pub fn render(summary: &RunSummary) -> Result<String, quick_junit::SerializeErro
             st.set_message(f.message.as_str())
                 .set_type(f.kind)
                 .set_description(f.path.as_str());
-            let mut case = TestCase::new(format!("failover illusion: request #{}", f.request), st);
+            // `failover_illusion` -> "failover illusion: request #3".
+            let name = format!("{}: request #{}", f.kind.replace('_', " "), f.request);
+            let mut case = TestCase::new(name, st);
             case.set_classname(s.name.as_str());
             suite.add_test_case(case);
         }

@@ -512,12 +512,11 @@ fn ignored_keys(src: &Source, root: &Mapping) -> Vec<IgnoredKey> {
             if known.contains(&k) {
                 continue;
             }
-            // `fallback_models` is a classic: say which routing key it stands for.
-            let near = if k.contains("fallback") {
-                Some("fallbacks".to_string())
-            } else {
-                crate::diag::nearest(k, known.iter().copied()).map(str::to_string)
-            };
+            // A near spelling first (`max_fallback` -> `max_fallbacks`); a
+            // far one such as `fallback_models` stands for `fallbacks`.
+            let near = crate::diag::nearest(k, known.iter().copied())
+                .map(str::to_string)
+                .or_else(|| k.contains("fallback").then(|| "fallbacks".to_string()));
             out.push(IgnoredKey {
                 section,
                 key: k.to_string(),

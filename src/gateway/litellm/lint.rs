@@ -65,12 +65,12 @@ fn primary(cfg: &LitellmConfig, group: &str) -> Option<(String, Dialect)> {
 }
 
 /// The real context window of a group's first deployment.
-fn window_of(cfg: &LitellmConfig, group: &str) -> u64 {
+/// The model a group's first deployment calls (`""` for an empty group: the
+/// default window).
+fn model_of<'a>(cfg: &'a LitellmConfig, group: &str) -> &'a str {
     cfg.items_of(group)
         .first()
-        .map_or(mock_providers::models::DEFAULT_CONTEXT_WINDOW, |i| {
-            mock_providers::models::context_window(&i.upstream_model, None)
-        })
+        .map_or("", |i| i.upstream_model.as_str())
 }
 
 /// Predicts one cell.
@@ -175,14 +175,14 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
     // An overflowing prompt only fits a fallback with a larger window: the
     // ones before it refuse it too (the drill sends a prompt a fifth over the
     // primary's window).
-    let prompt = (class == FailureClass::ContextOverflow).then(|| window_of(cfg, group) * 6 / 5);
+    let overflow = class == FailureClass::ContextOverflow;
     let mut refused: Vec<String> = Vec::new();
     let mut first_served = None;
     for t in &targets {
         let Some((p, _)) = primary(cfg, t) else {
             continue;
         };
-        if prompt.is_some_and(|need| window_of(cfg, t) < need) {
+        if overflow && crate::lint::refuses_overflow(model_of(cfg, group), model_of(cfg, t)) {
             refused.push(t.clone());
             continue;
         }

@@ -71,9 +71,8 @@ pub fn binary(
         .clone()
         .unwrap_or_else(|| provision::LITELLM_VERSION.to_string());
     let spec = PythonEnvSpec::litellm(&version);
+    // Checks the installed versions too: what runs must be what was pinned.
     let env = provision::ensure_python_env(&spec, progress)?;
-    // Checked on every start too: what runs must be what was pinned.
-    provision::verify_versions(&env, &spec.expect)?;
     Ok(LitellmBinary {
         path: env.bin("litellm"),
         pinned: Some(version),
@@ -139,9 +138,9 @@ pub async fn start(
         headers: BTreeMap::from([("authorization".to_string(), format!("Bearer {master}"))]),
         process: Some(guard),
         startup: started.elapsed(),
-        rendered_config: Some(config_path),
         sink: Some(sink),
-        pinned_version: None,
+        pinned_version: bin.pinned.clone(),
+        version_header: Some("x-litellm-version"),
         escapes_file: None,
     })
 }

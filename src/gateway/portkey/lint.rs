@@ -182,15 +182,13 @@ fn walk(cfg: &PortkeyConfig, node: &Node, faulted: &[usize], class: FailureClass
 }
 
 /// The real context window of a leaf's model.
-fn window(cfg: &PortkeyConfig, i: usize) -> u64 {
+fn model(cfg: &PortkeyConfig, i: usize) -> &str {
     let leaf = &cfg.leaves[i];
-    let model = leaf.model.clone().unwrap_or_else(|| {
+    leaf.model.as_deref().unwrap_or_else(|| {
         leaf.mapped
             .as_ref()
             .map_or("gpt-4o", |(_, d)| d.default_model())
-            .to_string()
-    });
-    mock_providers::models::context_window(&model, None)
+    })
 }
 
 /// Predicts what the config does when its primary target fails with `class`.
@@ -199,12 +197,9 @@ fn window(cfg: &PortkeyConfig, i: usize) -> u64 {
 pub fn predict(cfg: &PortkeyConfig, class: FailureClass) -> Prediction {
     let primary = cfg.primary();
     let faulted: Vec<usize> = match (class, primary.first()) {
-        (FailureClass::ContextOverflow, Some(&p)) => {
-            let need = window(cfg, p) * 6 / 5;
-            (0..cfg.leaves.len())
-                .filter(|&i| window(cfg, i) < need)
-                .collect()
-        }
+        (FailureClass::ContextOverflow, Some(&p)) => (0..cfg.leaves.len())
+            .filter(|&i| crate::lint::refuses_overflow(model(cfg, p), model(cfg, i)))
+            .collect(),
         _ => primary.clone(),
     };
     let w = walk(cfg, &cfg.root, &faulted, class);

@@ -88,7 +88,6 @@ pub async fn start(
     );
     gw.process = Some(guard);
     gw.startup = started.elapsed();
-    gw.rendered_config = Some(config_path);
     gw.escapes_file = Some(escapes);
     gw.pinned_version = Some(install.version.clone());
     Ok(gw)
