@@ -73,6 +73,14 @@ pub fn is_secret_key(k: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
+/// `dir` as an absolute path. A gateway runs in its own working folder, so
+/// every path crossfire hands it (config, seal, run folder) must not depend
+/// on crossfire's (the default `crossfire-runs/<time>` is relative).
+pub fn absolute(dir: &Path) -> Result<PathBuf, GatewayError> {
+    std::path::absolute(dir)
+        .map_err(|e| GatewayError::start(format!("cannot resolve {}: {e}", dir.display())))
+}
+
 /// Creates `dir` and its parents, or says which directory could not be made.
 pub fn create_dir(dir: &Path) -> Result<(), GatewayError> {
     std::fs::create_dir_all(dir)
@@ -279,6 +287,7 @@ async fn start_command(
     run_dir: &Path,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
+    let run_dir = &absolute(run_dir)?;
     let port = process::free_port()?;
     let rendered_path = c.config_template.as_ref().map(|t| {
         let name = t

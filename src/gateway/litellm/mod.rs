@@ -98,6 +98,7 @@ pub async fn start(
 ) -> Result<RunningGateway, GatewayError> {
     let master = random_key();
     let doc = rewrite::rewrite(cfg, bases, &master);
+    let run_dir = &super::absolute(run_dir)?;
     let config_path = run_dir.join("litellm-config.yaml");
     let text = serde_yaml::to_string(&doc)
         .map_err(|e| GatewayError::start(format!("cannot write the rewritten config: {e}")))?;

@@ -51,6 +51,7 @@ pub async fn start(
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
     let doc = config::rewrite(cfg, bases);
+    let run_dir = &super::absolute(run_dir)?;
     let config_path = run_dir.join("portkey-config.json");
     let text = serde_json::to_string_pretty(&doc)
         .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
