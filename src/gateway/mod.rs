@@ -309,6 +309,9 @@ async fn start_command(
         .collect();
     let mut cmd = Command::new(&args[0]);
     cmd.args(&args[1..]).current_dir(&c.workdir);
+    // As for LiteLLM and Portkey: the shell's API keys stay out; the
+    // scenario's `env:` passes what the gateway needs.
+    process::clean_env(&mut cmd);
     for (k, v) in &vars {
         cmd.env(template::env_name(k), v);
     }
