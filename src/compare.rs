@@ -196,25 +196,37 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
             ),
         };
         rendered |= !own;
+        let loaded = match g.as_str() {
+            "litellm" => Loaded::Litellm(crate::gateway::litellm::config::load(&config)?),
+            _ => Loaded::Portkey(crate::gateway::portkey::config::load(&config)?),
+        };
+        // The one model group compared: the intent's, when the config has
+        // it. A rendered LiteLLM config also has a group per fallback model;
+        // drilling those too would mix their cells into the table.
+        let group = match &loaded {
+            Loaded::Litellm(c) => {
+                let groups = c.groups();
+                if groups.contains(&opts.intent.group) {
+                    opts.intent.group.clone()
+                } else {
+                    groups.first().cloned().unwrap_or_default()
+                }
+            }
+            Loaded::Portkey(c) => c.name.clone(),
+        };
         let drill_opts = DrillOptions {
             out: dir.join("drill"),
             requests: opts.requests,
             classes: crate::gateway::litellm::lint::DRILL_CLASSES.to_vec(),
-            groups: vec![],
+            groups: vec![group.clone()],
             gateway: opts.gateway.clone(),
             cancel: opts.cancel.clone(),
         };
-        let report = match g.as_str() {
-            "litellm" => {
-                let cfg = crate::gateway::litellm::config::load(&config)?;
-                drill::drill_litellm(&cfg, &drill_opts).await?
-            }
-            _ => {
-                let cfg = crate::gateway::portkey::config::load(&config)?;
-                drill::drill_portkey(&cfg, &drill_opts).await?
-            }
+        let report = match &loaded {
+            Loaded::Litellm(cfg) => drill::drill_litellm(cfg, &drill_opts).await?,
+            Loaded::Portkey(cfg) => drill::drill_portkey(cfg, &drill_opts).await?,
         };
-        let healthy = healthy_phase(g, &config, &dir, opts).await?;
+        let healthy = healthy_phase(g, &config, &group, &dir, opts).await?;
         results.push(GatewayResult {
             gateway: g.clone(),
             config,
@@ -255,23 +267,21 @@ struct Healthy {
     version: Option<String>,
 }
 
+/// A gateway config, read once.
+enum Loaded {
+    Litellm(crate::gateway::litellm::config::LitellmConfig),
+    Portkey(crate::gateway::portkey::config::PortkeyConfig),
+}
+
 /// Healthy traffic through the gateway, each request paired with one sent
 /// straight to the primary's mock, interleaved so machine noise hits both.
 async fn healthy_phase(
     kind: &str,
     config: &Path,
+    group: &str,
     dir: &Path,
     opts: &CompareOptions,
 ) -> Result<Healthy, GatewayError> {
-    let cfg_groups = match kind {
-        "litellm" => crate::gateway::litellm::config::load(config)?.groups(),
-        _ => vec![crate::gateway::portkey::config::load(config)?.name],
-    };
-    let group = if kind == "litellm" && cfg_groups.contains(&opts.intent.group) {
-        opts.intent.group.clone()
-    } else {
-        cfg_groups.first().cloned().unwrap_or_default()
-    };
     let scenario_path = dir.join("healthy.yaml");
     // Paths and group names go in as JSON strings, which YAML reads as-is.
     let quote = |v: &str| serde_json::to_string(v).unwrap_or_default();
@@ -280,7 +290,7 @@ async fn healthy_phase(
         format!(
             "name: healthy\ngateway: {{kind: {kind}, config: {}}}\ntraffic:\n  - model: {}\n    requests: 1\n    prompt_tokens: 200\n",
             quote(&config.display().to_string()),
-            quote(&group),
+            quote(group),
         ),
     )?;
     let s = scenario::load_with(&scenario_path, &LoadOptions::default())?;

@@ -512,11 +512,19 @@ fn ignored_keys(src: &Source, root: &Mapping) -> Vec<IgnoredKey> {
             if known.contains(&k) {
                 continue;
             }
-            // A near spelling first (`max_fallback` -> `max_fallbacks`); a
-            // far one such as `fallback_models` stands for `fallbacks`.
-            let near = crate::diag::nearest(k, known.iter().copied())
-                .map(str::to_string)
-                .or_else(|| k.contains("fallback").then(|| "fallbacks".to_string()));
+            // A fallback-like key is held against the fallback keys only
+            // (`max_fallback` -> `max_fallbacks`, not `fal_ai_models`); one
+            // far from all of them (`fallback_models`) stands for `fallbacks`.
+            let near = if k.contains("fallback") {
+                let fallback_keys = known.iter().copied().filter(|n| n.contains("fallback"));
+                Some(
+                    crate::diag::nearest(k, fallback_keys)
+                        .unwrap_or("fallbacks")
+                        .to_string(),
+                )
+            } else {
+                crate::diag::nearest(k, known.iter().copied()).map(str::to_string)
+            };
             out.push(IgnoredKey {
                 section,
                 key: k.to_string(),
@@ -628,5 +636,28 @@ mod tests {
         );
         assert_eq!(host_of("http://u:p@127.0.0.1:8080/x"), Some("127.0.0.1"));
         assert_eq!(host_of("nonsense"), None);
+    }
+
+    #[test]
+    fn ignored_fallback_keys_point_at_the_fallback_key_meant() {
+        let text = "model_list: []\nrouter_settings:\n  max_fallback: 2\n  fallback_models: [a]\n  num_retrie: 1\n";
+        let src = Source::from_text(Path::new("c.yaml"), text.into());
+        let root: Value = serde_yaml::from_str(text).expect("yaml");
+        let found: Vec<(String, Option<String>)> =
+            ignored_keys(&src, root.as_mapping().expect("mapping"))
+                .into_iter()
+                .map(|k| (k.key, k.nearest))
+                .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "max_fallback".to_string(),
+                    Some("max_fallbacks".to_string())
+                ),
+                ("fallback_models".to_string(), Some("fallbacks".to_string())),
+                ("num_retrie".to_string(), Some("num_retries".to_string())),
+            ]
+        );
     }
 }
