@@ -57,7 +57,7 @@ fn tax_from_a_measured_compare_file() {
         serde_json::json!({"results": [{"gateway": "litellm", "token_overhead_pct": 3.0, "drill": {"cells": cells}}]}).to_string(),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crossfire"))
+    let out = support::crossfire()
         .args(["tax", "--from"])
         .arg(&file)
         .args([
@@ -89,11 +89,8 @@ async fn the_latency_audit_pairs_every_request_with_a_direct_call() {
     );
     let s = crossfire::scenario::load(&c.scenario).unwrap();
     let opts = crossfire::runner::RunOptions {
-        out: c.dir.path().join("out"),
-        cancel: tokio_util::sync::CancellationToken::new(),
-        gateway: Default::default(),
-        snapshots: None,
         latency_audit: true,
+        ..support::options(c.dir.path().join("out"))
     };
     let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     let l = summary.scenarios[0]

@@ -1,14 +1,12 @@
 //! `crossfire mock` as a user runs it: flags and files in, URLs out, a journal
 //! on disk, exit 0 on SIGTERM, exit 2 with a located message on bad input.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod support;
 
-fn crossfire() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_crossfire"))
-}
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use support::{crossfire, wait_with_timeout, ChildGuard};
 
 #[test]
 fn bad_mock_inputs_exit_2_with_located_messages() {
@@ -62,18 +60,23 @@ fn serves_prints_urls_journals_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mock/good.yaml");
-    let mut child = crossfire()
-        .args(["mock", "--json", "--journal"])
-        .arg(&journal)
-        .arg(&good)
-        .args(["--deployment", "extra=gemini"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = ChildGuard(
+        crossfire()
+            .args(["mock", "--json", "--journal"])
+            .arg(&journal)
+            .arg(&good)
+            .args(["--deployment", "extra=gemini"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = support::lines(child.stdout.take().unwrap());
     let mut urls = std::collections::HashMap::new();
-    for _ in 0..3 {
-        let line = lines.next().unwrap().unwrap();
+    for n in 0..3 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("line {n} of `crossfire mock` never came: {e}"))
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         urls.insert(
             v["id"].as_str().unwrap().to_string(),
@@ -107,16 +110,4 @@ fn serves_prints_urls_journals_and_exits_0_on_sigterm() {
     let attempts = mock_providers::journal::read_jsonl(&journal).unwrap();
     let markers: Vec<_> = attempts.iter().map(|a| a.marker.clone().unwrap()).collect();
     assert_eq!(markers, ["xf:cli:0", "xf:cli:1", "xf:cli:2"]);
-}
-
-fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
-    let start = std::time::Instant::now();
-    while start.elapsed() < limit {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    None
 }

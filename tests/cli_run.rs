@@ -7,28 +7,10 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::{case, refgw_config, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
-
-fn crossfire() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_crossfire"))
-}
-
-fn wait(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    None
-}
-
-fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks whether the group exists.
-    unsafe { libc::kill(-pgid, 0) == 0 }
-}
+use support::{
+    case, crossfire, group_alive, refgw_config, target, wait_with_timeout, ChildGuard,
+    REFGW_GATEWAY, THREE_DEPLOYMENTS,
+};
 
 /// The gateway's pid from the line the reference gateway logs when it listens.
 fn gateway_pid(run_dir: &Path) -> Option<i32> {
@@ -135,15 +117,17 @@ fn ctrl_c_stops_the_gateway_process_group_and_keeps_the_journal() {
         )).replace("\"groups\"", "\"spawn_helper\": true,\n  \"groups\"")),
     );
     let out = c.dir.path().join("out");
-    let mut child = crossfire()
-        .arg("run")
-        .arg(&c.scenario)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ChildGuard(
+        crossfire()
+            .arg("run")
+            .arg(&c.scenario)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let run_dir = out.join("01-long-run");
     let start = Instant::now();
     let pid = loop {
@@ -161,7 +145,10 @@ fn ctrl_c_stops_the_gateway_process_group_and_keeps_the_journal() {
     assert!(group_alive(pid));
     // SAFETY: signalling the crossfire process this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    assert_eq!(wait(&mut child, Duration::from_secs(20)), Some(130));
+    assert_eq!(
+        wait_with_timeout(&mut child, Duration::from_secs(20)),
+        Some(130)
+    );
     // The gateway and the helper it spawned (same process group) are gone.
     let gone = Instant::now();
     while group_alive(pid) && gone.elapsed() < Duration::from_secs(2) {

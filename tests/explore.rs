@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::process::Command;
-use support::{case, refgw_config, target, REFGW_GATEWAY};
+use support::{case, crossfire, refgw_config, target, REFGW_GATEWAY};
 
 #[test]
 fn explore_finds_shrinks_and_writes_a_reproducing_scenario() {
@@ -23,7 +22,7 @@ fn explore_finds_shrinks_and_writes_a_reproducing_scenario() {
         ),
     );
     let written = c.dir.path().join("found.yaml");
-    let out = Command::new(env!("CARGO_BIN_EXE_crossfire"))
+    let out = crossfire()
         .arg("explore")
         .arg(&c.scenario)
         .args([
@@ -60,7 +59,7 @@ fn explore_finds_shrinks_and_writes_a_reproducing_scenario() {
     assert_eq!(faults[0]["on"], "claude", "{text}");
     assert_eq!(faults[0]["schedule"]["first"], 4, "{text}");
     // The written scenario fails the same way under `crossfire run`.
-    let rerun = Command::new(env!("CARGO_BIN_EXE_crossfire"))
+    let rerun = crossfire()
         .arg("run")
         .arg(&written)
         .arg("--out")

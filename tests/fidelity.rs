@@ -15,10 +15,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// Classes fed to the clients: every answered class, and the byte-level and
-/// timing ones a client can observe.
-const CLASSES: [FailureClass; 16] = FailureClass::ALL;
-
 /// The model each dialect is asked for.
 fn model(d: Dialect) -> &'static str {
     match d {
@@ -91,7 +87,9 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
     let specs: Vec<DeploymentSpec> = Dialect::ALL
         .iter()
         .flat_map(|&d| {
-            CLASSES.iter().map(move |&c| {
+            // Every class: the answered ones, and the byte-level and timing
+            // ones a client can observe.
+            FailureClass::ALL.iter().map(move |&c| {
                 DeploymentSpec::new(format!("{d}-{c}"), d).fault(fault_for(c), Schedule::Always)
             })
         })
@@ -123,8 +121,11 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
         dialects
             .iter()
             .flat_map(|&d| {
-                std::iter::once(case(client, d, None))
-                    .chain(CLASSES.iter().map(move |&c| case(client, d, Some(c))))
+                std::iter::once(case(client, d, None)).chain(
+                    FailureClass::ALL
+                        .iter()
+                        .map(move |&c| case(client, d, Some(c))),
+                )
             })
             .collect()
     };
@@ -198,7 +199,7 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
     };
     let mut misses = Vec::new();
     for d in Dialect::ALL {
-        for class in CLASSES {
+        for class in FailureClass::ALL {
             let Some(wanted) = expect_litellm(d, class) else {
                 continue;
             };
@@ -214,9 +215,13 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
     let expect_sdk = [
         (FailureClass::RateLimit, "RateLimitError"),
         (FailureClass::QuotaExhausted, "RateLimitError"),
+        (FailureClass::Auth, "AuthenticationError"),
         (FailureClass::ContextOverflow, "BadRequestError"),
+        (FailureClass::ContentPolicy, "BadRequestError"),
         (FailureClass::NotFound, "NotFoundError"),
         (FailureClass::ServerError, "InternalServerError"),
+        (FailureClass::BadGateway, "InternalServerError"),
+        (FailureClass::Unavailable, "InternalServerError"),
         (FailureClass::Overloaded, "InternalServerError"),
         (FailureClass::Timeout, "APITimeoutError"),
         (FailureClass::ConnectionReset, "APIConnectionError"),
@@ -231,6 +236,8 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
         let got = exception(&format!("anthropic/anthropic-{class}"));
         let wanted = match class {
             FailureClass::Overloaded => "OverloadedError",
+            // The anthropic SDK has its own class for a 503.
+            FailureClass::Unavailable => "ServiceUnavailableError",
             // The SDK knows Anthropic's spend-limit detail code.
             FailureClass::QuotaExhausted => "EnforcedSpendLimitReachedError",
             _ => wanted,
@@ -242,7 +249,7 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
     // crossfire's lint and drill predict with a table of LiteLLM's readings;
     // it must be what LiteLLM does.
     for d in Dialect::ALL {
-        for class in CLASSES {
+        for class in FailureClass::ALL {
             let v = &results[&format!("litellm/{d}-{class}")];
             let observed = (
                 v["exception"].as_str().unwrap().to_string(),
@@ -271,6 +278,16 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             )
         })
         .collect();
+    // The snapshot's name says which clients it was measured with.
+    assert_eq!(
+        (
+            provision::LITELLM_VERSION,
+            provision::OPENAI_SDK_VERSION,
+            provision::ANTHROPIC_SDK_VERSION
+        ),
+        ("1.108.7", "3.57.0", "2.13.0"),
+        "crossfire now pins other clients: rename the snapshot after them and re-measure"
+    );
     insta::assert_yaml_snapshot!(
         "fidelity_litellm_1_108_7_openai_3_57_0_anthropic_2_13_0",
         table

@@ -1,6 +1,8 @@
 //! The library builder: a scenario from Rust code, its routing behaviour as a
 //! value, snapshotted with insta the way a team would in its own tests.
 
+mod support;
+
 use crossfire::harness::Harness;
 use crossfire::mock_providers::{Dialect, FailureClass};
 use std::path::Path;
@@ -8,7 +10,7 @@ use std::path::Path;
 #[tokio::test]
 async fn routing_behaviour_as_a_value_for_insta() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let refgw = root.join("examples/refgw/refgw.py");
+    let refgw = support::refgw();
     let template = root.join("examples/refgw/cross-provider.json.tmpl");
     let behaviour = Harness::new("overloaded-claude")
         .deployment("claude", Dialect::Anthropic, "claude-opus-4-1")

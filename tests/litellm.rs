@@ -4,14 +4,46 @@
 
 mod support;
 
-use crossfire::drill::{self, CellVerdict, DrillOptions};
+use crossfire::drill::{self, CellVerdict};
 use crossfire::gateway::litellm::{config, lint};
 use crossfire::paths::PathClass;
+use crossfire::provision::LITELLM_VERSION;
 use mock_providers::FailureClass;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use support::{crossfire, group_alive, wait_with_timeout, ChildGuard};
+
+/// The LiteLLM version every behaviour pinned here was measured on.
+const MEASURED_ON: &str = "1.108.7";
+
+/// The run was made with the LiteLLM the pinned behaviour was measured on:
+/// crossfire's pin, and the version the proxy reported.
+fn assert_measured_version(reported: Option<&str>) {
+    assert_eq!(
+        LITELLM_VERSION, MEASURED_ON,
+        "crossfire now pins another LiteLLM: re-measure the behaviour pinned here"
+    );
+    match reported {
+        Some(v) => assert_eq!(v, MEASURED_ON, "the version LiteLLM reported"),
+        // LiteLLM 1.108.7 sends `x-litellm-version` with its successes only:
+        // a run answered only with errors reports none. What ran is then the
+        // `litellm` crossfire resolves with default options, which must be
+        // the one it installed pinned (the install checks the version).
+        None => {
+            let bin = crossfire::gateway::litellm::binary(&Default::default(), &mut |l| {
+                eprintln!("[provision] {l}")
+            })
+            .unwrap();
+            assert_eq!(
+                bin.pinned.as_deref(),
+                Some(MEASURED_ON),
+                "the run used {}, not the pinned LiteLLM",
+                bin.path.display()
+            );
+        }
+    }
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,16 +63,9 @@ fn scenario_with(config_file: &str, body: &str) -> support::Case {
 async fn drill(config_file: &str, classes: &[FailureClass], groups: &[&str]) -> drill::DrillReport {
     let cfg = config::load(&example(config_file)).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let opts = DrillOptions {
-        out: out.path().to_path_buf(),
-        requests: 2,
-        classes: classes.to_vec(),
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        gateway: Default::default(),
-        cancel: CancellationToken::new(),
-    };
+    let opts = support::drill_options(out.path(), classes, groups);
     let report = drill::drill_litellm(&cfg, &opts).await.unwrap();
-    std::mem::forget(out);
+    assert_measured_version(report.gateway_version.as_deref());
     report
 }
 
@@ -52,7 +77,9 @@ async fn rate_limit_on_the_primary_crosses_to_openai_with_cross_provider_fallbac
     );
     let r = support::run(&c).await;
     assert_eq!(r.error, None);
-    assert_eq!(r.gateway_version.as_deref(), Some("1.108.7"));
+    assert_eq!(r.gateway_version.as_deref(), Some(MEASURED_ON));
+    assert_measured_version(r.gateway_version.as_deref());
+    assert_eq!(r.paths.len(), 3);
     // LiteLLM 1.108.7: num_retries 2 -> three attempts on Claude, then the fallback.
     for p in &r.paths {
         assert_eq!(
@@ -88,6 +115,8 @@ async fn only_context_window_fallbacks_leave_a_rate_limit_on_anthropic() {
     );
     let r = support::run(&c).await;
     assert_eq!(r.error, None);
+    assert_measured_version(r.gateway_version.as_deref());
+    assert_eq!(r.paths.len(), 2);
     for p in &r.paths {
         assert_eq!(p.class, PathClass::FailedNoFailover);
         assert_eq!(p.steps.len(), 3);
@@ -151,11 +180,6 @@ async fn context_overflow_with_a_same_provider_context_window_fallback_fails_twi
     assert!(c.as_predicted, "lint predicted {:?}", c.predicted);
 }
 
-fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks whether the group exists.
-    unsafe { libc::kill(-pgid, 0) == 0 }
-}
-
 #[test]
 fn an_interrupted_litellm_run_leaves_no_process() {
     let c = scenario_with(
@@ -163,15 +187,17 @@ fn an_interrupted_litellm_run_leaves_no_process() {
         "name: long\ngateway: {kind: litellm, config: litellm.yaml}\ntraffic:\n  - model: claude-opus\n    duration: 120s\n    rate: 5\n",
     );
     let out = c.dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crossfire"))
-        .arg("run")
-        .arg(&c.scenario)
-        .arg("--out")
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ChildGuard(
+        crossfire()
+            .arg("run")
+            .arg(&c.scenario)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let run_dir = out.join("01-long");
     let start = Instant::now();
     // Wait until traffic flows through the proxy.
@@ -194,17 +220,11 @@ fn an_interrupted_litellm_run_leaves_no_process() {
     assert!(group_alive(pgid));
     // SAFETY: signalling the crossfire process this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(240),
-            "crossfire did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(130));
+    let status = wait_with_timeout(
+        &mut child,
+        Duration::from_secs(240).saturating_sub(start.elapsed()),
+    );
+    assert_eq!(status, Some(130), "crossfire did not stop with exit 130");
     let gone = Instant::now();
     while group_alive(pgid) && gone.elapsed() < Duration::from_secs(3) {
         std::thread::sleep(Duration::from_millis(20));
@@ -245,13 +265,7 @@ async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
         },
     )
     .unwrap();
-    let opts = crossfire::runner::RunOptions {
-        out: dir.path().join("out"),
-        cancel: CancellationToken::new(),
-        gateway: Default::default(),
-        snapshots: None,
-        latency_audit: false,
-    };
+    let opts = support::options(dir.path().join("out"));
     let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     let r = &summary.scenarios[0];
     assert!(!r.escaped.is_empty(), "nothing reached the sink");
@@ -270,11 +284,26 @@ async fn the_same_litellm_config_gives_the_same_snapshot_twice() {
         .litellm(example("fallbacks.yaml").to_str().unwrap())
         .fault("anthropic", FailureClass::Overloaded, "always")
         .traffic("claude-opus", 3);
-    let first = h.run().await.unwrap();
+    // The first run through the whole report, for the version LiteLLM
+    // reported; its behaviour derived as `Harness::run` derives it.
+    let report = h.run_report().await.unwrap();
+    assert_eq!(report.gateway_version.as_deref(), Some(MEASURED_ON));
+    assert_measured_version(report.gateway_version.as_deref());
+    let scenario = crossfire::scenario::load(&report.file).unwrap();
+    let first = crossfire::runner::behaviour(&scenario, &report.paths);
+    remove_harness_dir(&report.run_dir);
     let second = h.run().await.unwrap();
     assert_eq!(first, second);
     assert_eq!(
         first.groups["claude-opus"].paths.keys().collect::<Vec<_>>(),
         ["anthropic/claude-opus 529 -> anthropic/claude-opus 529 -> anthropic/claude-opus 529 -> openai/gpt-4o 200 => client 200"]
     );
+}
+
+/// Removes the folder `Harness::run_report` made (`<dir>/out/<run>`), as
+/// `Harness::run` does.
+fn remove_harness_dir(run_dir: &std::path::Path) {
+    let dir = run_dir.parent().and_then(|p| p.parent()).unwrap();
+    assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+    std::fs::remove_dir_all(dir).unwrap();
 }

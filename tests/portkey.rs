@@ -4,12 +4,30 @@
 
 mod support;
 
-use crossfire::drill::{self, CellVerdict, DrillOptions};
+use crossfire::drill::{self, CellVerdict};
 use crossfire::gateway::portkey::config;
 use crossfire::paths::PathClass;
+use crossfire::provision::{LITELLM_VERSION, PORTKEY_VERSION};
 use mock_providers::FailureClass;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
+
+/// The Portkey version every behaviour pinned here was measured on.
+const MEASURED_ON: &str = "1.15.2";
+
+/// The run was made with the Portkey the pinned behaviour was measured on.
+/// Portkey reports no version: the report carries the one crossfire installed.
+fn assert_measured_version(reported: Option<&str>) {
+    assert_eq!(
+        PORTKEY_VERSION, MEASURED_ON,
+        "crossfire now pins another Portkey: re-measure the behaviour pinned here"
+    );
+    assert_eq!(
+        reported,
+        Some(MEASURED_ON),
+        "the version of the Portkey run"
+    );
+}
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +52,8 @@ async fn default_fallback_moves_a_429_to_the_next_target() {
     );
     let r = support::run(&c).await;
     assert_eq!(r.error, None);
-    assert_eq!(r.gateway_version.as_deref(), Some("1.15.2"));
+    assert_measured_version(r.gateway_version.as_deref());
+    assert_eq!(r.paths.len(), 3);
     for p in &r.paths {
         assert_eq!(
             p.describe(),
@@ -64,6 +83,10 @@ async fn on_status_codes_strand_a_context_overflow_and_an_anthropic_529() {
             "  - model: claude-opus\n    requests: 2\n    concurrency: 2\n",
         );
         let r = support::run(&c).await;
+        assert_eq!(r.error, None, "{fault}");
+        assert_measured_version(r.gateway_version.as_deref());
+        assert_eq!(r.paths.len(), 2, "{fault}");
+        assert_eq!(r.requests.len(), 2, "{fault}");
         for p in &r.paths {
             assert_eq!(
                 p.class,
@@ -97,6 +120,8 @@ async fn loadbalance_never_fails_over() {
         "  - model: claude-opus\n    requests: 24\n    concurrency: 4\n",
     );
     let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    assert_measured_version(r.gateway_version.as_deref());
     let failed = r
         .counts
         .get(&PathClass::FailedNoFailover)
@@ -120,6 +145,10 @@ async fn streams_pass_through_and_a_cut_stream_is_not_rescued() {
         "  - model: claude-opus\n    requests: 2\n    stream: true\n",
     );
     let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    assert_measured_version(r.gateway_version.as_deref());
+    assert_eq!(r.paths.len(), 2);
+    assert_eq!(r.requests.len(), 2);
     assert!(
         r.paths.iter().all(|p| p.class == PathClass::Direct && p.ok),
         "{:#?}",
@@ -151,15 +180,9 @@ async fn streams_pass_through_and_a_cut_stream_is_not_rescued() {
 async fn drill_cells(file: &str, classes: &[FailureClass]) -> Vec<(String, CellVerdict, bool)> {
     let cfg = config::load(&example(file)).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let opts = DrillOptions {
-        out: out.path().to_path_buf(),
-        requests: 2,
-        classes: classes.to_vec(),
-        groups: vec![],
-        gateway: Default::default(),
-        cancel: CancellationToken::new(),
-    };
+    let opts = support::drill_options(out.path(), classes, &[]);
     let r = drill::drill_portkey(&cfg, &opts).await.unwrap();
+    assert_measured_version(r.gateway_version.as_deref());
     r.cells
         .iter()
         .map(|c| (c.observed.clone(), c.verdict, c.as_predicted))
@@ -247,7 +270,12 @@ async fn compare_puts_both_gateways_side_by_side() {
     let c = crossfire::compare::compare(&opts).await.unwrap();
     let rows: std::collections::HashMap<String, Vec<String>> =
         crossfire::compare::rows(&c).into_iter().collect();
-    assert_eq!(rows["gateway version"], ["1.108.7", "1.15.2"]);
+    assert_eq!(
+        [LITELLM_VERSION, PORTKEY_VERSION],
+        ["1.108.7", MEASURED_ON],
+        "crossfire now pins other gateways: re-measure the rows pinned here"
+    );
+    assert_eq!(rows["gateway version"], ["1.108.7", MEASURED_ON]);
     // Measured with LiteLLM 1.108.7 and Portkey 1.15.2: both move a 429 to
     // OpenAI; neither rescues an overflow (GPT-4o's window is smaller) nor a
     // cut stream.

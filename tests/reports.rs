@@ -6,11 +6,8 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use support::{case, refgw_config, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
-
-fn crossfire() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_crossfire"))
-}
+use std::sync::atomic::{AtomicU32, Ordering};
+use support::{case, crossfire, refgw_config, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
 
 fn mermaid_parses(files: &[&Path]) {
     let root = crossfire::provision::ensure_node_env(
@@ -19,13 +16,19 @@ fn mermaid_parses(files: &[&Path]) {
     )
     .unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mermaid/check.mjs");
-    let copy = root.join("check.mjs");
+    // The script must sit in the environment to resolve its modules. Tests run
+    // in parallel (and test binaries side by side): each call gets its own
+    // copy, so no node reads a file another call is still writing.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let copy = root.join(format!(
+        "check-{}-{}.mjs",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::copy(&script, &copy).unwrap();
-    let out = Command::new("node")
-        .arg(&copy)
-        .args(files)
-        .output()
-        .unwrap();
+    let out = Command::new("node").arg(&copy).args(files).output();
+    let _ = std::fs::remove_file(&copy);
+    let out = out.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -201,17 +204,14 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let opts = crossfire::drill::DrillOptions {
-        out: dir.path().join("out"),
-        requests: 2,
-        classes: vec![
+    let opts = support::drill_options(
+        &dir.path().join("out"),
+        &[
             crossfire::mock_providers::FailureClass::RateLimit,
             crossfire::mock_providers::FailureClass::Overloaded,
         ],
-        groups: vec![],
-        gateway: Default::default(),
-        cancel: tokio_util::sync::CancellationToken::new(),
-    };
+        &[],
+    );
     let report = crossfire::drill::drill_portkey(&cfg, &opts).await.unwrap();
     let md = crossfire::drill::render_markdown(&report);
     assert!(

@@ -3,6 +3,8 @@
 //! misspelt keys do not. Checked with the `jsonschema` Python package from the
 //! LiteLLM environment crossfire provisions.
 
+mod support;
+
 use crossfire::provision::{self, PythonEnvSpec};
 use std::path::Path;
 use std::process::Command;
@@ -34,10 +36,7 @@ fn as_json(yaml: &Path, out: &Path) {
 #[test]
 fn schema_is_valid_and_matches_the_shipped_scenarios() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let schema = Command::new(env!("CARGO_BIN_EXE_crossfire"))
-        .arg("schema")
-        .output()
-        .unwrap();
+    let schema = support::crossfire().arg("schema").output().unwrap();
     assert!(schema.status.success());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("schema.json");

@@ -1,13 +1,52 @@
 //! The GitHub Actions workflows the README documents: the files in
 //! examples/github are exactly what the README shows, they are valid
 //! workflows, and every crossfire command in them is valid here (its files
-//! exist, its flags parse, its scenarios check).
+//! exist, its flags parse, its scenarios check, its gateway configs lint).
+
+mod support;
 
 use std::path::Path;
-use std::process::Command;
+use support::crossfire;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Flags of `crossfire run` and `drill` that take no value.
+const SWITCHES: [&str; 4] = [
+    "--latency-audit",
+    "--update-snapshots",
+    "--allow-unmapped",
+    "--verbose",
+];
+
+/// The positional arguments of a command's arguments (after the subcommand):
+/// neither a flag nor a flag's value.
+fn positional<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut takes_value = false;
+    for a in args {
+        if std::mem::take(&mut takes_value) {
+            continue;
+        }
+        if a.starts_with('-') {
+            takes_value = a.starts_with("--") && !a.contains('=') && !SWITCHES.contains(a);
+        } else {
+            out.push(*a);
+        }
+    }
+    out
+}
+
+/// The value of `--flag VALUE` (or `--flag=VALUE`) in a command's arguments.
+fn flag<'a>(args: &[&'a str], name: &str) -> Option<&'a str> {
+    args.iter().enumerate().find_map(|(i, a)| {
+        if *a == name {
+            args.get(i + 1).copied()
+        } else {
+            a.strip_prefix(name).and_then(|v| v.strip_prefix('='))
+        }
+    })
 }
 
 fn crossfire_commands(workflow: &serde_yaml::Value) -> Vec<String> {
@@ -51,8 +90,11 @@ fn the_documented_workflows_are_valid() {
         commands.extend(crossfire_commands(&w));
     }
     assert_eq!(commands.len(), 2);
-    // Every command's flags parse and its files exist: `--help` after the
-    // arguments makes clap check them without running anything.
+    // Every command's flags parse: `--help` after the arguments makes clap
+    // check the flags before it stops; it checks nothing else, so the files
+    // are checked below.
+    let mut scenarios = Vec::new();
+    let mut configs = Vec::new();
     for c in &commands {
         let args: Vec<&str> = c.split_whitespace().collect();
         for a in &args {
@@ -60,7 +102,7 @@ fn the_documented_workflows_are_valid() {
                 assert!(root().join(a).exists(), "{a} in `{c}` does not exist");
             }
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_crossfire"))
+        let out = crossfire()
             .current_dir(root())
             .args(&args)
             .arg("--help")
@@ -71,14 +113,52 @@ fn the_documented_workflows_are_valid() {
             "`crossfire {c}` does not parse: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        match args[0] {
+            "run" => scenarios.extend(positional(&args[1..])),
+            "drill" => configs.push((
+                flag(&args, "--gateway").unwrap_or("litellm"),
+                flag(&args, "--config").unwrap_or_else(|| panic!("no --config in `{c}`")),
+            )),
+            other => panic!("no check here for `crossfire {other}`: add one"),
+        }
     }
-    // The PR gate's scenario checks, and its snapshot is committed.
-    let check = Command::new(env!("CARGO_BIN_EXE_crossfire"))
+    // Every scenario a workflow runs checks, as `crossfire check` sees it.
+    assert_eq!(scenarios, ["scenarios/litellm-rate-limit-crosses.yaml"]);
+    let check = crossfire()
         .current_dir(root())
-        .args(["check", "scenarios/litellm-rate-limit-crosses.yaml"])
+        .arg("check")
+        .args(&scenarios)
         .output()
         .unwrap();
-    assert!(check.status.success());
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for s in &scenarios {
+        assert!(
+            said.contains(&format!("ok {s} (")),
+            "{s} not checked: {said}"
+        );
+    }
+    // Every gateway config a workflow drills is one `crossfire lint` can read.
+    assert_eq!(configs, [("litellm", "examples/litellm/fallbacks.yaml")]);
+    for (gateway, config) in &configs {
+        let lint = crossfire()
+            .current_dir(root())
+            .args(["lint", "--gateway", gateway, config])
+            .output()
+            .unwrap();
+        // Exit 1 is a warning about the config; 2 would be one it cannot read.
+        assert!(
+            matches!(lint.status.code(), Some(0 | 1)),
+            "`crossfire lint {config}` exited {:?}: {}",
+            lint.status.code(),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+    }
+    // Their snapshots are committed.
     assert!(root()
         .join("snapshots/litellm-rate-limit-crosses.yaml")
         .exists());

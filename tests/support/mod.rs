@@ -1,11 +1,111 @@
 //! Helpers shared by the end-to-end tests: scenario files written into a
-//! temporary folder, next to templates for the reference gateway.
+//! temporary folder, next to templates for the reference gateway; the
+//! crossfire binary and the processes it starts.
 
+// Every test file compiles this module on its own and uses only some of it.
 #![allow(dead_code)]
 
+use crossfire::drill::DrillOptions;
+use crossfire::mock_providers::FailureClass;
 use crossfire::runner::{self, RunOptions, ScenarioReport};
+use std::io::{BufRead, BufReader, Read};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// The crossfire binary, as a user runs it.
+pub fn crossfire() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crossfire"))
+}
+
+/// A child process killed (by its own pid) and reaped when dropped, so a
+/// failed assertion never leaves it running.
+pub struct ChildGuard(pub Child);
+
+impl Deref for ChildGuard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for ChildGuard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to `limit` for `child` to exit and returns its exit code; `None`
+/// when it did not exit in time (it is then killed) or a signal ended it.
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// The lines of a child's output, read on a thread: a test waits for each
+/// with `recv_timeout` instead of blocking forever on a silent child.
+pub fn lines(out: impl Read + Send + 'static) -> mpsc::Receiver<std::io::Result<String>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Whether any process of the group `pgid` is still alive.
+pub fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks whether the group exists.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Run options as `crossfire run --out OUT` builds them, nothing else set.
+pub fn options(out: PathBuf) -> RunOptions {
+    RunOptions {
+        out,
+        cancel: CancellationToken::new(),
+        gateway: Default::default(),
+        snapshots: None,
+        latency_audit: false,
+    }
+}
+
+/// Drill options as `crossfire drill --out OUT --classes .. --groups ..`
+/// builds them: two requests per cell (the command's default), all groups
+/// when `groups` is empty.
+pub fn drill_options(out: &Path, classes: &[FailureClass], groups: &[&str]) -> DrillOptions {
+    DrillOptions {
+        out: out.to_path_buf(),
+        requests: 2,
+        classes: classes.to_vec(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        gateway: Default::default(),
+        cancel: CancellationToken::new(),
+    }
+}
 
 /// The reference gateway shipped in examples/.
 pub fn refgw() -> PathBuf {
@@ -40,13 +140,7 @@ pub fn case(scenario: &str, template: Option<&str>) -> Case {
 pub async fn run(case: &Case) -> ScenarioReport {
     let s = crossfire::scenario::load(&case.scenario).unwrap_or_else(|e| panic!("{e}"));
     crossfire::gateway::preflight(&s).unwrap();
-    let opts = RunOptions {
-        out: case.dir.path().join("out"),
-        cancel: CancellationToken::new(),
-        gateway: Default::default(),
-        snapshots: None,
-        latency_audit: false,
-    };
+    let opts = options(case.dir.path().join("out"));
     let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     summary.scenarios.into_iter().next().unwrap()
 }
