@@ -520,7 +520,7 @@ async fn execute(
             .await
         }
     });
-    let records: Vec<RequestRecord> = traffic::join_all(runs.collect())
+    let records: Vec<RequestRecord> = futures_util::future::join_all(runs)
         .await
         .into_iter()
         .flatten()

@@ -17,9 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// What the runner tells reporters, in order.
+/// What the runner tells reporters, in order. Events borrow what they
+/// carry: a reporter that keeps something copies it.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Event<'a> {
     /// A run of `scenarios` scenarios begins; `out` is its folder.
     RunStarted {
         /// Number of scenarios.
@@ -48,11 +49,11 @@ pub enum Event {
         startup: Duration,
     },
     /// A request completed.
-    RequestDone(Box<RequestRecord>),
+    RequestDone(&'a RequestRecord),
     /// A scenario is over.
-    ScenarioFinished(Box<ScenarioReport>),
+    ScenarioFinished(&'a ScenarioReport),
     /// Every scenario is over.
-    RunFinished(Arc<RunSummary>),
+    RunFinished(&'a RunSummary),
 }
 
 /// Everything known about one scenario's run.
@@ -196,7 +197,7 @@ pub async fn run(
             break;
         }
         let report = run_scenario(i, s, opts, emit).await;
-        emit(Event::ScenarioFinished(Box::new(report.clone())));
+        emit(Event::ScenarioFinished(&report));
         reports.push(report);
     }
     let summary = RunSummary {
@@ -204,7 +205,7 @@ pub async fn run(
         interrupted: opts.cancel.is_cancelled(),
         scenarios: reports,
     };
-    emit(Event::RunFinished(Arc::new(summary.clone())));
+    emit(Event::RunFinished(&summary));
     summary
 }
 
@@ -352,7 +353,7 @@ pub async fn run_scenario(
     let run_id = run_id();
     let next_n = Arc::new(AtomicU64::new(0));
     let mut records = Vec::new();
-    let on_done = |r: &RequestRecord| emit(Event::RequestDone(Box::new(r.clone())));
+    let on_done = |r: &RequestRecord| emit(Event::RequestDone(r));
     for (i, t) in s.traffic.iter().enumerate() {
         let list = traffic::drive(
             &client,

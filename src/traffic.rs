@@ -285,20 +285,25 @@ pub async fn drive(
     t: &Traffic,
     run_id: &str,
     run_start: Instant,
-    next_n: &Arc<AtomicU64>,
+    next_n: &AtomicU64,
     cancel: &CancellationToken,
     on_done: &(dyn Fn(&RequestRecord) + Sync),
 ) -> Vec<RequestRecord> {
-    let issued = Arc::new(AtomicU64::new(0));
-    let next_slot = Arc::new(Mutex::new(Instant::now()));
+    // The workers run on this task (join_all), so they share these by reference.
+    let issued = &AtomicU64::new(0);
+    let next_slot = &Mutex::new(Instant::now());
     let entry_start = Instant::now();
-    let records = Arc::new(Mutex::new(Vec::new()));
+    let records = &Mutex::new(Vec::new());
+    let baseline = target.baseline.as_ref().map(|b| {
+        (
+            b,
+            Target::new(b.base_url.clone(), BTreeMap::new()),
+            format!("{run_id}b"),
+        )
+    });
+    let baseline = &baseline;
     let mut workers = Vec::new();
     for _ in 0..t.concurrency {
-        let issued = issued.clone();
-        let next_slot = next_slot.clone();
-        let records = records.clone();
-        let next_n = next_n.clone();
         workers.push(async move {
             loop {
                 if cancel.is_cancelled() {
@@ -333,50 +338,21 @@ pub async fn drive(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(record);
-                if let Some(b) = &target.baseline {
-                    let direct = Target::new(b.base_url.clone(), BTreeMap::new());
+                if let Some((b, direct, run)) = baseline {
                     let k = b.next.fetch_add(1, Ordering::Relaxed) + 1;
-                    let run = format!("{run_id}b");
-                    let r = one(client, &direct, 0, &b.traffic, &run, k, run_start).await;
+                    let r = one(client, direct, 0, &b.traffic, run, k, run_start).await;
                     b.records.lock().unwrap_or_else(|e| e.into_inner()).push(r);
                 }
             }
         });
     }
-    join_all(workers).await;
+    futures_util::future::join_all(workers).await;
     let mut list = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
     list.sort_by_key(|r| r.n);
     list
 }
 
-/// Awaits every future on this task (they may borrow locals) and returns
-/// their outputs in order.
-pub async fn join_all<T, F: std::future::Future<Output = T>>(futs: Vec<F>) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = futs.iter().map(|_| None).collect();
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if slots[i].is_some() {
-                continue;
-            }
-            match f.as_mut().poll(cx) {
-                std::task::Poll::Ready(v) => slots[i] = Some(v),
-                std::task::Poll::Pending => pending = true,
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    slots.into_iter().flatten().collect()
-}
-
 /// Sends one request numbered `n` and records what the client saw.
-#[allow(clippy::too_many_arguments)]
 pub async fn one(
     client: &reqwest::Client,
     target: &Target,

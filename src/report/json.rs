@@ -18,7 +18,7 @@ impl JsonReporter {
     /// Consumes an event.
     pub fn event(&mut self, e: &Event) {
         if let Event::RunFinished(summary) = e {
-            super::write(&self.path, super::json(summary.as_ref()));
+            super::write(&self.path, super::json(summary));
         }
     }
 }
