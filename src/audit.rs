@@ -140,6 +140,18 @@ pub struct CostAudit {
     pub billing_rule: &'static str,
 }
 
+impl CostAudit {
+    /// What the gateway reported, in words: `$0.001200 (-100.0%)`, or
+    /// `no cost`.
+    pub fn reported_text(&self) -> String {
+        match (self.reported_usd, self.discrepancy_pct) {
+            (Some(c), Some(d)) => format!("${c:.6} ({d:+.1}%)"),
+            (Some(c), None) => format!("${c:.6}"),
+            _ => "no cost".to_string(),
+        }
+    }
+}
+
 /// A price: the scenario's override, else the table.
 fn price_of(model: &str, overrides: &BTreeMap<String, Price>) -> Option<Price> {
     overrides

@@ -4,7 +4,7 @@
 
 use crate::audit::{self, LatencyAudit};
 use crate::diag::{suggest, InputError, Source};
-use crate::drill::{self, CellVerdict, DrillOptions, DrillReport};
+use crate::drill::{self, DrillOptions, DrillReport};
 use crate::gateway::{self, GatewayError, GatewayOptions};
 use crate::paths;
 use crate::scenario::{self, LoadOptions};
@@ -374,18 +374,6 @@ async fn healthy_phase(
     })
 }
 
-fn verdict_word(v: CellVerdict) -> &'static str {
-    match v {
-        CellVerdict::Crossed => "crossed",
-        CellVerdict::SameProvider => "same provider",
-        CellVerdict::Served => "served",
-        CellVerdict::Illusion => "ILLUSION",
-        CellVerdict::FallbackFailed => "fallback failed",
-        CellVerdict::RetriedThenFailed => "retried, failed",
-        CellVerdict::NoFailover => "none",
-    }
-}
-
 /// The table rows: (label, one cell per gateway).
 pub fn rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
     let mut rows = Vec::new();
@@ -411,7 +399,7 @@ pub fn rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
                     .cells
                     .iter()
                     .find(|x| x.class == class)
-                    .map_or("-".to_string(), |x| verdict_word(x.verdict).to_string())
+                    .map_or("-".to_string(), |x| x.verdict.label().to_string())
             }),
         ));
     }

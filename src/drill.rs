@@ -7,6 +7,7 @@ use crate::gateway::litellm::{self, config::LitellmConfig, isolate, lint};
 use crate::gateway::portkey::{self, config::PortkeyConfig};
 use crate::gateway::{sink::Escape, GatewayError, GatewayOptions};
 use crate::paths::{self, Path as ReqPath, PathClass};
+use crate::report::column_width;
 use crate::scenario::{ClientApi, Traffic};
 use crate::traffic::{self, RequestRecord, Target};
 use mock_providers::{DeploymentSpec, FailureClass, Fault, JournalConfig, MockSet, Schedule};
@@ -36,7 +37,7 @@ pub struct DrillOptions {
 }
 
 /// What a cell shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CellVerdict {
     /// The requests ended on another provider.
@@ -56,6 +57,15 @@ pub enum CellVerdict {
 }
 
 impl CellVerdict {
+    /// Whether the client was served: by another provider, another
+    /// deployment of the same one, or the faulted one itself.
+    pub fn rescued(self) -> bool {
+        matches!(
+            self,
+            CellVerdict::Crossed | CellVerdict::SameProvider | CellVerdict::Served
+        )
+    }
+
     /// Words for the matrix.
     pub fn label(self) -> &'static str {
         match self {
@@ -488,10 +498,7 @@ async fn execute(
         .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
     let target = Target::new(gw.base_url.clone(), gw.headers.clone());
     let next_n = Arc::new(AtomicU64::new(0));
-    let run_id = format!(
-        "{:06x}",
-        started.elapsed().as_nanos() as u32 ^ std::process::id()
-    );
+    let run_id = crate::runner::run_id();
     let traffic: Vec<Traffic> = p
         .cells
         .iter()
@@ -628,12 +635,7 @@ pub fn behaviour(
     )
 }
 
-/// The drill as a person reads it in a terminal or a log, without colour.
-pub fn render_text(r: &DrillReport) -> String {
-    render_text_styled(r, crate::report::style::Style::plain())
-}
-
-/// The drill as a person reads it in a terminal.
+/// The drill as a person reads it in a terminal (colour per `st`).
 pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> String {
     let mut s = format!(
         "crossfire drill of {} ({}{}, started in {:.1}s, drill took {:.1}s)\n",
@@ -646,20 +648,8 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
         r.startup_ms as f64 / 1000.0,
         r.duration_ms as f64 / 1000.0
     );
-    let wg = r
-        .cells
-        .iter()
-        .map(|c| c.group.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let wo = r
-        .cells
-        .iter()
-        .map(|c| c.observed.len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
+    let wg = column_width(r.cells.iter().map(|c| &c.group), "group");
+    let wo = column_width(r.cells.iter().map(|c| &c.observed), "observed");
     s.push_str(&format!(
         "\n  {:wg$}  {:21}  {:wo$}  {}\n",
         "group", "failure", "observed", "verdict"

@@ -80,20 +80,8 @@ pub fn render_text(r: &LintReport) -> String {
             s.push_str(&format!("  {at}{}\n", w.message));
         }
     }
-    let wg = r
-        .predictions
-        .iter()
-        .map(|p| p.group.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let wp = r
-        .predictions
-        .iter()
-        .map(|p| p.text.len())
-        .max()
-        .unwrap_or(10)
-        .max(10);
+    let wg = crate::report::column_width(r.predictions.iter().map(|p| &p.group), "group");
+    let wp = crate::report::column_width(r.predictions.iter().map(|p| &p.text), "prediction");
     s.push_str(&format!(
         "\npredicted paths (every deployment of the group failing that way, its fallbacks healthy):\n  {:wg$}  {:16}  {:wp$}  why\n",
         "group", "failure", "prediction"

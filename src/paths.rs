@@ -116,13 +116,18 @@ impl Step {
 
     /// `anthropic/claude 429`, `openai/gpt 200`.
     pub fn short(&self) -> String {
-        let status = match (self.outcome, self.status) {
-            (Outcome::Fault(FailureClass::ConnectionReset), _) => "reset".to_string(),
+        format!("{}/{} {}", self.provider, self.deployment, self.answer())
+    }
+
+    /// What the attempt answered: its status, the fault inside a 200
+    /// (`200 stream_cut`), or the fault that gave no status (`connection_reset`).
+    pub fn answer(&self) -> String {
+        match (self.outcome, self.status) {
             (Outcome::Fault(c), Some(200)) => format!("200 {c}"),
             (_, Some(s)) => s.to_string(),
+            (Outcome::Fault(c), None) => c.to_string(),
             (_, None) => "no answer".to_string(),
-        };
-        format!("{}/{} {status}", self.provider, self.deployment)
+        }
     }
 }
 

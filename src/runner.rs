@@ -169,8 +169,8 @@ fn slug(index: usize, name: &str) -> String {
     format!("{:02}-{}", index + 1, crate::diag::slug(name))
 }
 
-/// A short id for this run's markers.
-fn run_id() -> String {
+/// A short id that tells this run's requests (their markers) from others'.
+pub(crate) fn run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

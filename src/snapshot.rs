@@ -39,19 +39,7 @@ pub struct RoutingBehaviour {
 
 /// A path's shape: `anthropic/claude 429 -> openai/gpt 200 => client 200`.
 pub fn shape(p: &Path) -> String {
-    let mut parts: Vec<String> = p
-        .steps
-        .iter()
-        .map(|s| {
-            let what = match (s.outcome, s.status) {
-                (mock_providers::Outcome::Fault(c), Some(200)) => format!("200 {c}"),
-                (mock_providers::Outcome::Fault(c), None) => c.to_string(),
-                (_, Some(st)) => st.to_string(),
-                (_, None) => "no answer".into(),
-            };
-            format!("{}/{} {what}", s.provider, s.deployment)
-        })
-        .collect();
+    let mut parts: Vec<String> = p.steps.iter().map(crate::paths::Step::short).collect();
     if parts.is_empty() {
         parts.push("no provider attempt".into());
     }

@@ -88,10 +88,8 @@ pub fn measured(
             let rescued = cells
                 .iter()
                 .filter(|c| {
-                    matches!(
-                        c["verdict"].as_str(),
-                        Some("crossed") | Some("same_provider") | Some("served")
-                    )
+                    serde_json::from_value::<crate::drill::CellVerdict>(c["verdict"].clone())
+                        .is_ok_and(|v| v.rescued())
                 })
                 .count();
             Ok((

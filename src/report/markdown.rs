@@ -119,11 +119,7 @@ fn scenario(r: &ScenarioReport) -> String {
             a.tokens.token_overhead_pct,
             a.tokens.byte_overhead_pct,
             a.cost.truth_usd,
-            match (a.cost.reported_usd, a.cost.discrepancy_pct) {
-                (Some(c), Some(d)) => format!("${c:.6} ({d:+.1}%)"),
-                (Some(c), None) => format!("${c:.6}"),
-                _ => "no cost".to_string(),
-            }
+            a.cost.reported_text()
         ));
     }
     if let Some(l) = &r.latency {

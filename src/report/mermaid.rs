@@ -21,16 +21,14 @@ fn label(text: &str) -> String {
 /// What a step answered, for an edge label.
 fn answer(s: &crate::paths::Step) -> String {
     match (s.outcome, s.status) {
-        (mock_providers::Outcome::Served, Some(st)) => st.to_string(),
-        (mock_providers::Outcome::Fault(c), Some(st)) => format!("{st} {c}"),
-        (mock_providers::Outcome::Fault(c), None) => c.to_string(),
-        (_, Some(st)) => st.to_string(),
-        (_, None) => "no answer".into(),
+        // An edge has room to name the fault behind an error status too.
+        (mock_providers::Outcome::Fault(c), Some(st)) if st != 200 => format!("{st} {c}"),
+        _ => s.answer(),
     }
 }
 
-/// The flowchart of one model group's paths. `prefix` keeps ids unique when
-/// several charts share a page.
+/// The flowchart of one model group's paths; node ids carry the group, so
+/// several charts can share a page.
 pub fn flowchart(group: &str, paths: &[&Path]) -> String {
     let mut nodes: BTreeMap<String, String> = BTreeMap::new();
     let mut edges: BTreeMap<(String, String, String), u64> = BTreeMap::new();

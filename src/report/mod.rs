@@ -21,6 +21,15 @@ pub fn write(path: &Path, contents: Result<Vec<u8>, String>) {
     }
 }
 
+/// A text table column's width: its widest value or its heading.
+pub fn column_width<'a>(values: impl Iterator<Item = &'a String>, heading: &str) -> usize {
+    values
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max(heading.len())
+}
+
 /// A report as pretty JSON, ready for [`write`].
 pub fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, String> {
     serde_json::to_vec_pretty(value).map_err(|e| e.to_string())

@@ -135,14 +135,12 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
         s.push_str(&format!("  paths: {}\n", counts.join(", ")));
     }
     if let Some(a) = &r.audit {
-        let reported = match (a.cost.reported_usd, a.cost.discrepancy_pct) {
-            (Some(rep), Some(d)) => format!(", the gateway reported ${rep:.6} ({d:+.1}%)"),
-            (Some(rep), None) => format!(", the gateway reported ${rep:.6}"),
-            _ => ", the gateway reported no cost".to_string(),
-        };
         s.push_str(&format!(
-            "  routing tax: {:+.1}% tokens, {:+.1}% bytes; cost ${:.6} at list prices{reported}\n",
-            a.tokens.token_overhead_pct, a.tokens.byte_overhead_pct, a.cost.truth_usd
+            "  routing tax: {:+.1}% tokens, {:+.1}% bytes; cost ${:.6} at list prices, the gateway reported {}\n",
+            a.tokens.token_overhead_pct,
+            a.tokens.byte_overhead_pct,
+            a.cost.truth_usd,
+            a.cost.reported_text()
         ));
     }
     if let Some(l) = &r.latency {

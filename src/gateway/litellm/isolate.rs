@@ -7,6 +7,7 @@
 
 use super::config::{self, Fallbacks, LitellmConfig};
 use super::intent::general_targets;
+use super::rewrite::{child_mapping, key};
 use crate::diag::{InputError, Source};
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -54,10 +55,6 @@ pub fn closure(cfg: &LitellmConfig, group: &str) -> BTreeSet<String> {
         queue.extend(next.into_iter().filter(|t| !seen.contains(t)));
     }
     seen
-}
-
-fn key(s: &str) -> Value {
-    Value::String(s.to_string())
 }
 
 fn list_value(entries: &[(String, Vec<String>)]) -> Value {
@@ -117,13 +114,7 @@ pub fn isolate(
             let mut copy = raw.clone();
             if let Some(m) = copy.as_mapping_mut() {
                 m.insert(key("model_name"), key(&format!("{}{s}", item.group)));
-                let info = m
-                    .entry(key("model_info"))
-                    .or_insert_with(|| Value::Mapping(Mapping::new()));
-                if !info.is_mapping() {
-                    *info = Value::Mapping(Mapping::new());
-                }
-                if let Some(info) = info.as_mapping_mut() {
+                if let Some(info) = child_mapping(m, "model_info") {
                     info.insert(key("id"), key(&format!("{}{s}", item.id)));
                 }
             }
@@ -174,13 +165,7 @@ pub fn isolate(
             }
         }
     }
-    let router = root
-        .entry(key("router_settings"))
-        .or_insert_with(|| Value::Mapping(Mapping::new()));
-    if !router.is_mapping() {
-        *router = Value::Mapping(Mapping::new());
-    }
-    if let Some(m) = router.as_mapping_mut() {
+    if let Some(m) = child_mapping(root, "router_settings") {
         for (k, v) in written {
             m.insert(key(k), v);
         }

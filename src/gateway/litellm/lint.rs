@@ -342,29 +342,33 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
             }
         }
         if let Some((provider, dialect)) = primary(cfg, &group) {
-            if cfg.routing.context_window_fallbacks.is_some()
-                && litellm_exception(dialect, FailureClass::ContextOverflow).0
-                    != "ContextWindowExceededError"
-            {
-                out.push(Warning {
-                    line: 0,
-                    message: format!(
-                        "LiteLLM reads {provider}'s real context-overflow error as `{}`, so `context_window_fallbacks` never fire for `{group}`",
-                        litellm_exception(dialect, FailureClass::ContextOverflow).0
-                    ),
-                });
-            }
-            if cfg.routing.content_policy_fallbacks.is_some()
-                && litellm_exception(dialect, FailureClass::ContentPolicy).0
-                    != "ContentPolicyViolationError"
-            {
-                out.push(Warning {
-                    line: 0,
-                    message: format!(
-                        "LiteLLM reads {provider}'s real content-policy refusal as `{}`, so `content_policy_fallbacks` never fire for `{group}`",
-                        litellm_exception(dialect, FailureClass::ContentPolicy).0
-                    ),
-                });
+            // A special fallback list fires only on its own exception.
+            let special = [
+                (
+                    cfg.routing.context_window_fallbacks.is_some(),
+                    FailureClass::ContextOverflow,
+                    "ContextWindowExceededError",
+                    "context-overflow error",
+                    "context_window_fallbacks",
+                ),
+                (
+                    cfg.routing.content_policy_fallbacks.is_some(),
+                    FailureClass::ContentPolicy,
+                    "ContentPolicyViolationError",
+                    "content-policy refusal",
+                    "content_policy_fallbacks",
+                ),
+            ];
+            for (set, class, needed, what, key) in special {
+                let (raised, _) = litellm_exception(dialect, class);
+                if set && raised != needed {
+                    out.push(Warning {
+                        line: 0,
+                        message: format!(
+                            "LiteLLM reads {provider}'s real {what} as `{raised}`, so `{key}` never fire for `{group}`"
+                        ),
+                    });
+                }
             }
         }
     }

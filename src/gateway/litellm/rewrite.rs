@@ -26,8 +26,21 @@ pub fn api_base_for(dialect: Dialect, base: &str) -> String {
     }
 }
 
-fn key(s: &str) -> Value {
+/// A YAML string (a key or a value).
+pub(super) fn key(s: &str) -> Value {
     Value::String(s.to_string())
+}
+
+/// The mapping under `name` in `m`, made (or replaced by) an empty mapping
+/// when it is missing or is not a mapping.
+pub(super) fn child_mapping<'a>(m: &'a mut Mapping, name: &str) -> Option<&'a mut Mapping> {
+    let v = m
+        .entry(key(name))
+        .or_insert_with(|| Value::Mapping(Mapping::new()));
+    if !v.is_mapping() {
+        *v = Value::Mapping(Mapping::new());
+    }
+    v.as_mapping_mut()
 }
 
 /// Replaces every literal secret in the document with the dummy.
@@ -93,13 +106,7 @@ pub fn rewrite(
         }
     }
     if let Some(root) = doc.as_mapping_mut() {
-        let general = root
-            .entry(key("general_settings"))
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
-        if !general.is_mapping() {
-            *general = Value::Mapping(Mapping::new());
-        }
-        if let Some(g) = general.as_mapping_mut() {
+        if let Some(g) = child_mapping(root, "general_settings") {
             g.insert(key("master_key"), key(master_key));
             for k in [
                 "database_url",
