@@ -361,7 +361,7 @@ impl Source {
 
 /// serde_yaml ends messages with " at line L column C"; the location is shown
 /// in front instead.
-fn strip_location(message: &str) -> &str {
+pub(crate) fn strip_location(message: &str) -> &str {
     match message.rfind(" at line ") {
         Some(i) => &message[..i],
         None => message,
@@ -370,7 +370,7 @@ fn strip_location(message: &str) -> &str {
 
 /// Adds "did you mean" to serde's unknown-field and unknown-variant messages,
 /// and words the common type mismatches for people.
-fn improve_message(message: &str) -> String {
+pub(crate) fn improve_message(message: &str) -> String {
     let message = &words_for_people(message);
     // serde: "<path>: unknown field `x`, expected one of `a`, `b`" (path optional).
     for what in ["unknown field", "unknown variant"] {

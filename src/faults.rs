@@ -102,12 +102,8 @@ pub(crate) struct OneKeyVisitor<T> {
     pub what: &'static str,
     /// Builds a unit value from a word.
     pub from_word: fn(&str) -> Option<T>,
-    /// Reads the value of a key.
-    #[allow(clippy::type_complexity)]
-    pub from_key: for<'m> fn(
-        &str,
-        &mut dyn FnMut() -> Result<serde_yaml::Value, String>,
-    ) -> Result<T, String>,
+    /// Builds a value from a key and the value under it.
+    pub from_key: fn(&str, serde_yaml::Value) -> Result<T, String>,
 }
 
 impl<'de, T> serde::de::Visitor<'de> for OneKeyVisitor<T> {
@@ -150,24 +146,8 @@ impl<'de, T> serde::de::Visitor<'de> for OneKeyVisitor<T> {
                 suggest(&key, all)
             )));
         }
-        let mut pending: Option<Result<serde_yaml::Value, A::Error>> = None;
-        let value = {
-            let mut next = || -> Result<serde_yaml::Value, String> {
-                match map.next_value::<serde_yaml::Value>() {
-                    Ok(v) => Ok(v),
-                    Err(e) => {
-                        let text = e.to_string();
-                        pending = Some(Err(e));
-                        Err(text)
-                    }
-                }
-            };
-            (self.from_key)(&key, &mut next)
-        };
-        if let Some(Err(e)) = pending {
-            return Err(e);
-        }
-        let value = value.map_err(A::Error::custom)?;
+        let v: serde_yaml::Value = map.next_value()?;
+        let value = (self.from_key)(&key, v).map_err(A::Error::custom)?;
         if let Some(extra) = map.next_key::<String>()? {
             return Err(A::Error::custom(format!(
                 "{} has one key; `{extra}` is one too many",
@@ -181,10 +161,9 @@ impl<'de, T> serde::de::Visitor<'de> for OneKeyVisitor<T> {
 /// Reads a YAML value as `T`, with a message naming the key on mismatch.
 pub(crate) fn value_as<T: serde::de::DeserializeOwned>(
     key: &str,
-    next: &mut dyn FnMut() -> Result<serde_yaml::Value, String>,
+    v: serde_yaml::Value,
     expected: &str,
 ) -> Result<T, String> {
-    let v = next()?;
     serde_yaml::from_value(v).map_err(|e| {
         let detail = e.to_string();
         if detail.contains("invalid type") || detail.contains("invalid value") {
@@ -301,36 +280,29 @@ impl JsonSchema for ScheduleFile {
 impl<'de> Deserialize<'de> for ScheduleFile {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ScheduleFile, D::Error> {
         d.deserialize_any(OneKeyVisitor {
-            words: &["always"],
-            keys: &[
-                "first",
-                "after",
-                "every",
-                "requests",
-                "window",
-                "probability",
-            ],
+            words: &SCHEDULE_WORDS[..1],
+            keys: &SCHEDULE_WORDS[1..],
             what: "schedule",
             from_word: |w| (w == "always").then_some(ScheduleFile::Always),
-            from_key: |key, next| {
+            from_key: |key, v| {
                 let count = "a whole number, as in `{first: 3}`";
                 Ok(match key {
-                    "first" => ScheduleFile::First(value_as(key, next, count)?),
-                    "after" => ScheduleFile::After(value_as(key, next, count)?),
-                    "every" => ScheduleFile::Every(value_as(key, next, count)?),
+                    "first" => ScheduleFile::First(value_as(key, v, count)?),
+                    "after" => ScheduleFile::After(value_as(key, v, count)?),
+                    "every" => ScheduleFile::Every(value_as(key, v, count)?),
                     "requests" => ScheduleFile::Requests(value_as(
                         key,
-                        next,
+                        v,
                         "a list of attempt numbers, as in `{requests: [1, 3]}`",
                     )?),
                     "window" => ScheduleFile::Window(value_as(
                         key,
-                        next,
+                        v,
                         "two times since start, as in `{window: [1s, 5s]}`",
                     )?),
                     _ => ScheduleFile::Probability(value_as(
                         key,
-                        next,
+                        v,
                         "a chance between 0 and 1, as in `{probability: 0.3}`",
                     )?),
                 })
@@ -341,46 +313,37 @@ impl<'de> Deserialize<'de> for ScheduleFile {
 
 impl FaultFile {
     /// Checks parameters against the fault class and builds the rule;
-    /// `path` is where this fault sits in `src` (`faults[2]`).
-    pub fn to_rule(&self, src: &Source, path: &str) -> Result<FaultRule, InputError> {
+    /// `path` is where this fault sits in `src` (`faults[2]`). A
+    /// `probability` schedule without its own `seed` takes `default_seed`
+    /// (a scenario's), else 0.
+    pub fn to_rule(
+        &self,
+        src: &Source,
+        path: &str,
+        default_seed: Option<u64>,
+    ) -> Result<FaultRule, InputError> {
         let class = self.fault;
         let mut fault = Fault::new(class);
-        let param_error = |key: &str| {
-            src.error_at_key(
-                &format!("{path}.{key}"),
-                format!(
-                    "`{key}` does not apply to fault `{class}`; it applies to {}",
-                    applies_to(key).unwrap_or("no fault")
-                ),
-            )
+        let param = |key: &str| {
+            check_param(key, class).map_err(|m| src.error_at_key(&format!("{path}.{key}"), m))
         };
         if let Some(d) = self.retry_after {
-            if class != FailureClass::RateLimit {
-                return Err(param_error("retry_after"));
-            }
+            param("retry_after")?;
             fault = fault.retry_after(d.0);
         }
         if let Some(d) = self.delay {
-            if class != FailureClass::Timeout {
-                return Err(param_error("delay"));
-            }
+            param("delay")?;
             fault = fault.delay(d.0);
         }
         if let Some(n) = self.after_events {
-            if !matches!(
-                class,
-                FailureClass::StreamCut
-                    | FailureClass::StreamError
-                    | FailureClass::Stall
-                    | FailureClass::Malformed
-            ) {
-                return Err(param_error("after_events"));
-            }
+            param("after_events")?;
             fault = fault.after_events(n);
         }
         let schedule = match &self.schedule {
             None => Schedule::Always,
-            Some(s) => s.to_schedule(src, &format!("{path}.schedule"), self.seed)?,
+            Some(s) => {
+                s.to_schedule(src, &format!("{path}.schedule"), self.seed.or(default_seed))?
+            }
         };
         if self.seed.is_some() && !matches!(schedule, Schedule::Probability { .. }) {
             return Err(src.error_at_key(
@@ -400,39 +363,20 @@ impl ScheduleFile {
         path: &str,
         seed: Option<u64>,
     ) -> Result<Schedule, InputError> {
-        Ok(match self {
-            ScheduleFile::Always => Schedule::Always,
-            ScheduleFile::First(n) => Schedule::First(*n),
-            ScheduleFile::After(n) => Schedule::After(*n),
-            ScheduleFile::Every(n) => {
-                if *n == 0 {
-                    return Err(src.error_at(
-                        &format!("{path}.every"),
-                        "`every` needs a number of 1 or more (every: 1 fails every attempt)",
-                    ));
-                }
-                Schedule::Every(*n)
-            }
-            ScheduleFile::Requests(list) => {
-                if list.contains(&0) {
-                    return Err(src.error_at(
-                        &format!("{path}.requests"),
-                        "attempt numbers start at 1; `0` never happens",
-                    ));
-                }
-                Schedule::Requests(list.clone())
-            }
+        let (key, schedule) = match self {
+            ScheduleFile::Always => ("always", Schedule::Always),
+            ScheduleFile::First(n) => ("first", Schedule::First(*n)),
+            ScheduleFile::After(n) => ("after", Schedule::After(*n)),
+            ScheduleFile::Every(n) => ("every", Schedule::Every(*n)),
+            ScheduleFile::Requests(list) => ("requests", Schedule::Requests(list.clone())),
             ScheduleFile::Window(bounds) => match bounds.as_slice() {
-                [from, to] if from.0 < to.0 => Schedule::Window {
-                    from: from.0,
-                    to: to.0,
-                },
-                [_, _] => {
-                    return Err(src.error_at(
-                        &format!("{path}.window"),
-                        "the window's start must come before its end, as in `window: [1s, 5s]`",
-                    ))
-                }
+                [from, to] => (
+                    "window",
+                    Schedule::Window {
+                        from: from.0,
+                        to: to.0,
+                    },
+                ),
                 _ => {
                     return Err(src.error_at(
                         &format!("{path}.window"),
@@ -440,20 +384,76 @@ impl ScheduleFile {
                     ))
                 }
             },
-            ScheduleFile::Probability(p) => {
-                if !(0.0..=1.0).contains(p) {
-                    return Err(src.error_at(
-                        &format!("{path}.probability"),
-                        format!("probability `{p}` is outside 0..1; write a chance such as `0.3`"),
-                    ));
-                }
+            ScheduleFile::Probability(p) => (
+                "probability",
                 Schedule::Probability {
                     p: *p,
                     seed: seed.unwrap_or(0),
-                }
-            }
-        })
+                },
+            ),
+        };
+        checked(schedule).map_err(|m| src.error_at(&format!("{path}.{key}"), m))
     }
+}
+
+/// Checks the ranges a schedule's types allow but a schedule cannot have;
+/// shared by the file and flag forms, whose callers say where.
+fn checked(schedule: Schedule) -> Result<Schedule, String> {
+    match &schedule {
+        Schedule::Every(0) => {
+            Err("`every` needs a number of 1 or more (1 fails every attempt)".into())
+        }
+        Schedule::Requests(list) if list.contains(&0) => {
+            Err("attempt numbers start at 1; `0` never happens".into())
+        }
+        Schedule::Window { from, to } if from >= to => Err(format!(
+            "the window's start ({}) must come before its end ({})",
+            mock_providers::fault::fmt_duration(*from),
+            mock_providers::fault::fmt_duration(*to)
+        )),
+        Schedule::Probability { p, .. } if !(0.0..=1.0).contains(p) => Err(format!(
+            "probability `{p}` is outside 0..1; write a chance such as `0.3`"
+        )),
+        _ => Ok(schedule),
+    }
+}
+
+/// Fault parameters and the faults each applies to.
+const PARAMS: [(&str, &[FailureClass]); 3] = [
+    ("retry_after", &[FailureClass::RateLimit]),
+    ("delay", &[FailureClass::Timeout]),
+    (
+        "after_events",
+        &[
+            FailureClass::StreamCut,
+            FailureClass::StreamError,
+            FailureClass::Stall,
+            FailureClass::Malformed,
+        ],
+    ),
+];
+
+/// Checks that parameter `key` (not `seed`, which every fault takes)
+/// applies to a `class` fault.
+fn check_param(key: &str, class: FailureClass) -> Result<(), String> {
+    let Some((_, classes)) = PARAMS.iter().find(|(k, _)| *k == key) else {
+        let all = PARAMS.iter().map(|(k, _)| *k).chain(["seed"]);
+        return Err(format!(
+            "`{key}` is not a fault parameter; {}",
+            suggest(key, all)
+        ));
+    };
+    if classes.contains(&class) {
+        return Ok(());
+    }
+    let names: Vec<String> = classes.iter().map(|c| format!("`{c}`")).collect();
+    let allowed = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    };
+    Err(format!(
+        "`{key}` does not apply to fault `{class}`; it applies to {allowed}"
+    ))
 }
 
 impl DeploymentFile {
@@ -468,6 +468,22 @@ impl DeploymentFile {
         }
         spec
     }
+}
+
+/// Checks a new deployment id against the ids `seen` before it. An id is a
+/// word without `/`: it is part of template variable names
+/// (`{{ deployments.<id>.base_url }}`), and a fault's `on` in a scenario
+/// reads `provider/model` at a `/`.
+pub fn check_id<'a>(id: &str, seen: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    if id.is_empty() || id.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err("a deployment id must be a non-empty word without spaces or `/`".into());
+    }
+    if seen.into_iter().any(|s| s == id) {
+        return Err(format!(
+            "deployment id `{id}` is used twice; every deployment needs its own id"
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a flag fault: `FAULT[(key=value,...)][@SCHEDULE]`, e.g.
@@ -502,43 +518,27 @@ pub fn parse_fault_flag(text: &str) -> Result<FaultRule, String> {
         let (key, value) = kv
             .split_once('=')
             .ok_or_else(|| format!("`{kv}` is not `key=value`"))?;
-        match (key.trim(), class) {
-            ("retry_after", FailureClass::RateLimit) => {
-                fault = fault.retry_after(Dur::parse(value)?.0)
-            }
-            ("delay", FailureClass::Timeout) => fault = fault.delay(Dur::parse(value)?.0),
-            (
-                "after_events",
-                FailureClass::StreamCut
-                | FailureClass::StreamError
-                | FailureClass::Stall
-                | FailureClass::Malformed,
-            ) => {
-                fault = fault.after_events(
-                    value
-                        .parse()
-                        .map_err(|_| format!("after_events `{value}` is not a whole number"))?,
-                )
-            }
-            ("seed", _) => {
+        let key = key.trim();
+        if key != "seed" {
+            check_param(key, class)?;
+        }
+        match key {
+            "seed" => {
                 seed = Some(
                     value
                         .parse()
                         .map_err(|_| format!("seed `{value}` is not a whole number"))?,
                 )
             }
-            (key, _) => {
-                return Err(match applies_to(key) {
-                    Some(allowed) => {
-                        format!(
-                            "`{key}` does not apply to fault `{class}`; it applies to {allowed}"
-                        )
-                    }
-                    None => format!(
-                        "`{key}` is not a fault parameter; {}",
-                        suggest(key, ["retry_after", "delay", "after_events", "seed"])
-                    ),
-                })
+            "retry_after" => fault = fault.retry_after(Dur::parse(value)?.0),
+            "delay" => fault = fault.delay(Dur::parse(value)?.0),
+            // `after_events`, the only other key `check_param` lets through.
+            _ => {
+                fault = fault.after_events(
+                    value
+                        .parse()
+                        .map_err(|_| format!("after_events `{value}` is not a whole number"))?,
+                )
             }
         }
     }
@@ -555,17 +555,8 @@ pub fn parse_fault_flag(text: &str) -> Result<FaultRule, String> {
     Ok(FaultRule { fault, schedule })
 }
 
-/// The faults a parameter applies to, for messages.
-fn applies_to(key: &str) -> Option<&'static str> {
-    match key {
-        "retry_after" => Some("`rate_limit`"),
-        "delay" => Some("`timeout`"),
-        "after_events" => Some("`stream_cut`, `stream_error`, `stall` and `malformed`"),
-        _ => None,
-    }
-}
-
-const SCHEDULE_WORDS: [&str; 7] = [
+/// Schedule words: `always` alone, the others with a number or list.
+static SCHEDULE_WORDS: [&str; 7] = [
     "always",
     "first",
     "after",
@@ -596,39 +587,29 @@ pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, St
         }
         "first" => Schedule::First(number(arg)?),
         "after" => Schedule::After(number(arg)?),
-        "every" => match number(arg)? {
-            0 => return Err("`every:0` never fires; use `every:1` or more".into()),
-            n => Schedule::Every(n),
-        },
+        "every" => Schedule::Every(number(arg)?),
         "requests" => {
             let list = arg.ok_or("`requests` needs attempt numbers, as in `requests:1,3`")?;
             let parsed: Result<Vec<u64>, _> =
                 list.split(',').map(|n| n.trim().parse::<u64>()).collect();
-            let parsed = parsed.map_err(|_| format!("`{list}` is not a list of whole numbers"))?;
-            if parsed.contains(&0) {
-                return Err("attempt numbers start at 1".into());
-            }
-            Schedule::Requests(parsed)
+            Schedule::Requests(
+                parsed.map_err(|_| format!("`{list}` is not a list of whole numbers"))?,
+            )
         }
         "window" => {
             let a = arg.ok_or("`window` needs two times, as in `window:1s..5s`")?;
             let (from, to) = a
                 .split_once("..")
                 .ok_or_else(|| format!("`{a}` is not `FROM..TO`, as in `window:1s..5s`"))?;
-            let (from, to) = (Dur::parse(from)?.0, Dur::parse(to)?.0);
-            if from >= to {
-                return Err(format!("the window `{a}` must start before it ends"));
+            Schedule::Window {
+                from: Dur::parse(from)?.0,
+                to: Dur::parse(to)?.0,
             }
-            Schedule::Window { from, to }
         }
         "probability" => {
             let a = arg.ok_or("`probability` needs a chance, as in `probability:0.3`")?;
-            let p: f64 = a.parse().map_err(|_| format!("`{a}` is not a number"))?;
-            if !(0.0..=1.0).contains(&p) {
-                return Err(format!("probability `{p}` is outside 0..1"));
-            }
             Schedule::Probability {
-                p,
+                p: a.parse().map_err(|_| format!("`{a}` is not a number"))?,
                 seed: seed.unwrap_or(0),
             }
         }
@@ -639,7 +620,7 @@ pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, St
             ))
         }
     };
-    Ok(schedule)
+    checked(schedule)
 }
 
 /// Parses a dialect name from a flag, with a suggestion when it is misspelt.
@@ -727,6 +708,57 @@ mod tests {
         assert_eq!(
             parse_schedule_flag("requests:1,4", None).unwrap(),
             Schedule::Requests(vec![1, 4])
+        );
+    }
+
+    /// The flag and file forms once checked schedule ranges apart, with
+    /// different words; both now share `checked`.
+    #[test]
+    fn flag_schedules_get_the_file_range_checks() {
+        for (flag, message) in [
+            (
+                "every:0",
+                "`every` needs a number of 1 or more (1 fails every attempt)",
+            ),
+            (
+                "requests:1,0",
+                "attempt numbers start at 1; `0` never happens",
+            ),
+            (
+                "window:5s..1s",
+                "the window's start (5s) must come before its end (1s)",
+            ),
+            (
+                "probability:1.5",
+                "probability `1.5` is outside 0..1; write a chance such as `0.3`",
+            ),
+        ] {
+            assert_eq!(parse_schedule_flag(flag, None).unwrap_err(), message);
+        }
+        assert_eq!(
+            parse_fault_flag("timeout(after_events=1)").unwrap_err(),
+            "`after_events` does not apply to fault `timeout`; it applies to `stream_cut`, `stream_error`, `stall` and `malformed`"
+        );
+        assert_eq!(
+            parse_fault_flag("timeout(dely=1s)").unwrap_err(),
+            "`dely` is not a fault parameter; did you mean `delay`?"
+        );
+    }
+
+    #[test]
+    fn a_fault_without_a_seed_takes_the_default_one() {
+        let src = Source::from_text(std::path::Path::new("f.yaml"), String::new());
+        let rule = |text: &str, default| {
+            let f: FaultFile = serde_yaml::from_str(text).unwrap();
+            f.to_rule(&src, "faults[0]", default).unwrap().schedule
+        };
+        let p = "on: a\nfault: server_error\nschedule: {probability: 0.5}\n";
+        assert_eq!(rule(p, Some(7)), Schedule::Probability { p: 0.5, seed: 7 });
+        assert_eq!(rule(p, None), Schedule::Probability { p: 0.5, seed: 0 });
+        let own = format!("{p}seed: 3\n");
+        assert_eq!(
+            rule(&own, Some(7)),
+            Schedule::Probability { p: 0.5, seed: 3 }
         );
     }
 }

@@ -2,7 +2,7 @@
 //! deployments and their faults, validated whole before anything starts.
 
 use crate::diag::{suggest, InputError, Source};
-use crate::faults::{parse_dialect, parse_fault_flag, DeploymentFile, FaultFile};
+use crate::faults::{check_id, parse_dialect, parse_fault_flag, DeploymentFile, FaultFile};
 use mock_providers::DeploymentSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -41,38 +41,24 @@ pub fn from_source(src: &Source) -> Result<MockPlan, InputError> {
     let file: MockFile = src.parse()?;
     let mut deployments: Vec<DeploymentSpec> = Vec::new();
     for (i, d) in file.deployments.iter().enumerate() {
-        if deployments.iter().any(|s| s.id == d.id) {
-            return Err(src.error_at(
-                &format!("deployments[{i}].id"),
-                format!(
-                    "deployment id `{}` is used twice; every deployment needs its own id",
-                    d.id
-                ),
-            ));
-        }
-        if d.id.is_empty() || d.id.contains(char::is_whitespace) {
-            return Err(src.error_at(
-                &format!("deployments[{i}].id"),
-                "a deployment id must be a non-empty word without spaces",
-            ));
-        }
+        check_id(&d.id, deployments.iter().map(|s| s.id.as_str()))
+            .map_err(|m| src.error_at(&format!("deployments[{i}].id"), m))?;
         deployments.push(d.to_spec());
     }
     for (i, f) in file.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
-        let rule = f.to_rule(src, &path)?;
-        let ids: Vec<String> = deployments.iter().map(|d| d.id.clone()).collect();
-        let Some(target) = deployments.iter_mut().find(|d| d.id == f.on) else {
+        let rule = f.to_rule(src, &path, None)?;
+        let Some(target) = deployments.iter().position(|d| d.id == f.on) else {
             return Err(src.error_at(
                 &format!("{path}.on"),
                 format!(
                     "no deployment has id `{}`; {}",
                     f.on,
-                    suggest(&f.on, ids.iter().map(String::as_str))
+                    suggest(&f.on, deployments.iter().map(|d| d.id.as_str()))
                 ),
             ));
         };
-        target.faults.push(rule);
+        deployments[target].faults.push(rule);
     }
     let journal = file.journal.map(|j| match src.file.parent() {
         Some(dir) if j.is_relative() => dir.join(j),
@@ -96,18 +82,8 @@ pub fn apply_flags(
             InputError::flag(&shown, "expected ID=DIALECT, as in `claude=anthropic`")
         })?;
         let dialect = parse_dialect(dialect).map_err(|m| InputError::flag(&shown, m))?;
-        if id.is_empty() {
-            return Err(InputError::flag(
-                &shown,
-                "the deployment id before `=` is empty",
-            ));
-        }
-        if plan.deployments.iter().any(|d| d.id == id) {
-            return Err(InputError::flag(
-                &shown,
-                format!("deployment id `{id}` is used twice; every deployment needs its own id"),
-            ));
-        }
+        check_id(id, plan.deployments.iter().map(|d| d.id.as_str()))
+            .map_err(|m| InputError::flag(&shown, m))?;
         plan.deployments.push(DeploymentSpec::new(id, dialect));
     }
     for flag in faults {
@@ -119,21 +95,16 @@ pub fn apply_flags(
             )
         })?;
         let rule = parse_fault_flag(fault).map_err(|m| InputError::flag(&shown, m))?;
-        let ids: Vec<String> = plan.deployments.iter().map(|d| d.id.clone()).collect();
-        let target = plan
-            .deployments
-            .iter_mut()
-            .find(|d| d.id == id)
-            .ok_or_else(|| {
-                InputError::flag(
-                    &shown,
-                    format!(
-                        "no deployment has id `{id}`; {}",
-                        suggest(id, ids.iter().map(String::as_str))
-                    ),
-                )
-            })?;
-        target.faults.push(rule);
+        let Some(target) = plan.deployments.iter().position(|d| d.id == id) else {
+            return Err(InputError::flag(
+                &shown,
+                format!(
+                    "no deployment has id `{id}`; {}",
+                    suggest(id, plan.deployments.iter().map(|d| d.id.as_str()))
+                ),
+            ));
+        };
+        plan.deployments[target].faults.push(rule);
     }
     if plan.deployments.is_empty() {
         return Err(InputError::flag(
@@ -142,4 +113,48 @@ pub fn apply_flags(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Result<MockPlan, String> {
+        from_source(&Source::from_text(Path::new("m.yaml"), text.into())).map_err(|e| e.to_string())
+    }
+
+    fn flags(deployments: &[&str]) -> Result<MockPlan, String> {
+        let mut p = MockPlan {
+            deployments: vec![],
+            journal: None,
+        };
+        let deployments: Vec<String> = deployments.iter().map(|d| d.to_string()).collect();
+        apply_flags(&mut p, &deployments, &[])
+            .map(|()| p)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The file and the flag once took different ids than scenarios: the
+    /// file allowed `/`, the flag allowed spaces.
+    #[test]
+    fn deployment_ids_follow_one_rule_in_files_and_flags() {
+        let rule = "a deployment id must be a non-empty word without spaces or `/`";
+        assert_eq!(
+            plan("deployments:\n  - id: a/b\n    dialect: openai\n").unwrap_err(),
+            format!("m.yaml:2:9: {rule}")
+        );
+        assert_eq!(
+            flags(&["a b=openai"]).unwrap_err(),
+            format!("--deployment a b=openai: {rule}")
+        );
+        assert_eq!(
+            flags(&["=openai"]).unwrap_err(),
+            format!("--deployment =openai: {rule}")
+        );
+        assert_eq!(
+            flags(&["a=openai", "a=anthropic"]).unwrap_err(),
+            "--deployment a=anthropic: deployment id `a` is used twice; every deployment needs its own id"
+        );
+        assert_eq!(flags(&["a=openai"]).unwrap().deployments[0].id, "a");
+    }
 }

@@ -244,16 +244,16 @@ pub fn illusions(intent: &Intent, paths: &[Path]) -> Vec<Finding> {
             .filter(|s| s.faulted())
             .map(|s| format!("{} on {}", s.outcome.name(), s.provider))
             .collect();
-        let wanted_list: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let outcome = match ended {
             Some(provider) => format!("it ended on {provider}"),
             None => "it failed".to_string(),
         };
-        let promised = if wanted_list.is_empty() {
-            "nowhere".to_string()
-        } else {
-            wanted_list.join(" or ")
-        };
+        // Never empty: an empty promise was skipped above.
+        let promised = wanted
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" or ");
         out.push(Finding {
             kind: "failover_illusion",
             request: p.n,

@@ -2,6 +2,7 @@
 //! errors. They are converted into the domain types of `model.rs`, which
 //! cannot be invalid; nothing here is used after that.
 
+use crate::diag::{improve_message, strip_location};
 use crate::faults::{value_as, DeploymentFile, Dur, FaultFile, OneKeyVisitor};
 use mock_providers::Dialect;
 use schemars::JsonSchema;
@@ -303,12 +304,9 @@ impl<'de> Deserialize<'de> for ExpectFile {
             keys: &EXPECT_KEYS,
             what: "expectation",
             from_word: |_| None,
-            from_key: |key, next| {
-                let v = next()?;
-                let mut again = Some(v);
-                let mut next = move || again.take().ok_or_else(|| "value read twice".to_string());
+            from_key: |key, v| {
                 Ok(match key {
-                    "status" => match value_as::<serde_yaml::Value>(key, &mut next, "")? {
+                    "status" => match v {
                         serde_yaml::Value::Number(n) => ExpectFile::Status(
                             n.as_u64()
                                 .and_then(|c| u16::try_from(c).ok())
@@ -325,7 +323,7 @@ impl<'de> Deserialize<'de> for ExpectFile {
                             ExpectFile::Status(long.code, share(long.at_least)?)
                         }
                     },
-                    "path" => match value_as::<serde_yaml::Value>(key, &mut next, "")? {
+                    "path" => match v {
                         serde_yaml::Value::String(s) => ExpectFile::Path(s, Share::Every),
                         other => {
                             let long: PathLong = long_form(
@@ -336,7 +334,7 @@ impl<'de> Deserialize<'de> for ExpectFile {
                             ExpectFile::Path(long.class, share(long.at_least)?)
                         }
                     },
-                    "served_by" => match value_as::<serde_yaml::Value>(key, &mut next, "")? {
+                    "served_by" => match v {
                         serde_yaml::Value::String(s) => {
                             ExpectFile::ServedBy(ServedByFile::Either(s), Share::Every)
                         }
@@ -360,22 +358,22 @@ impl<'de> Deserialize<'de> for ExpectFile {
                     },
                     "max_attempts" => ExpectFile::MaxAttempts(value_as(
                         key,
-                        &mut next,
+                        v,
                         "a whole number, as in `{max_attempts: 4}`",
                     )?),
                     "max_attempts_per_deployment" => {
                         ExpectFile::MaxAttemptsPerDeployment(value_as(
                             key,
-                            &mut next,
+                            v,
                             "a whole number, as in `{max_attempts_per_deployment: 3}`",
                         )?)
                     }
                     "latency_p99_under" => ExpectFile::LatencyP99Under(value_as(
                         key,
-                        &mut next,
+                        v,
                         "a duration, as in `{latency_p99_under: 2s}`",
                     )?),
-                    _ => ExpectFile::NoUnattributed(value_as(key, &mut next, "`true` or `false`")?),
+                    _ => ExpectFile::NoUnattributed(value_as(key, v, "`true` or `false`")?),
                 })
             },
         })
@@ -391,15 +389,10 @@ fn long_form<T: serde::de::DeserializeOwned>(
         return Err(format!("`{key}` takes a value or a map, as in {example}"));
     }
     serde_yaml::from_value(v).map_err(|e| {
-        let text = e.to_string();
-        let text = text.split(" at line ").next().unwrap_or(&text).to_string();
-        if let Some(rest) = text.strip_prefix("unknown field `") {
-            let word = rest.split('`').next().unwrap_or("");
-            let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
-            format!(
-                "`{key}`: unknown key `{word}`; {}",
-                crate::diag::suggest(word, expected.iter().copied())
-            )
+        let raw = e.to_string();
+        let text = improve_message(strip_location(&raw));
+        if raw.starts_with("unknown field") {
+            format!("`{key}`: {text}")
         } else {
             format!("`{key}`: {text}; write it as {example}")
         }

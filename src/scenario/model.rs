@@ -7,7 +7,7 @@ use super::file::{
     ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
 };
 use crate::diag::{suggest, InputError, Source};
-use crate::faults::Dur;
+use crate::faults::{check_id, Dur};
 use crate::gateway::litellm::config::{self as litellm_config, LitellmConfig, ModelItem};
 use crate::gateway::portkey::config::{self as portkey_config, PortkeyConfig};
 use crate::paths::PathClass;
@@ -332,62 +332,48 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         return Err(src.error_at("name", "the scenario needs a non-empty `name`"));
     }
     let (gw_file, gw_config) = effective_gateway(&file, opts, &dir);
-    let litellm = match gw_file.as_ref().map(|g| g.kind) {
-        Some(GatewayKind::Litellm) => {
-            let Some(path) = &gw_config else {
-                return Err(match &opts.gateway {
-                    Some(_) => InputError::flag(
-                        "--gateway litellm",
-                        "needs `--config FILE`, the team's LiteLLM proxy config",
-                    ),
-                    None => src.error_at(
-                        "gateway",
-                        "a litellm gateway needs `config:`, the team's LiteLLM proxy config",
-                    ),
-                });
-            };
-            Some(Arc::new(litellm_config::load(path)?))
-        }
+    let own_config = |kind: GatewayKind, what: &str| match &gw_config {
+        Some(path) => Ok(path),
+        None if opts.gateway.is_some() => Err(InputError::flag(
+            format!("--gateway {}", kind.name()),
+            format!("needs `--config FILE`, {what}"),
+        )),
+        None => Err(src.error_at(
+            "gateway",
+            format!("a {} gateway needs `config:`, {what}", kind.name()),
+        )),
+    };
+    let own = match gw_file.as_ref().map(|g| g.kind) {
+        Some(kind @ GatewayKind::Litellm) => Some(OwnConfig::Litellm(Arc::new(
+            litellm_config::load(own_config(kind, "the team's LiteLLM proxy config")?)?,
+        ))),
+        Some(kind @ GatewayKind::Portkey) => Some(OwnConfig::Portkey(Arc::new(
+            portkey_config::load(own_config(kind, "the team's Portkey config JSON")?)?,
+        ))),
         _ => None,
     };
-    let portkey = match gw_file.as_ref().map(|g| g.kind) {
-        Some(GatewayKind::Portkey) => {
-            let Some(path) = &gw_config else {
-                return Err(match &opts.gateway {
-                    Some(_) => InputError::flag(
-                        "--gateway portkey",
-                        "needs `--config FILE`, the team's Portkey config JSON",
-                    ),
-                    None => src.error_at(
-                        "gateway",
-                        "a portkey gateway needs `config:`, the team's Portkey config JSON",
-                    ),
-                });
-            };
-            Some(Arc::new(portkey_config::load(path)?))
-        }
-        _ => None,
-    };
-    if (litellm.is_some() || portkey.is_some()) && !file.deployments.is_empty() {
+    if own.is_some() && !file.deployments.is_empty() {
         return Err(src.error_at(
             "deployments",
             "with this gateway the deployments come from its config; remove `deployments:`",
         ));
     }
-    let (base, unmapped) = match (&litellm, &portkey) {
-        (Some(cfg), _) => litellm_deployments(cfg, opts.allow_unmapped)?,
-        (None, Some(cfg)) => (portkey_deployments(cfg)?, vec![]),
-        (None, None) => (file_deployments(src, &file)?, vec![]),
+    let (base, unmapped) = match &own {
+        Some(OwnConfig::Litellm(cfg)) => litellm_deployments(cfg, opts.allow_unmapped)?,
+        Some(OwnConfig::Portkey(cfg)) => (portkey_deployments(cfg)?, vec![]),
+        None => (file_deployments(src, &file)?, vec![]),
     };
     let deployments = with_faults(src, &file, base)?;
     let providers: BTreeSet<String> = deployments.iter().map(|d| d.provider.clone()).collect();
     let ids: Vec<String> = deployments.iter().map(|d| d.id().to_string()).collect();
-    let configs = GatewayConfigs {
-        path: gw_config,
-        litellm: litellm.clone(),
-        portkey: portkey.clone(),
-    };
-    let gateway = gateway(src, gw_file.as_ref(), configs, &deployments, &dir)?;
+    let gateway = gateway(
+        src,
+        gw_file.as_ref(),
+        gw_config,
+        own.clone(),
+        &deployments,
+        &dir,
+    )?;
     let traffic: Vec<Traffic> = file
         .traffic
         .iter()
@@ -398,7 +384,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         return Err(src.error_at("traffic", "`traffic` needs at least one entry"));
     }
     let groups: BTreeSet<&str> = traffic.iter().map(|t| t.model.as_str()).collect();
-    if let Some(cfg) = &litellm {
+    if let Some(OwnConfig::Litellm(cfg)) = &own {
         let known = cfg.groups();
         for (i, t) in traffic.iter().enumerate() {
             if !known.contains(&t.model) {
@@ -413,9 +399,9 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
             }
         }
     }
-    let mut intent = match (&litellm, &portkey) {
-        (Some(cfg), _) => crate::gateway::litellm::intent::derive(cfg),
-        (None, Some(cfg)) => {
+    let mut intent = match &own {
+        Some(OwnConfig::Litellm(cfg)) => crate::gateway::litellm::intent::derive(cfg),
+        Some(OwnConfig::Portkey(cfg)) => {
             let derived = crate::gateway::portkey::lint::intent(cfg, &FailureClass::ALL);
             match derived.into_values().next() {
                 Some(promise) => groups
@@ -425,7 +411,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
                 None => Intent::new(),
             }
         }
-        (None, None) => Intent::new(),
+        None => Intent::new(),
     };
     for (group, wanted) in &file.intent {
         if !groups.contains(group.as_str()) {
@@ -489,8 +475,10 @@ pub fn portkey_deployments(cfg: &PortkeyConfig) -> Result<Vec<Deployment>, Input
             return Err(cfg.src.error_at(
                 format!("{}.provider", leaf.path).trim_start_matches('.'),
                 format!(
-                    "target `{}`: crossfire has no mock for Portkey provider `{}`; mapped providers are openai, anthropic, azure-openai, google, groq, mistral-ai, deepseek",
-                    leaf.id, leaf.provider_name
+                    "target `{}`: crossfire has no mock for Portkey provider `{}`; mapped providers are {}",
+                    leaf.id,
+                    leaf.provider_name,
+                    portkey_config::PROVIDERS.map(|(name, ..)| name).join(", ")
                 ),
             ));
         };
@@ -541,26 +529,10 @@ pub fn litellm_deployments(
 fn file_deployments(src: &Source, file: &ScenarioFile) -> Result<Vec<Deployment>, InputError> {
     let mut list: Vec<Deployment> = Vec::new();
     for (i, d) in file.deployments.iter().enumerate() {
-        let path = format!("deployments[{i}]");
-        if d.id.is_empty() || d.id.contains(|c: char| c.is_whitespace() || c == '/') {
-            return Err(src.error_at(
-                &format!("{path}.id"),
-                "a deployment id must be a non-empty word without spaces or `/`",
-            ));
-        }
-        if list.iter().any(|x| x.id() == d.id) {
-            return Err(src.error_at(
-                &format!("{path}.id"),
-                format!(
-                    "deployment id `{}` is used twice; every deployment needs its own id",
-                    d.id
-                ),
-            ));
-        }
-        let mut spec = d.mock().to_spec();
-        spec.faults.clear();
+        check_id(&d.id, list.iter().map(Deployment::id))
+            .map_err(|m| src.error_at(&format!("deployments[{i}].id"), m))?;
         list.push(Deployment {
-            spec,
+            spec: d.mock().to_spec(),
             provider: d
                 .provider
                 .clone()
@@ -588,12 +560,7 @@ fn with_faults(
 ) -> Result<Vec<Deployment>, InputError> {
     for (i, f) in file.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
-        let mut rule = f.to_rule(src, &path)?;
-        if let (mock_providers::Schedule::Probability { seed, .. }, None, Some(global)) =
-            (&mut rule.schedule, f.seed, file.seed)
-        {
-            *seed = global;
-        }
+        let rule = f.to_rule(src, &path, file.seed)?;
         let targets = resolve_on(&f.on, &list);
         if targets.is_empty() {
             let mut words: Vec<String> = list.iter().map(|d| d.id().to_string()).collect();
@@ -635,24 +602,35 @@ fn resolve_on(on: &str, list: &[Deployment]) -> Vec<usize> {
     }
 }
 
-fn api(name: Option<ClientApiName>) -> ClientApi {
-    match name {
-        Some(ClientApiName::Anthropic) => ClientApi::Anthropic,
-        _ => ClientApi::Openai,
+impl From<ClientApiName> for ClientApi {
+    fn from(name: ClientApiName) -> ClientApi {
+        match name {
+            ClientApiName::Openai => ClientApi::Openai,
+            ClientApiName::Anthropic => ClientApi::Anthropic,
+        }
     }
 }
 
-/// A gateway's own config, read before the gateway section is checked.
-struct GatewayConfigs {
-    path: Option<PathBuf>,
-    litellm: Option<Arc<LitellmConfig>>,
-    portkey: Option<Arc<PortkeyConfig>>,
+/// The API a gateway offers: the one named, else OpenAI's.
+fn api(name: Option<ClientApiName>) -> ClientApi {
+    name.map_or(ClientApi::Openai, ClientApi::from)
 }
 
+/// The config of a gateway that brings its own (LiteLLM, Portkey), read
+/// before anything else because the deployments come from it.
+#[derive(Clone)]
+enum OwnConfig {
+    Litellm(Arc<LitellmConfig>),
+    Portkey(Arc<PortkeyConfig>),
+}
+
+/// `config` is the resolved `gateway.config` path; `own` is the config read
+/// from it when the gateway kind brings its own (always, for those kinds).
 fn gateway(
     src: &Source,
     g: Option<&GatewayFile>,
-    configs: GatewayConfigs,
+    config: Option<PathBuf>,
+    own: Option<OwnConfig>,
     deployments: &[Deployment],
     dir: &Path,
 ) -> Result<Gateway, InputError> {
@@ -718,7 +696,7 @@ fn gateway(
                     ))
                 }
             };
-            let config_template = configs.path;
+            let config_template = config;
             if let Some(t) = &config_template {
                 if !t.is_file() {
                     return Err(src.error_at(
@@ -769,31 +747,30 @@ fn gateway(
                 headers: g.headers.clone(),
             })
         }
-        GatewayKind::Litellm => {
+        GatewayKind::Litellm | GatewayKind::Portkey => {
             unused("command", g.command.is_some())?;
             unused("url", g.url.is_some())?;
             unused("deployment", g.deployment.is_some())?;
-            let Some(config) = configs.litellm else {
-                return Err(src.error_at("gateway", "a litellm gateway needs `config:`"));
-            };
-            Ok(Gateway::Litellm(LitellmGateway {
-                config,
-                api: api(g.api),
-                startup_timeout: g.startup_timeout.map(|d| d.0).unwrap_or(LITELLM_STARTUP),
-            }))
-        }
-        GatewayKind::Portkey => {
-            unused("command", g.command.is_some())?;
-            unused("url", g.url.is_some())?;
-            unused("deployment", g.deployment.is_some())?;
-            let Some(config) = configs.portkey else {
-                return Err(src.error_at("gateway", "a portkey gateway needs `config:`"));
-            };
-            Ok(Gateway::Portkey(PortkeyGateway {
-                config,
-                api: api(g.api),
-                startup_timeout,
-            }))
+            Ok(match own {
+                Some(OwnConfig::Litellm(config)) => Gateway::Litellm(LitellmGateway {
+                    config,
+                    api: api(g.api),
+                    startup_timeout: g.startup_timeout.map(|d| d.0).unwrap_or(LITELLM_STARTUP),
+                }),
+                Some(OwnConfig::Portkey(config)) => Gateway::Portkey(PortkeyGateway {
+                    config,
+                    api: api(g.api),
+                    startup_timeout,
+                }),
+                // Read before this point (a missing `config:` is refused
+                // there); an error rather than a panic all the same.
+                None => {
+                    return Err(src.error_at(
+                        "gateway",
+                        format!("a {} gateway needs `config:`", g.kind.name()),
+                    ))
+                }
+            })
         }
     }
 }
@@ -870,10 +847,10 @@ fn traffic(
             }
             ClientApi::Native(dialect)
         }
-        Gateway::Command(c) => t.api.map(|a| api(Some(a))).unwrap_or(c.api),
-        Gateway::Litellm(l) => t.api.map(|a| api(Some(a))).unwrap_or(l.api),
-        Gateway::Portkey(p) => t.api.map(|a| api(Some(a))).unwrap_or(p.api),
-        Gateway::Url { api: a, .. } => t.api.map(|x| api(Some(x))).unwrap_or(*a),
+        Gateway::Command(CommandGateway { api: offered, .. })
+        | Gateway::Litellm(LitellmGateway { api: offered, .. })
+        | Gateway::Portkey(PortkeyGateway { api: offered, .. })
+        | Gateway::Url { api: offered, .. } => t.api.map_or(*offered, ClientApi::from),
     };
     Ok(Traffic {
         model: t.model.clone(),

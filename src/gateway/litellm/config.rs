@@ -233,26 +233,7 @@ pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
             "the LiteLLM config is empty; expected a mapping with `model_list`",
         ));
     }
-    let doc: Value = serde_yaml::from_str(&src.text).map_err(|e| {
-        let loc = e.location();
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        match loc {
-            Some(l) => InputError::At {
-                location: crate::diag::Location {
-                    file: src.file.clone(),
-                    line: l.line(),
-                    column: l.column(),
-                },
-                message,
-            },
-            None => InputError::file(&src.file, message),
-        }
-    })?;
+    let doc: Value = src.parse()?;
     let Some(root) = doc.as_mapping() else {
         return Err(src.error_at("", "a LiteLLM config is a mapping with `model_list`"));
     };

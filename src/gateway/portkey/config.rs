@@ -5,7 +5,7 @@
 //! dummy `api_key`. Never the `x-portkey-custom-host` header: it would
 //! override every target.
 
-use crate::diag::{suggest, InputError, Location, Source};
+use crate::diag::{strip_location, suggest, InputError, Location, Source};
 use mock_providers::Dialect;
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -88,18 +88,24 @@ pub struct PortkeyConfig {
     pub name: String,
 }
 
+/// The Portkey providers crossfire has a mock for: Portkey's name,
+/// crossfire's provider, and the dialect.
+pub const PROVIDERS: [(&str, &str, Dialect); 7] = [
+    ("openai", "openai", Dialect::Openai),
+    ("anthropic", "anthropic", Dialect::Anthropic),
+    ("azure-openai", "azure", Dialect::Azure),
+    ("google", "gemini", Dialect::Gemini),
+    ("groq", "groq", Dialect::Groq),
+    ("mistral-ai", "mistral", Dialect::Mistral),
+    ("deepseek", "deepseek", Dialect::Deepseek),
+];
+
 /// crossfire's provider and dialect for a Portkey provider name.
 pub fn map_provider(name: &str) -> Option<(&'static str, Dialect)> {
-    Some(match name {
-        "openai" => ("openai", Dialect::Openai),
-        "anthropic" => ("anthropic", Dialect::Anthropic),
-        "azure-openai" => ("azure", Dialect::Azure),
-        "google" => ("gemini", Dialect::Gemini),
-        "groq" => ("groq", Dialect::Groq),
-        "mistral-ai" => ("mistral", Dialect::Mistral),
-        "deepseek" => ("deepseek", Dialect::Deepseek),
-        _ => return None,
-    })
+    PROVIDERS
+        .iter()
+        .find(|(portkey, ..)| *portkey == name)
+        .map(|&(_, provider, dialect)| (provider, dialect))
 }
 
 /// The `custom_host` that sends a provider's requests to a mock at `base`
@@ -128,11 +134,7 @@ pub fn read(src: Source) -> Result<PortkeyConfig, InputError> {
             line: e.line().max(1),
             column: e.column().max(1),
         },
-        message: format!("not valid JSON: {e}")
-            .split(" at line ")
-            .next()
-            .unwrap_or("not valid JSON")
-            .to_string(),
+        message: format!("not valid JSON: {}", strip_location(&e.to_string())),
     })?;
     let Some(obj) = doc.as_object() else {
         return Err(src.error_at(
