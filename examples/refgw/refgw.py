@@ -4,7 +4,8 @@
 It needs nothing but Python 3's standard library. Clients speak OpenAI chat
 completions to it (POST /v1/chat/completions); it forwards to the upstreams of
 the model group, in the OpenAI or Anthropic dialect, and moves on as its
-config says. Its behaviour is set per model group, so one file can show every
+config says. Anthropic upstreams are called without streaming; a streaming
+client gets their answer as an OpenAI stream of one content chunk. Its behaviour is set per model group, so one file can show every
 routing behaviour crossfire classifies:
 
   mode "fallback"     try targets in order; move on when a status is in `fallback_on`
@@ -162,7 +163,7 @@ class Handler(BaseHTTPRequestHandler):
             for t in targets:
                 plan.extend([t] * (1 + int(group.get("retries", 0))))
         status, headers, data, used = 502, {}, b'{"error":{"message":"refgw: no target"}}', None
-        for i, target in enumerate(plan):
+        for target in plan:
             status, headers, data = call(target, body, stream, timeout)
             used = target
             if status < 400:
@@ -175,10 +176,45 @@ class Handler(BaseHTTPRequestHandler):
                 break
         tag = {"x-refgw-target": used["url"] if used else "none"}
         if status == 200 and stream:
+            if isinstance(data, (bytes, bytearray)):
+                # An upstream that was not streamed (Anthropic): stream its answer.
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                return self.send_as_stream(bytes(data), include_usage, tag)
             return self.relay_stream(data, tag)
         if isinstance(data, (bytes, bytearray)):
             return self.send_json(status, bytes(data), tag)
         return self.send_json(status, data.read(), tag)
+
+    def send_as_stream(self, data, include_usage, tag):
+        """Sends a whole OpenAI chat completion as an OpenAI chat stream: one
+        chunk with the content, the final chunk, the usage chunk when the client
+        asked for it, then `[DONE]`."""
+        try:
+            answer = json.loads(data)
+            choice = answer["choices"][0]
+            base = {
+                "id": answer.get("id", "refgw"),
+                "object": "chat.completion.chunk",
+                "created": answer.get("created", int(time.time())),
+                "model": answer.get("model"),
+            }
+            content = choice["message"].get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            return self.send_json(502, b'{"error":{"message":"refgw: upstream answer is not a chat completion"}}', tag)
+        chunks = [
+            dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}]),
+            dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason") or "stop"}]),
+        ]
+        if include_usage and "usage" in answer:
+            chunks.append(dict(base, choices=[], usage=answer["usage"]))
+        events = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(events)))
+        for k, v in tag.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(events)
 
     def relay_stream(self, upstream, tag):
         """Relays an upstream SSE stream as it comes; an upstream cut becomes a

@@ -322,41 +322,27 @@ fn reply(
     }
 }
 
-/// Tokens of the reply. Only the marker changes between answers of one
-/// deployment, so the rest is counted once per (counter, text) and kept.
+/// Tokens of the reply text (`pieces` joined). Only the marker changes between
+/// answers of one deployment: under tiktoken it is counted on its own and the
+/// rest through the counter's memo. The marker (` [xf:..]:`) starts with a
+/// space and a bracket and ends with punctuation before a space or the end, so
+/// it is whole pre-tokens and the two counts add up to the count of the whole
+/// text. chars/4 rounds up, so a split would not add up: it counts the whole.
 fn reply_tokens(counter: TokenCounter, pieces: &[String]) -> u64 {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static COUNTS: RefCell<HashMap<(TokenCounter, String), u64>> = RefCell::new(HashMap::new());
+    let Some((head, rest)) = pieces.split_first() else {
+        return 0;
+    };
+    match head.find(" [xf:") {
+        Some(i) if counter != TokenCounter::ApproxChars4 => {
+            let (before, marker) = head.split_at(i);
+            let mut fixed =
+                String::with_capacity(before.len() + rest.iter().map(String::len).sum::<usize>());
+            fixed.push_str(before);
+            rest.iter().for_each(|piece| fixed.push_str(piece));
+            counter.count_remembered(&fixed) + counter.count_plain(marker)
+        }
+        _ => counter.count_remembered(&pieces.concat()),
     }
-    let (head, rest) = match pieces.split_first() {
-        Some(split) => split,
-        None => return 0,
-    };
-    // The marker sits in brackets in the head; count it on its own.
-    let (fixed, marker) = match head.find(" [xf:") {
-        Some(i) => (format!("{}{}", &head[..i], rest.concat()), &head[i..]),
-        None => (pieces.concat(), ""),
-    };
-    let fixed_tokens = COUNTS.with(|c| {
-        let mut map = c.borrow_mut();
-        if let Some(n) = map.get(&(counter, fixed.clone())) {
-            return *n;
-        }
-        let n = counter.count_text(&fixed);
-        if map.len() > 4096 {
-            map.clear();
-        }
-        map.insert((counter, fixed), n);
-        n
-    });
-    fixed_tokens
-        + if marker.is_empty() {
-            0
-        } else {
-            counter.count_text(marker)
-        }
 }
 
 struct ReplyOwned {
@@ -658,6 +644,59 @@ mod tests {
         assert_eq!(*end, StreamEnd::Close);
         assert_eq!(events.len(), 3);
         assert!(!events.iter().any(|e| e.as_ref() == b"data: [DONE]\n\n"));
+    }
+
+    #[test]
+    fn marker_split_counts_like_the_whole_text() {
+        // The reply is counted in two parts (marker, rest); the sum must be the
+        // count of the text the client receives.
+        let mut parsed = ParsedRequest {
+            model: "gpt-4o".to_string(),
+            stream: false,
+            include_usage: false,
+            sse: false,
+            max_tokens: None,
+            prompt_tokens: 10,
+            counter: TokenCounter::TiktokenO200k,
+            messages: 1,
+        };
+        let markers = [
+            None,
+            Some("xf:r:1"),
+            Some("xf:ab12cd:1234"),
+            Some("xf:run-7_b:99"),
+        ];
+        for counter in [
+            TokenCounter::TiktokenCl100k,
+            TokenCounter::TiktokenO200k,
+            TokenCounter::ApproxChars4,
+        ] {
+            parsed.counter = counter;
+            for (id, dialect) in [
+                ("a", Dialect::Openai),
+                ("claude-primary", Dialect::Anthropic),
+                ("eu west 2!", Dialect::Azure),
+                ("gemini_9", Dialect::Gemini),
+            ] {
+                for pieces in [1, 2, DeploymentSpec::DEFAULT_REPLY_PIECES, 40] {
+                    let mut spec = DeploymentSpec::new(id, dialect);
+                    spec.reply_pieces = pieces;
+                    spec.reasoning_tokens = Some(0);
+                    for marker in markers {
+                        // Twice: the second count comes from the memo.
+                        for _ in 0..2 {
+                            let r = reply(&spec, &parsed, marker, &ctx(1));
+                            let text = r.pieces.concat();
+                            assert_eq!(
+                                r.usage.completion_tokens,
+                                counter.count_plain(&text),
+                                "{counter}: {text}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn endpoint(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<Route, Reques
     match dialect.wire() {
         Wire::OpenaiChat => path
             .ends_with("/chat/completions")
-            .then_some(Route::Chat)
+            .then_some(Route::Openai)
             .ok_or(RequestProblem::UnknownEndpoint),
         Wire::AzureChat => {
             let deployment = path
@@ -114,7 +114,7 @@ fn endpoint(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<Route, Reques
         }
         Wire::AnthropicMessages => path
             .ends_with("/messages")
-            .then_some(Route::Chat)
+            .then_some(Route::Anthropic)
             .ok_or(RequestProblem::UnknownEndpoint),
         Wire::Gemini => {
             let (_, tail) = path
@@ -140,11 +140,15 @@ fn endpoint(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<Route, Reques
     }
 }
 
+/// The endpoint a request reached, with what its path says.
 enum Route {
-    Chat,
-    Azure {
-        deployment: String,
-    },
+    /// OpenAI-compatible chat completions: the model is in the body.
+    Openai,
+    /// Azure chat completions: the model is the deployment in the path.
+    Azure { deployment: String },
+    /// Anthropic messages.
+    Anthropic,
+    /// Gemini: the model and the stream flags are in the path and query.
     Gemini {
         model: String,
         stream: bool,
@@ -196,12 +200,16 @@ fn raw_content_text(raw: Option<&serde_json::value::RawValue>) -> String {
     content_text(serde_json::from_str::<Value>(text).ok().as_ref())
 }
 
-fn parse_openai(route: Route, req: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestProblem> {
+/// An OpenAI or Azure body; Azure's model is the `deployment` of its path.
+fn parse_openai(
+    deployment: Option<String>,
+    req: &IncomingRequest<'_>,
+) -> Result<ParsedRequest, RequestProblem> {
     let body: OpenaiBody<'_> =
         serde_json::from_slice(req.body).map_err(|e| RequestProblem::InvalidJson(e.to_string()))?;
-    let model = match route {
-        Route::Azure { deployment } => deployment,
-        _ => body
+    let model = match deployment {
+        Some(deployment) => deployment,
+        None => body
             .model
             .map(|m| m.into_owned())
             .ok_or(RequestProblem::MissingField("model"))?,
@@ -237,100 +245,110 @@ fn parse_openai(route: Route, req: &IncomingRequest<'_>) -> Result<ParsedRequest
 
 /// Reads a request the way the real provider would, or says why it refuses it.
 pub fn parse(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<ParsedRequest, RequestProblem> {
-    let route = endpoint(dialect, req)?;
-    if matches!(dialect.wire(), Wire::OpenaiChat | Wire::AzureChat) {
-        return parse_openai(route, req);
+    match endpoint(dialect, req)? {
+        Route::Openai => parse_openai(None, req),
+        Route::Azure { deployment } => parse_openai(Some(deployment), req),
+        Route::Anthropic => parse_anthropic(&json_object(req.body)?),
+        Route::Gemini { model, stream, sse } => {
+            parse_gemini(model, stream, sse, &json_object(req.body)?)
+        }
     }
+}
+
+/// The body as a JSON object.
+fn json_object(body: &[u8]) -> Result<Value, RequestProblem> {
     let body: Value =
-        serde_json::from_slice(req.body).map_err(|e| RequestProblem::InvalidJson(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| RequestProblem::InvalidJson(e.to_string()))?;
     if !body.is_object() {
         return Err(RequestProblem::InvalidJson(
             "the body is not a JSON object".into(),
         ));
     }
-    let flag = |v: &Value| v.as_bool().unwrap_or(false);
-    let (model, stream, sse) = match route {
-        Route::Chat => {
-            let model = body
-                .get("model")
-                .and_then(Value::as_str)
-                .ok_or(RequestProblem::MissingField("model"))?
-                .to_string();
-            (model, flag(&body["stream"]), true)
-        }
-        Route::Azure { deployment } => (deployment, flag(&body["stream"]), true),
-        Route::Gemini { model, stream, sse } => (model, stream, sse),
-    };
+    Ok(body)
+}
+
+fn flag(v: &Value) -> bool {
+    v.as_bool().unwrap_or(false)
+}
+
+fn parse_anthropic(body: &Value) -> Result<ParsedRequest, RequestProblem> {
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .ok_or(RequestProblem::MissingField("model"))?
+        .to_string();
+    let messages = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .ok_or(RequestProblem::MissingField("messages"))?;
+    let max_tokens = body
+        .get("max_tokens")
+        .and_then(Value::as_u64)
+        .ok_or(RequestProblem::MissingField("max_tokens"))?;
     let mut texts: Vec<(String, String)> = Vec::new();
-    let max_tokens;
-    match dialect.wire() {
-        Wire::OpenaiChat | Wire::AzureChat => {
-            let messages = body
-                .get("messages")
-                .and_then(Value::as_array)
-                .ok_or(RequestProblem::MissingField("messages"))?;
-            for m in messages {
-                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
-                texts.push((role.to_string(), content_text(m.get("content"))));
-            }
-            max_tokens = body
-                .get("max_completion_tokens")
-                .or_else(|| body.get("max_tokens"))
-                .and_then(Value::as_u64);
-        }
-        Wire::AnthropicMessages => {
-            let messages = body
-                .get("messages")
-                .and_then(Value::as_array)
-                .ok_or(RequestProblem::MissingField("messages"))?;
-            max_tokens = Some(
-                body.get("max_tokens")
-                    .and_then(Value::as_u64)
-                    .ok_or(RequestProblem::MissingField("max_tokens"))?,
-            );
-            // An empty system prompt (`"system": []`, as Portkey sends) is no message.
-            if let Some(system) = body.get("system") {
-                let text = content_text(Some(system));
-                if !text.is_empty() {
-                    texts.push(("system".into(), text));
-                }
-            }
-            for m in messages {
-                let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
-                texts.push((role.to_string(), content_text(m.get("content"))));
-            }
-        }
-        Wire::Gemini => {
-            let contents = body
-                .get("contents")
-                .and_then(Value::as_array)
-                .ok_or(RequestProblem::MissingField("contents"))?;
-            if let Some(system) = body
-                .get("systemInstruction")
-                .or_else(|| body.get("system_instruction"))
-            {
-                let text = parts_text(system.get("parts"));
-                if !text.is_empty() {
-                    texts.push(("system".into(), text));
-                }
-            }
-            for c in contents {
-                let role = c.get("role").and_then(Value::as_str).unwrap_or("user");
-                texts.push((role.to_string(), parts_text(c.get("parts"))));
-            }
-            max_tokens = body
-                .get("generationConfig")
-                .and_then(|g| g.get("maxOutputTokens"))
-                .and_then(Value::as_u64);
+    // An empty system prompt (`"system": []`, as Portkey sends) is no message.
+    if let Some(system) = body.get("system") {
+        let text = content_text(Some(system));
+        if !text.is_empty() {
+            texts.push(("system".into(), text));
         }
     }
+    for m in messages {
+        let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+        texts.push((role.to_string(), content_text(m.get("content"))));
+    }
+    let stream = flag(&body["stream"]);
+    Ok(counted(model, stream, true, Some(max_tokens), &texts, body))
+}
+
+fn parse_gemini(
+    model: String,
+    stream: bool,
+    sse: bool,
+    body: &Value,
+) -> Result<ParsedRequest, RequestProblem> {
+    let contents = body
+        .get("contents")
+        .and_then(Value::as_array)
+        .ok_or(RequestProblem::MissingField("contents"))?;
+    let mut texts: Vec<(String, String)> = Vec::new();
+    if let Some(system) = body
+        .get("systemInstruction")
+        .or_else(|| body.get("system_instruction"))
+    {
+        let text = parts_text(system.get("parts"));
+        if !text.is_empty() {
+            texts.push(("system".into(), text));
+        }
+    }
+    for c in contents {
+        let role = c.get("role").and_then(Value::as_str).unwrap_or("user");
+        texts.push((role.to_string(), parts_text(c.get("parts"))));
+    }
+    let max_tokens = body
+        .get("generationConfig")
+        .and_then(|g| g.get("maxOutputTokens"))
+        .and_then(Value::as_u64);
+    Ok(counted(model, stream, sse, max_tokens, &texts, body))
+}
+
+/// A parsed Anthropic or Gemini request, its prompt counted with the model's
+/// counter.
+fn counted(
+    model: String,
+    stream: bool,
+    sse: bool,
+    max_tokens: Option<u64>,
+    texts: &[(String, String)],
+    body: &Value,
+) -> ParsedRequest {
     let counter = TokenCounter::for_model(&model);
     let prompt_tokens = counter.count_chat(texts.iter().map(|(r, c)| (r.as_str(), c.as_str())));
     let include_usage = body
         .get("stream_options")
         .and_then(|o| o.get("include_usage"))
         .is_some_and(flag);
-    Ok(ParsedRequest {
+    ParsedRequest {
         model,
         stream,
         include_usage,
@@ -339,7 +357,7 @@ pub fn parse(dialect: Dialect, req: &IncomingRequest<'_>) -> Result<ParsedReques
         prompt_tokens,
         counter,
         messages: texts.len() as u32,
-    })
+    }
 }
 
 /// Text of an OpenAI or Anthropic `content`: a string, or the text of its blocks.

@@ -164,53 +164,23 @@ fn gemini_usage(u: &Usage) -> Value {
 /// The whole JSON body of a non-streaming success answer.
 pub fn body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
     let text: String = r.pieces.concat();
-    if dialect.wire() == Wire::OpenaiChat {
-        let completion = OpenaiCompletion {
-            id: r.id,
-            object: "chat.completion",
-            created: r.created,
-            model: r.model,
-            choices: [OpenaiChoice {
-                index: 0,
-                message: OpenaiMessage {
-                    role: "assistant",
-                    content: &text,
-                    refusal: None,
-                    annotations: [],
-                },
-                logprobs: None,
-                finish_reason: "stop",
-            }],
-            usage: OpenaiUsage::from(&r.usage),
-            service_tier: "default",
-            system_fingerprint: "fp_crossfire",
-        };
-        return serde_json::to_vec(&completion)
-            .map(Bytes::from)
-            .unwrap_or_default();
-    }
     let v = match dialect.wire() {
-        Wire::OpenaiChat | Wire::AzureChat => {
-            let mut choice = json!({
+        Wire::OpenaiChat => return openai_body(r, &text),
+        Wire::AzureChat => {
+            let choice = json!({
                 "index": 0,
                 "message": {"role": "assistant", "content": text, "refusal": null, "annotations": []},
                 "logprobs": null,
-                "finish_reason": "stop"
+                "finish_reason": "stop",
+                "content_filter_results": azure_filter_results()
             });
-            let mut v = json!({
+            json!({
                 "id": r.id, "object": "chat.completion", "created": r.created, "model": r.model,
-                "choices": [], "usage": openai_usage(&r.usage),
-                "system_fingerprint": "fp_crossfire"
-            });
-            if dialect == Dialect::Azure {
-                choice["content_filter_results"] = azure_filter_results();
-                v["prompt_filter_results"] =
-                    json!([{"prompt_index": 0, "content_filter_results": azure_filter_results()}]);
-            } else {
-                v["service_tier"] = json!("default");
-            }
-            v["choices"] = json!([choice]);
-            v
+                "choices": [choice], "usage": openai_usage(&r.usage),
+                "system_fingerprint": "fp_crossfire",
+                "prompt_filter_results":
+                    [{"prompt_index": 0, "content_filter_results": azure_filter_results()}]
+            })
         }
         Wire::AnthropicMessages => json!({
             "id": r.id, "type": "message", "role": "assistant", "model": r.model,
@@ -227,6 +197,33 @@ pub fn body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
         }),
     };
     Bytes::from(v.to_string())
+}
+
+/// The OpenAI body, serialized from borrowed fields: the hot path of load runs.
+fn openai_body(r: &Reply<'_>, text: &str) -> Bytes {
+    let completion = OpenaiCompletion {
+        id: r.id,
+        object: "chat.completion",
+        created: r.created,
+        model: r.model,
+        choices: [OpenaiChoice {
+            index: 0,
+            message: OpenaiMessage {
+                role: "assistant",
+                content: text,
+                refusal: None,
+                annotations: [],
+            },
+            logprobs: None,
+            finish_reason: "stop",
+        }],
+        usage: OpenaiUsage::from(&r.usage),
+        service_tier: "default",
+        system_fingerprint: "fp_crossfire",
+    };
+    serde_json::to_vec(&completion)
+        .map(Bytes::from)
+        .unwrap_or_default()
 }
 
 fn azure_filter_results() -> Value {

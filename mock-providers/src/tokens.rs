@@ -77,10 +77,11 @@ impl TokenCounter {
     /// text that repeats from request to request. The marker starts a new
     /// pre-token under tiktoken's split (a space and a bracket after a word), so
     /// the count is the sum of both parts: the repeated part is counted once
-    /// and remembered, the marker every time.
+    /// and remembered, the marker every time. chars/4 rounds up, so its
+    /// parts would not add up to the whole: it is never split.
     pub fn count_text(self, text: &str) -> u64 {
         if let Some(i) = text.rfind(" [xf:") {
-            if text.ends_with(']') && i > 0 {
+            if text.ends_with(']') && i > 0 && self != TokenCounter::ApproxChars4 {
                 let (head, marker) = text.split_at(i);
                 return self.count_remembered(head) + self.count_plain(marker);
             }
@@ -91,7 +92,8 @@ impl TokenCounter {
         self.count_plain(text)
     }
 
-    fn count_plain(self, text: &str) -> u64 {
+    /// Tokens of `text`, counted every time.
+    pub(crate) fn count_plain(self, text: &str) -> u64 {
         match self.bpe() {
             Some(bpe) => bpe.encode_ordinary(text).len() as u64,
             None => text.chars().count().div_ceil(4) as u64,
@@ -99,7 +101,7 @@ impl TokenCounter {
     }
 
     /// Counts through a small per-thread memo (a pure function of the text).
-    fn count_remembered(self, text: &str) -> u64 {
+    pub(crate) fn count_remembered(self, text: &str) -> u64 {
         use std::cell::RefCell;
         use std::collections::HashMap;
         use std::hash::{Hash, Hasher};
@@ -212,7 +214,11 @@ mod tests {
             "punct!?. [xf:r:7]".to_string(),
             "numbers 12345 [xf:r:7]".to_string(),
         ];
-        for counter in [TokenCounter::TiktokenCl100k, TokenCounter::TiktokenO200k] {
+        for counter in [
+            TokenCounter::TiktokenCl100k,
+            TokenCounter::TiktokenO200k,
+            TokenCounter::ApproxChars4,
+        ] {
             for t in &texts {
                 assert_eq!(
                     counter.count_text(t),
