@@ -54,6 +54,13 @@ pub enum CellVerdict {
     Illusion,
     /// The requests were served anyway (the fault did not need a failover).
     Served,
+    /// Requests that met the same fault took different paths: a finding of
+    /// its own, with the distribution.
+    Nondeterministic,
+    /// The fault never met a client request: the cell shows nothing.
+    NotObserved,
+    /// The drill stopped before the cell ran.
+    NotRun,
 }
 
 impl CellVerdict {
@@ -76,6 +83,9 @@ impl CellVerdict {
             CellVerdict::FallbackFailed => "fallback failed too",
             CellVerdict::Illusion => "ILLUSION",
             CellVerdict::Served => "served",
+            CellVerdict::Nondeterministic => "nondeterministic failover",
+            CellVerdict::NotObserved => "not observed",
+            CellVerdict::NotRun => "not run",
         }
     }
 }
@@ -89,15 +99,25 @@ pub struct Cell {
     pub class: FailureClass,
     /// Whether the requests were streams.
     pub stream: bool,
-    /// The observed path, as lint writes predictions.
+    /// The observed path of the requests that met the fault, as lint writes
+    /// predictions (the most common one).
     pub observed: String,
-    /// How many requests took that path, of how many.
+    /// How many requests that met the fault took that path, of how many.
     pub agreement: (usize, usize),
+    /// Requests sent, and how many of them met the cell's fault.
+    pub met: (usize, usize),
+    /// Every path taken by the requests that met the fault, with its count,
+    /// most common first.
+    pub distribution: Vec<(String, usize)>,
+    /// Why the operator's intent was not met (Failover Illusion), or what the
+    /// deployments received instead (not observed).
+    pub why: Option<String>,
     /// The observed path class (most common).
     pub observed_class: Option<PathClass>,
     /// lint's prediction.
     pub predicted: Option<lint::Prediction>,
-    /// Whether observation and prediction agree.
+    /// Whether observation and prediction agree (a cell with nothing
+    /// observed contradicts nothing).
     pub as_predicted: bool,
     /// The verdict.
     pub verdict: CellVerdict,
@@ -131,13 +151,34 @@ pub struct DrillReport {
 }
 
 impl DrillReport {
-    /// Findings: illusions, predictions that did not hold, escapes.
+    /// Findings: illusions, nondeterministic failover, predictions that did
+    /// not hold, escapes.
     pub fn findings(&self) -> usize {
         self.cells
             .iter()
-            .filter(|c| c.verdict == CellVerdict::Illusion || !c.as_predicted)
+            .filter(|c| {
+                matches!(
+                    c.verdict,
+                    CellVerdict::Illusion | CellVerdict::Nondeterministic
+                ) || !c.as_predicted
+            })
             .count()
             + self.escaped.len()
+    }
+
+    /// Cells whose fault never met a client request: the drill shows
+    /// nothing for them, so it cannot pass.
+    pub fn not_observed(&self) -> usize {
+        self.cells
+            .iter()
+            .filter(|c| c.verdict == CellVerdict::NotObserved)
+            .count()
+    }
+
+    /// Whether the drill passed: everything ran, every fault met the
+    /// traffic, no finding.
+    pub fn passed(&self) -> bool {
+        !self.interrupted && self.findings() == 0 && self.not_observed() == 0
     }
 }
 
@@ -208,31 +249,6 @@ fn group_of(deployment: &str, groups: &HashMap<String, String>) -> String {
     groups.get(id).cloned().unwrap_or_else(|| id.to_string())
 }
 
-fn verdict(
-    cell_paths: &[ReqPath],
-    observed: Option<PathClass>,
-    promised_elsewhere: bool,
-) -> CellVerdict {
-    let crossed = observed == Some(PathClass::CrossedProvider);
-    if promised_elsewhere && !crossed {
-        return CellVerdict::Illusion;
-    }
-    match observed {
-        Some(PathClass::CrossedProvider) => CellVerdict::Crossed,
-        Some(PathClass::FellBackSameProvider) => CellVerdict::SameProvider,
-        Some(PathClass::Direct) | Some(PathClass::RetriedSameDeployment) => CellVerdict::Served,
-        Some(PathClass::FailedAfterFailover) => CellVerdict::FallbackFailed,
-        _ => {
-            let retried = cell_paths.iter().any(|p| p.steps.len() > 1);
-            if retried {
-                CellVerdict::RetriedThenFailed
-            } else {
-                CellVerdict::NoFailover
-            }
-        }
-    }
-}
-
 /// One cell to run: which group, which failure, what the client sends.
 struct CellPlan {
     group: String,
@@ -242,8 +258,12 @@ struct CellPlan {
     /// Extra request headers (Portkey: the cell's config).
     headers: BTreeMap<String, String>,
     prompt_tokens: u64,
+    /// Requests to send: enough to reach a randomly picked failing target
+    /// with near certainty.
+    requests: u32,
     prediction: Option<lint::Prediction>,
-    promised_elsewhere: bool,
+    /// What the operator believes the group does (none: no promise).
+    intent: Option<crate::intent::GroupIntent>,
 }
 
 /// What both drills share once their gateway-specific parts are ready.
@@ -342,10 +362,11 @@ pub async fn drill_litellm(
                     .map_or(200, |i| overflow_prompt(&i.upstream_model)),
                 _ => 50,
             },
+            // Every deployment of the group carries the fault: a random pick
+            // among them cannot miss it.
+            requests: opts.requests,
             prediction: lint::predict(cfg, g, *c),
-            promised_elsewhere: intent
-                .get(g)
-                .is_some_and(|i| !i.for_class(*c).is_subset(&cfg.providers_of(g))),
+            intent: intent.get(g).cloned(),
         })
         .collect();
     let prepared = Prepared {
@@ -409,10 +430,6 @@ pub async fn drill_portkey(
         .collect();
     let mocks = start_mocks(specs, opts).await?;
     let intent = portkey::lint::intent(cfg, &opts.classes);
-    let own: std::collections::BTreeSet<String> = primary
-        .iter()
-        .filter_map(|i| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone()))
-        .collect();
     let mut cells = Vec::new();
     for (k, (g, c)) in pairs.iter().enumerate() {
         let bases: BTreeMap<String, String> = cfg
@@ -439,10 +456,9 @@ pub async fn drill_portkey(
                 FailureClass::ContextOverflow => overflow_prompt(&first_model),
                 _ => 50,
             },
+            requests: requests_to_reach(cfg.primary_share(), opts.requests),
             prediction: Some(portkey::lint::predict(cfg, *c)),
-            promised_elsewhere: intent
-                .get(g)
-                .is_some_and(|i| !i.for_class(*c).is_subset(&own)),
+            intent: intent.get(g).cloned(),
         });
     }
     let prepared = Prepared {
@@ -481,8 +497,159 @@ async fn start_mocks(
     .map_err(|e| GatewayError::start(format!("cannot start the mock providers: {e}")))
 }
 
-/// Drives every cell at once through the gateway, stops everything, and
-/// builds the matrix.
+/// Requests that reach a target picked with probability `share` at least
+/// once with probability 1 - 10^-6, and never fewer than `asked`.
+pub fn requests_to_reach(share: f64, asked: u32) -> u32 {
+    if share >= 1.0 || share <= 0.0 {
+        return asked;
+    }
+    let n = ((1e-6f64).ln() / (1.0 - share).ln()).ceil();
+    (n.min(f64::from(MAX_CELL_REQUESTS)) as u32).max(asked)
+}
+
+/// The most requests a cell sends: a random pick or a split outcome is
+/// settled within this many.
+pub const MAX_CELL_REQUESTS: u32 = 60;
+
+/// Requests a cell whose requests split between outcomes is brought to.
+pub const SPLIT_REQUESTS: u32 = 20;
+
+/// What a request that met the fault ended as, for telling outcomes apart:
+/// the provider that served it (or none) and what the client saw.
+fn outcome_key(p: &ReqPath) -> (Option<String>, Option<u16>, bool) {
+    (
+        p.served_by().map(|s| s.provider.clone()),
+        p.client_status,
+        p.ok,
+    )
+}
+
+/// Whether a request met the cell's fault on some attempt.
+fn met_fault(p: &ReqPath, class: FailureClass) -> bool {
+    p.steps
+        .iter()
+        .any(|s| s.outcome == mock_providers::Outcome::Fault(class))
+}
+
+/// Judges one cell from its requests' paths: only the requests that met the
+/// fault count; none met it -> not observed; their outcomes split ->
+/// nondeterministic; intent not met -> Failover Illusion.
+fn judge_cell(
+    cell: CellPlan,
+    cell_paths: Vec<ReqPath>,
+    group_map: &HashMap<String, String>,
+    interrupted: bool,
+) -> Cell {
+    let met: Vec<&ReqPath> = cell_paths
+        .iter()
+        .filter(|p| met_fault(p, cell.class))
+        .collect();
+    let mut shapes: BTreeMap<String, (usize, PathClass)> = BTreeMap::new();
+    for x in &met {
+        shapes
+            .entry(shape(x, group_map))
+            .or_insert((0, x.class))
+            .0 += 1;
+    }
+    let mut distribution: Vec<(String, usize)> =
+        shapes.iter().map(|(s, (n, _))| (s.clone(), *n)).collect();
+    distribution.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let (observed, count, observed_class) = match distribution.first() {
+        Some((s, n)) => (s.clone(), *n, shapes.get(s).map(|v| v.1)),
+        None if cell_paths.is_empty() => ("not run".to_string(), 0, None),
+        None => ("the fault never met a request".to_string(), 0, None),
+    };
+    let outcomes: std::collections::BTreeSet<_> = met.iter().map(|p| outcome_key(p)).collect();
+    let illusions: Vec<crate::verdict::Finding> = match &cell.intent {
+        Some(i) => met
+            .iter()
+            .filter_map(|p| crate::verdict::illusion_of(i, p))
+            .collect(),
+        None => vec![],
+    };
+    let (verdict, why) = if cell_paths.is_empty() {
+        let v = if interrupted {
+            CellVerdict::NotRun
+        } else {
+            CellVerdict::NotObserved
+        };
+        (v, Some("no request of this cell completed".to_string()))
+    } else if met.is_empty() {
+        (
+            CellVerdict::NotObserved,
+            Some(received_instead(&cell_paths, cell.class)),
+        )
+    } else if outcomes.len() > 1 {
+        (
+            CellVerdict::Nondeterministic,
+            illusions.first().and_then(|f| f.why.clone()),
+        )
+    } else if let Some(f) = illusions.first() {
+        (CellVerdict::Illusion, f.why.clone())
+    } else {
+        let v = match observed_class {
+            Some(PathClass::CrossedProvider) => CellVerdict::Crossed,
+            Some(PathClass::FellBackSameProvider) => CellVerdict::SameProvider,
+            Some(PathClass::Direct) | Some(PathClass::RetriedSameDeployment) => {
+                CellVerdict::Served
+            }
+            Some(PathClass::FailedAfterFailover) => CellVerdict::FallbackFailed,
+            _ if met.iter().any(|p| p.steps.len() > 1) => CellVerdict::RetriedThenFailed,
+            _ => CellVerdict::NoFailover,
+        };
+        (v, None)
+    };
+    // A load-balanced group's prediction is for the requests sent to the
+    // failing target: it holds when those requests took the predicted path.
+    let as_predicted = met.is_empty()
+        || cell.prediction.as_ref().is_none_or(|x| {
+            let text = x
+                .text
+                .strip_suffix(" (for the requests sent to it)")
+                .unwrap_or(&x.text);
+            text == observed && distribution.len() == 1
+        });
+    Cell {
+        group: cell.group,
+        class: cell.class,
+        stream: lint::streams(cell.class),
+        observed,
+        agreement: (count, met.len()),
+        met: (cell_paths.len(), met.len()),
+        distribution,
+        why,
+        observed_class,
+        verdict,
+        predicted: cell.prediction,
+        as_predicted,
+        paths: cell_paths,
+    }
+}
+
+/// What the deployments of a cell whose fault never fired received instead.
+fn received_instead(paths: &[ReqPath], class: FailureClass) -> String {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for p in paths {
+        let key = match p.steps.first() {
+            Some(s) => format!("{} answered {}", s.deployment, s.answer()),
+            None => "no provider attempt (the gateway answered by itself)".to_string(),
+        };
+        *seen.entry(key).or_insert(0) += 1;
+    }
+    let got: Vec<String> = seen
+        .into_iter()
+        .map(|(k, n)| format!("{n}x {k}"))
+        .collect();
+    format!(
+        "{class} never met a client request of the {} sent; they met: {}",
+        paths.len(),
+        got.join(", ")
+    )
+}
+
+/// Drives every cell at once through the gateway; cells whose requests
+/// split between outcomes get more requests until the split is clear; then
+/// stops everything and builds the matrix.
 async fn execute(
     p: Prepared,
     mocks: MockSet,
@@ -499,44 +666,75 @@ async fn execute(
     let target = Target::new(gw.base_url.clone(), gw.headers.clone());
     let next_n = Arc::new(AtomicU64::new(0));
     let run_id = crate::runner::run_id();
-    let traffic: Vec<Traffic> = p
-        .cells
-        .iter()
-        .map(|c| Traffic {
-            model: c.model.clone(),
-            requests: Some(u64::from(opts.requests)),
-            duration: None,
-            concurrency: opts.requests,
-            rate: None,
-            prompt_tokens: c.prompt_tokens,
-            max_tokens: 32,
-            stream: lint::streams(c.class),
-            api: ClientApi::Openai,
-            timeout: Duration::from_secs(150),
-            headers: c.headers.clone(),
-        })
-        .collect();
-    let on_done = |_: &RequestRecord| {};
-    let runs = traffic.iter().enumerate().map(|(k, t)| {
+    let traffic_of = |c: &CellPlan, requests: u32| Traffic {
+        model: c.model.clone(),
+        requests: Some(u64::from(requests)),
+        duration: None,
+        concurrency: requests,
+        rate: None,
+        prompt_tokens: c.prompt_tokens,
+        max_tokens: 32,
+        stream: lint::streams(c.class),
+        api: ClientApi::Openai,
+        timeout: Duration::from_secs(150),
+        headers: c.headers.clone(),
+    };
+    let drive_all = |plan: Vec<(usize, Traffic)>| {
         let (client, target, next_n, run_id, cancel) =
             (&client, &target, &next_n, &run_id, &opts.cancel);
         async move {
-            traffic::drive(
-                client, target, k, t, run_id, started, next_n, cancel, &on_done,
-            )
-            .await
+            let on_done = |_: &RequestRecord| {};
+            let runs = plan.iter().map(|(k, t)| async move {
+                traffic::drive(
+                    client, target, *k, t, run_id, started, next_n, cancel, &on_done,
+                )
+                .await
+            });
+            futures_util::future::join_all(runs)
+                .await
+                .into_iter()
+                .flatten()
+                .collect::<Vec<RequestRecord>>()
         }
-    });
-    let records: Vec<RequestRecord> = futures_util::future::join_all(runs)
-        .await
-        .into_iter()
-        .flatten()
+    };
+    let first: Vec<(usize, Traffic)> = p
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (k, traffic_of(c, c.requests)))
         .collect();
+    let mut records = drive_all(first).await;
+    // Cells whose requests that met the fault ended differently: send more.
+    if !opts.cancel.is_cancelled() {
+        // The mocks journal an attempt when its answer is over; give the
+        // last ones a moment.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let joined = paths::join(&records, &mocks.journal().attempts(), &p.providers);
+        let more: Vec<(usize, Traffic)> = p
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(k, c)| {
+                let outcomes: std::collections::BTreeSet<_> = joined
+                    .paths
+                    .iter()
+                    .filter(|x| x.traffic == *k && met_fault(x, c.class))
+                    .map(outcome_key)
+                    .collect();
+                outcomes.len() > 1 && c.requests < SPLIT_REQUESTS
+            })
+            .map(|(k, c)| (k, traffic_of(c, SPLIT_REQUESTS - c.requests)))
+            .collect();
+        if !more.is_empty() {
+            records.extend(drive_all(more).await);
+        }
+    }
     let escaped = gw.escapes();
     let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
     drop(gw);
     let journal = mocks.shutdown().await;
     let joined = paths::join(&records, &journal.attempts(), &p.providers);
+    let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
     for (k, cell) in p.cells.into_iter().enumerate() {
         let cell_paths: Vec<ReqPath> = joined
@@ -545,39 +743,7 @@ async fn execute(
             .filter(|x| x.traffic == k)
             .cloned()
             .collect();
-        let mut shapes: BTreeMap<String, (usize, PathClass)> = BTreeMap::new();
-        for x in &cell_paths {
-            shapes
-                .entry(shape(x, &p.group_map))
-                .or_insert((0, x.class))
-                .0 += 1;
-        }
-        let (observed, (count, observed_class)) = shapes
-            .iter()
-            .max_by_key(|(_, (n, _))| *n)
-            .map(|(s, v)| (s.clone(), *v))
-            .unwrap_or_else(|| ("no requests".into(), (0, PathClass::Unattributed)));
-        // A load-balanced group's prediction is for the requests sent to the
-        // failing target: it holds when those requests took the predicted path.
-        let as_predicted = cell.prediction.as_ref().is_none_or(|x| {
-            x.text == observed
-                || x.text
-                    .strip_suffix(" (for the requests sent to it)")
-                    .is_some_and(|t| shapes.contains_key(t))
-        });
-        let observed_class = (!cell_paths.is_empty()).then_some(observed_class);
-        out_cells.push(Cell {
-            group: cell.group,
-            class: cell.class,
-            stream: lint::streams(cell.class),
-            observed,
-            agreement: (count, cell_paths.len()),
-            observed_class,
-            verdict: verdict(&cell_paths, observed_class, cell.promised_elsewhere),
-            predicted: cell.prediction,
-            as_predicted,
-            paths: cell_paths,
-        });
+        out_cells.push(judge_cell(cell, cell_paths, &p.group_map, interrupted));
     }
     let report = DrillReport {
         config,
@@ -589,7 +755,7 @@ async fn execute(
         warnings: p.warnings,
         escaped,
         out: opts.out.clone(),
-        interrupted: opts.cancel.is_cancelled(),
+        interrupted,
     };
     crate::report::write(&opts.out.join("drill.json"), crate::report::json(&report));
     Ok(report)
@@ -667,19 +833,36 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
             format!("{}{stream}", c.class),
             c.observed,
         ));
+        let pad = format!("  {:wg$}  {:21}  ", "", "");
+        if c.verdict == CellVerdict::Nondeterministic {
+            let split: Vec<String> = c
+                .distribution
+                .iter()
+                .map(|(shape, n)| format!("{shape}: {n} of {}", c.met.1))
+                .collect();
+            s.push_str(&format!("{pad}split: {}\n", split.join("; ")));
+        } else if c.agreement.0 != c.agreement.1 {
+            s.push_str(&format!(
+                "{pad}({} of {} requests that met the fault took this path)\n",
+                c.agreement.0, c.agreement.1
+            ));
+        }
+        if c.met.1 != c.met.0 && c.met.1 > 0 {
+            s.push_str(&format!(
+                "{pad}({} of {} requests met the fault; the others were served elsewhere)\n",
+                c.met.1, c.met.0
+            ));
+        }
+        if let Some(why) = &c.why {
+            s.push_str(&format!("{pad}why: {why}\n"));
+        }
         if !c.as_predicted {
             if let Some(p) = &c.predicted {
                 s.push_str(&format!(
-                    "  {:wg$}  {:21}  lint predicted: {} ({})\n",
-                    "", "", p.text, p.why
+                    "{pad}lint predicted: {} ({})\n",
+                    p.text, p.why
                 ));
             }
-        }
-        if c.agreement.0 != c.agreement.1 {
-            s.push_str(&format!(
-                "  {:wg$}  {:21}  ({} of {} requests took this path)\n",
-                "", "", c.agreement.0, c.agreement.1
-            ));
         }
     }
     if !r.warnings.is_empty() {
@@ -705,8 +888,20 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
         .filter(|c| c.verdict == CellVerdict::Illusion)
         .count();
     let mismatches = r.cells.iter().filter(|c| !c.as_predicted).count();
+    let count = |v: CellVerdict| r.cells.iter().filter(|c| c.verdict == v).count();
+    let mut extra = String::new();
+    for (v, what) in [
+        (CellVerdict::Nondeterministic, "nondeterministic failover"),
+        (CellVerdict::NotObserved, "not observed (the fault never met the traffic)"),
+        (CellVerdict::NotRun, "not run"),
+    ] {
+        let n = count(v);
+        if n > 0 {
+            extra.push_str(&format!(", {n} {what}"));
+        }
+    }
     s.push_str(&format!(
-        "\n{} cells: {illusions} Failover Illusion, {mismatches} unlike the prediction; run folder {}\n",
+        "\n{} cells: {illusions} Failover Illusion, {mismatches} unlike the prediction{extra}; run folder {}\n",
         r.cells.len(),
         r.out.display()
     ));
@@ -757,16 +952,25 @@ pub fn render_markdown(r: &DrillReport) -> String {
         }
         s.push('\n');
     }
-    s.push_str("\n⚠ = observed differs from lint's prediction.\n\n| group | failure | observed | predicted |\n|---|---|---|---|\n");
+    s.push_str("\n⚠ = observed differs from lint's prediction. ILLUSION = the operator's intent (what the config looks like it does) was not met; lint's prediction is what the gateway's own rules do.\n\n| group | failure | observed | predicted | why |\n|---|---|---|---|---|\n");
     for c in &r.cells {
+        let observed = if c.verdict == CellVerdict::Nondeterministic {
+            c.distribution
+                .iter()
+                .map(|(shape, n)| format!("`{shape}` {n} of {}", c.met.1))
+                .collect::<Vec<_>>()
+                .join("; ")
+        } else {
+            format!("`{}`", c.observed)
+        };
         s.push_str(&format!(
-            "| {} | {} | `{}` | {} |\n",
+            "| {} | {} | {observed} | {} | {} |\n",
             c.group,
             c.class,
-            c.observed,
             c.predicted
                 .as_ref()
-                .map_or("-".to_string(), |p| format!("`{}`", p.text))
+                .map_or("-".to_string(), |p| format!("`{}`", p.text)),
+            c.why.as_deref().unwrap_or("").replace('|', "\\|")
         ));
     }
     let mut by_group: BTreeMap<&str, Vec<&ReqPath>> = BTreeMap::new();

@@ -14,6 +14,7 @@ pub mod explore;
 pub mod faults;
 pub mod gateway;
 pub mod harness;
+pub mod intent;
 pub mod lint;
 pub mod mock;
 pub mod mockfile;

@@ -389,6 +389,12 @@ pub async fn run_scenario(
     if !report.interrupted {
         report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);
         report
+            .verdicts
+            .extend(verdict::faults_met(&s.faults, &report.paths, &report.stray));
+        report
+            .verdicts
+            .extend(verdict::traffic_seen(&s.traffic, &report.paths));
+        report
             .findings
             .extend(verdict::illusions(&s.intent, &report.paths));
         if let (Some(opts), None) = (&opts.snapshots, &report.error) {
@@ -492,6 +498,7 @@ async fn finish(
                     model: p.model.clone(),
                     message,
                     path: p.describe(),
+                    why: None,
                 });
             }
         }

@@ -33,6 +33,9 @@ pub struct Finding {
     pub message: String,
     /// The request's path.
     pub path: String,
+    /// Why, in one line with the config line that causes it (illusions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 fn share_text(share: Share, noun: &str) -> String {
@@ -214,60 +217,160 @@ fn judge_one(e: &Expectation, paths: &[Path], stray: &[Attempt]) -> Verdict {
     }
 }
 
-/// The Failover Illusion: requests of a group with declared intent that met a
-/// fault and did not end on a provider the intent names for that fault.
+/// A PASS means every fault met the traffic: one verdict per fault of the
+/// scenario, held when the fault answered at least one client request, else
+/// saying what its deployments received instead.
+pub fn faults_met(
+    faults: &[crate::scenario::PlacedFault],
+    paths: &[Path],
+    stray: &[Attempt],
+) -> Vec<Verdict> {
+    faults
+        .iter()
+        .map(|f| {
+            let on_it = |d: &str| f.deployments.iter().any(|x| x == d);
+            let met = paths
+                .iter()
+                .filter(|p| {
+                    p.steps.iter().any(|s| {
+                        on_it(&s.deployment)
+                            && s.outcome == mock_providers::Outcome::Fault(f.class)
+                    })
+                })
+                .count();
+            let detail = if met > 0 {
+                format!("it met {met} client requests")
+            } else {
+                let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+                for s in paths.iter().flat_map(|p| p.steps.iter()) {
+                    if on_it(&s.deployment) {
+                        *seen
+                            .entry(format!("{} answered {}", s.deployment, s.answer()))
+                            .or_insert(0) += 1;
+                    }
+                }
+                for a in stray.iter().filter(|a| on_it(&a.deployment)) {
+                    *seen
+                        .entry(format!(
+                            "{} got {} {} from no client request",
+                            a.deployment, a.method, a.path
+                        ))
+                        .or_insert(0) += 1;
+                }
+                if seen.is_empty() {
+                    format!(
+                        "it never fired: {} received no client request",
+                        f.deployments.join(", ")
+                    )
+                } else {
+                    let got: Vec<String> =
+                        seen.into_iter().map(|(k, n)| format!("{n}x {k}")).collect();
+                    format!("it never fired on a client request; instead {}", got.join(", "))
+                }
+            };
+            Verdict {
+                expectation: format!("fault {} meets a client request", f.label),
+                held: met > 0,
+                detail,
+                example: None,
+            }
+        })
+        .collect()
+}
+
+/// Every traffic entry must reach a provider: one verdict per entry that
+/// sent requests and none of whose requests any provider saw.
+pub fn traffic_seen(traffic: &[crate::scenario::Traffic], paths: &[Path]) -> Vec<Verdict> {
+    traffic
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let sent: Vec<&Path> = paths.iter().filter(|p| p.traffic == i).collect();
+            if sent.is_empty() || sent.iter().any(|p| !p.steps.is_empty()) {
+                return None;
+            }
+            let mut statuses: std::collections::BTreeMap<String, usize> = Default::default();
+            for p in &sent {
+                let st = p
+                    .client_status
+                    .map_or("no answer".to_string(), |s| s.to_string());
+                *statuses.entry(st).or_insert(0) += 1;
+            }
+            let got: Vec<String> = statuses
+                .into_iter()
+                .map(|(s, n)| format!("{n}x {s}"))
+                .collect();
+            Some(Verdict {
+                expectation: format!("traffic[{i}] ({}) reaches a provider", t.model),
+                held: false,
+                detail: format!(
+                    "no provider saw any of its {} requests; the gateway answered them itself: {}",
+                    sent.len(),
+                    got.join(", ")
+                ),
+                example: sent.first().map(|p| p.describe()),
+            })
+        })
+        .collect()
+}
+
+/// The Failover Illusion: requests of a group with an intent that met a
+/// fault the intent covers and did not end on a provider it names for that
+/// fault. Each finding says why, from the intent's literal layer.
 pub fn illusions(intent: &Intent, paths: &[Path]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for p in paths.iter().filter(|p| p.met_fault) {
-        let Some(promise) = intent.get(&p.model) else {
-            continue;
-        };
-        let Some(first_fault) = p.steps.iter().find(|s| s.faulted()) else {
-            continue;
-        };
-        let class = match first_fault.outcome {
-            mock_providers::Outcome::Fault(c) => c,
-            _ => continue,
-        };
-        let wanted = promise.for_class(class);
-        // Only a promise outside the provider that failed can be an illusion.
-        if wanted.iter().all(|w| *w == first_fault.provider) {
-            continue;
-        }
-        let ended = p.served_by().map(|s| s.provider.clone());
-        if ended.as_ref().is_some_and(|e| wanted.contains(e)) {
-            continue;
-        }
-        let faults: BTreeSet<String> = p
-            .steps
-            .iter()
-            .filter(|s| s.faulted())
-            .map(|s| format!("{} on {}", s.outcome.name(), s.provider))
-            .collect();
-        let outcome = match ended {
-            Some(provider) => format!("it ended on {provider}"),
-            None => "it failed".to_string(),
-        };
-        // Never empty: an empty promise was skipped above.
-        let promised = wanted
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(" or ");
-        out.push(Finding {
-            kind: "failover_illusion",
-            request: p.n,
-            model: p.model.clone(),
-            message: format!(
-                "{} met {}; {} promises {promised}, but {outcome}",
-                p.model,
-                faults.into_iter().collect::<Vec<_>>().join(", "),
-                promise.source,
-            ),
-            path: p.describe(),
-        });
+    paths
+        .iter()
+        .filter_map(|p| illusion(intent, p))
+        .collect()
+}
+
+/// The Failover Illusion of one request, if it is one.
+pub fn illusion(intent: &Intent, p: &Path) -> Option<Finding> {
+    illusion_of(intent.get(&p.model)?, p)
+}
+
+/// The Failover Illusion of one request against its group's promise.
+pub fn illusion_of(promise: &crate::intent::GroupIntent, p: &Path) -> Option<Finding> {
+    let first_fault = p.steps.iter().find(|s| s.faulted())?;
+    let mock_providers::Outcome::Fault(class) = first_fault.outcome else {
+        return None;
+    };
+    if !promise.promises(class, &first_fault.provider) {
+        return None;
     }
-    out
+    let wanted = promise.for_class(class);
+    let ended = p.served_by().map(|s| s.provider.clone());
+    if ended.as_ref().is_some_and(|e| wanted.contains(e)) {
+        return None;
+    }
+    let faults: BTreeSet<String> = p
+        .steps
+        .iter()
+        .filter(|s| s.faulted())
+        .map(|s| format!("{} on {}", s.outcome.name(), s.provider))
+        .collect();
+    let outcome = match ended {
+        Some(provider) => format!("it ended on {provider}"),
+        None => "it failed".to_string(),
+    };
+    let promised = wanted
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    Some(Finding {
+        kind: "failover_illusion",
+        request: p.n,
+        model: p.model.clone(),
+        message: format!(
+            "{} met {}; {} promises {promised}, but {outcome}",
+            p.model,
+            faults.into_iter().collect::<Vec<_>>().join(", "),
+            promise.source,
+        ),
+        path: p.describe(),
+        why: Some(promise.why(class).to_string()),
+    })
 }
 
 #[cfg(test)]
@@ -380,6 +483,7 @@ mod tests {
                 providers: BTreeSet::from(["openai".to_string()]),
                 by_class: BTreeMap::new(),
                 source: "the scenario's intent".to_string(),
+                why: BTreeMap::new(),
             },
         )]);
         let f = illusions(&intent, &paths);

@@ -6,7 +6,8 @@ pub mod model;
 pub use model::{
     default_provider, from_source, from_source_with, litellm_deployments, load, load_with,
     portkey_deployments, ClientApi, CommandGateway, Deployment, Expectation, Gateway,
-    GatewayOverride, GroupIntent, Intent, LitellmGateway, LoadOptions, PortkeyGateway, Scenario,
+    GatewayOverride, GroupIntent, Intent, LitellmGateway, LoadOptions, PlacedFault, PortkeyGateway,
+    Scenario,
     ServedBy, Share, Traffic,
 };
 

@@ -37,28 +37,7 @@ pub struct GatewayOverride {
     pub url: Option<String>,
 }
 
-/// Which providers a model group must be able to fail over to, per failure
-/// class, and where that promise is written.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct GroupIntent {
-    /// Providers for every failure class without its own entry.
-    pub providers: BTreeSet<String>,
-    /// Providers for specific classes (LiteLLM's context-window and
-    /// content-policy fallbacks).
-    pub by_class: BTreeMap<FailureClass, BTreeSet<String>>,
-    /// Where the promise is written (`scenario intent`, a config line).
-    pub source: String,
-}
-
-impl GroupIntent {
-    /// The providers promised for a failure class.
-    pub fn for_class(&self, class: FailureClass) -> &BTreeSet<String> {
-        self.by_class.get(&class).unwrap_or(&self.providers)
-    }
-}
-
-/// Model group -> its failover promise.
-pub type Intent = BTreeMap<String, GroupIntent>;
+pub use crate::intent::{GroupIntent, Intent};
 
 /// The provider a dialect belongs to when a file does not say.
 pub fn default_provider(dialect: Dialect) -> &'static str {
@@ -78,6 +57,8 @@ pub struct Scenario {
     pub gateway: Gateway,
     /// Mock deployments, faults attached.
     pub deployments: Vec<Deployment>,
+    /// The faults as the file wrote them, with the deployments each landed on.
+    pub faults: Vec<PlacedFault>,
     /// Model group -> the providers it must be able to fail over to.
     pub intent: Intent,
     /// Config items crossfire has no mock for, run anyway (`--allow-unmapped`).
@@ -88,6 +69,18 @@ pub struct Scenario {
     pub expect: Vec<Expectation>,
     /// Price overrides for the cost audit.
     pub prices: BTreeMap<String, crate::prices::Price>,
+}
+
+/// A fault of the file and where it landed: a PASS needs every one of them
+/// to meet a client request.
+#[derive(Debug, Clone)]
+pub struct PlacedFault {
+    /// `faults[0]: rate_limit on anthropic (always) at s.yaml:7`.
+    pub label: String,
+    /// Its failure class.
+    pub class: FailureClass,
+    /// The deployments it is on.
+    pub deployments: Vec<String>,
 }
 
 /// A mock deployment in a scenario.
@@ -363,7 +356,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         Some(OwnConfig::Portkey(cfg)) => (portkey_deployments(cfg)?, vec![]),
         None => (file_deployments(src, &file)?, vec![]),
     };
-    let deployments = with_faults(src, &file, base)?;
+    let (deployments, faults) = with_faults(src, &file, base)?;
     let providers: BTreeSet<String> = deployments.iter().map(|d| d.provider.clone()).collect();
     let ids: Vec<String> = deployments.iter().map(|d| d.id().to_string()).collect();
     let gateway = gateway(
@@ -443,6 +436,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
                 providers: set,
                 by_class: BTreeMap::new(),
                 source: format!("intent at {}:{line}", src.file.display()),
+                why: BTreeMap::new(),
             },
         );
     }
@@ -458,6 +452,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         about: file.about.clone(),
         gateway,
         deployments,
+        faults,
         intent,
         unmapped,
         traffic,
@@ -557,7 +552,8 @@ fn with_faults(
     src: &Source,
     file: &ScenarioFile,
     mut list: Vec<Deployment>,
-) -> Result<Vec<Deployment>, InputError> {
+) -> Result<(Vec<Deployment>, Vec<PlacedFault>), InputError> {
+    let mut placed = Vec::new();
     for (i, f) in file.faults.iter().enumerate() {
         let path = format!("faults[{i}]");
         let rule = f.to_rule(src, &path, file.seed)?;
@@ -576,11 +572,23 @@ fn with_faults(
                 ),
             ));
         }
+        let line = src.index.value(&path).map_or(0, |p| p.0);
+        placed.push(PlacedFault {
+            label: format!(
+                "{path}: {} on {} ({}) at {}:{line}",
+                rule.fault.class,
+                f.on,
+                rule.schedule,
+                src.file.display()
+            ),
+            class: rule.fault.class,
+            deployments: targets.iter().map(|t| list[*t].id().to_string()).collect(),
+        });
         for t in targets {
             list[t].spec.faults.push(rule.clone());
         }
     }
-    Ok(list)
+    Ok((list, placed))
 }
 
 /// Deployments a fault's `on` names: a deployment id, a provider, or `provider/model`.

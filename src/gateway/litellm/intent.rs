@@ -1,11 +1,16 @@
-//! What a LiteLLM config promises: for each model group, the providers its
-//! failures can move to, per failure class. The Failover Illusion finding
-//! holds the observed paths against it.
+//! What a person reading a LiteLLM config believes it does (the operator's
+//! intent), kept apart from what LiteLLM's rules do with it (`lint`): for
+//! each model group, the providers its failures are meant to move to, per
+//! failure class, and where the gateway's rules break that belief.
+//! A fallback-looking key LiteLLM ignores (`fallback_models`) still carries
+//! the belief of whoever wrote it.
 
 use super::config::{Fallbacks, LitellmConfig};
-use crate::scenario::{GroupIntent, Intent};
+use super::lint;
+use crate::intent::{GroupIntent, Intent, OUTAGE_CLASSES};
 use mock_providers::FailureClass;
-use std::collections::BTreeSet;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The fallback groups `fallbacks` gives a group: its own entry, else the
 /// `*` entry, else `default_fallbacks`.
@@ -36,57 +41,251 @@ fn providers(cfg: &LitellmConfig, groups: &[String]) -> BTreeSet<String> {
     groups.iter().flat_map(|g| cfg.providers_of(g)).collect()
 }
 
-/// The line of a routing key, for findings.
-fn line_of(cfg: &LitellmConfig, key: &str) -> String {
+/// Where a routing key is written: `` `router_settings.fallbacks` at
+/// config.yaml:14 ``, or the file when the key is not in it.
+pub fn at(cfg: &LitellmConfig, key: &str) -> String {
     for section in ["router_settings", "litellm_settings"] {
         if let Some((line, _)) = cfg.src.index.keys_get(&format!("{section}.{key}")) {
-            return format!("{section}.{key} at {}:{line}", cfg.src.file.display());
+            return format!("`{section}.{key}` at {}:{line}", cfg.src.file.display());
         }
     }
-    format!("{key} in {}", cfg.src.file.display())
+    format!("`{key}` (not set in {})", cfg.src.file.display())
 }
 
-/// The promise of every group whose fallbacks reach a provider it does not
-/// already have.
+/// Which list a fallback-looking key stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    General,
+    ContextWindow,
+    ContentPolicy,
+}
+
+/// A fallback list whoever wrote the config believes in, read or not.
+struct Believed {
+    kind: ListKind,
+    /// `` `litellm_settings.fallback_models` at config.yaml:20 ``.
+    at: String,
+    /// Group -> targets (`*` for every group).
+    lists: Fallbacks,
+}
+
+/// The fallback-looking keys LiteLLM ignores, read the way their author
+/// meant them: `[{group: [targets]}]`, `{group: [targets]}`, or a plain list
+/// of groups for every group.
+fn ignored_lists(cfg: &LitellmConfig) -> Vec<Believed> {
+    let mut out = Vec::new();
+    for k in &cfg.ignored {
+        let kind = match k.nearest.as_deref() {
+            Some("fallbacks") | Some("default_fallbacks") => ListKind::General,
+            Some("context_window_fallbacks") => ListKind::ContextWindow,
+            Some("content_policy_fallbacks") => ListKind::ContentPolicy,
+            _ => continue,
+        };
+        let Some(v) = cfg.doc.get(k.section).and_then(|s| s.get(k.key.as_str())) else {
+            continue;
+        };
+        let names = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Sequence(l) => l
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => vec![],
+            }
+        };
+        let mut lists: Fallbacks = Vec::new();
+        match v {
+            Value::Mapping(m) => {
+                for (g, t) in m {
+                    if let Some(g) = g.as_str() {
+                        lists.push((g.to_string(), names(t)));
+                    }
+                }
+            }
+            Value::Sequence(l) => {
+                for e in l {
+                    match e {
+                        Value::Mapping(m) => {
+                            for (g, t) in m {
+                                if let Some(g) = g.as_str() {
+                                    lists.push((g.to_string(), names(t)));
+                                }
+                            }
+                        }
+                        Value::String(t) => match lists.iter_mut().find(|(g, _)| g == "*") {
+                            Some((_, all)) => all.push(t.clone()),
+                            None => lists.push(("*".into(), vec![t.clone()])),
+                        },
+                        _ => {}
+                    }
+                }
+            }
+            Value::String(t) => lists.push(("*".into(), vec![t.clone()])),
+            _ => {}
+        }
+        if lists.is_empty() {
+            continue;
+        }
+        out.push(Believed {
+            kind,
+            at: format!(
+                "`{}.{}` at {}:{}",
+                k.section,
+                k.key,
+                cfg.src.file.display(),
+                k.line
+            ),
+            lists,
+        });
+    }
+    out
+}
+
+/// The targets a believed list gives a group: its own entry, else `*`.
+fn believed_targets(b: &Believed, group: &str) -> Vec<String> {
+    let entry = |g: &str| b.lists.iter().find(|(k, _)| k == g).map(|(_, t)| t.clone());
+    entry(group)
+        .or_else(|| entry("*"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t != group)
+        .collect()
+}
+
+/// The key `fallbacks` gives a group through: its own entry or `*` in
+/// `fallbacks`, else `default_fallbacks`.
+fn general_key(cfg: &LitellmConfig, group: &str) -> &'static str {
+    let listed = cfg
+        .routing
+        .fallbacks
+        .iter()
+        .any(|(k, _)| k == group || k == "*");
+    if listed || cfg.routing.default_fallbacks.is_empty() {
+        "fallbacks"
+    } else {
+        "default_fallbacks"
+    }
+}
+
+/// The real context window of a group's first deployment.
+fn window(cfg: &LitellmConfig, group: &str) -> u64 {
+    let model = cfg
+        .items_of(group)
+        .first()
+        .map_or("", |i| i.upstream_model.as_str());
+    mock_providers::models::context_window(model, None)
+}
+
+/// The operator's intent for every group: a group with a cross-provider
+/// target in any general fallback list (`fallbacks`, `default_fallbacks`,
+/// or a fallback-looking key LiteLLM ignores) is meant to survive every
+/// provider-side outage of its primary; an overflow is meant to reach a
+/// larger window when any fallback list of the group names one; content
+/// policy only where `content_policy_fallbacks` names the group. Each promise
+/// the literal rules break carries why, with the config line.
 pub fn derive(cfg: &LitellmConfig) -> Intent {
+    let ignored = ignored_lists(cfg);
     let mut out = Intent::new();
     for group in cfg.groups() {
         let own = cfg.providers_of(&group);
-        let general = providers(cfg, &general_targets(cfg, &group));
-        let mut by_class = std::collections::BTreeMap::new();
-        for (class, list) in [
-            (
-                FailureClass::ContextOverflow,
-                cfg.routing.context_window_fallbacks.as_ref(),
-            ),
-            (
-                FailureClass::ContentPolicy,
-                cfg.routing.content_policy_fallbacks.as_ref(),
-            ),
-        ] {
-            if let Some(t) = class_targets(list, &group) {
-                let set: BTreeSet<String> = own.union(&providers(cfg, &t)).cloned().collect();
-                by_class.insert(class, set);
+        let read_general = general_targets(cfg, &group);
+        let of_kind = |kind: ListKind| -> Vec<(&Believed, Vec<String>)> {
+            ignored
+                .iter()
+                .filter(|b| b.kind == kind)
+                .map(|b| (b, believed_targets(b, &group)))
+                .filter(|(_, t)| !t.is_empty())
+                .collect()
+        };
+        let ignored_general = of_kind(ListKind::General);
+        let mut general = read_general.clone();
+        general.extend(ignored_general.iter().flat_map(|(_, t)| t.iter().cloned()));
+        let cw = class_targets(cfg.routing.context_window_fallbacks.as_ref(), &group)
+            .unwrap_or_default();
+        let cp = class_targets(cfg.routing.content_policy_fallbacks.as_ref(), &group)
+            .unwrap_or_default();
+        let ignored_cw = of_kind(ListKind::ContextWindow);
+        let ignored_cp = of_kind(ListKind::ContentPolicy);
+
+        let mut by_class: BTreeMap<FailureClass, BTreeSet<String>> = BTreeMap::new();
+        let general_providers = providers(cfg, &general);
+        // An outage of the primary's provider is meant to leave it.
+        let set: BTreeSet<String> = general_providers.difference(&own).cloned().collect();
+        if !set.is_empty() {
+            for c in OUTAGE_CLASSES {
+                by_class.insert(c, set.clone());
             }
         }
-        let promises_more =
-            !general.is_subset(&own) || by_class.values().any(|s| !s.is_subset(&own));
-        if !promises_more {
+        let mut named: Vec<String> = general.clone();
+        named.extend(cw.iter().cloned());
+        named.extend(ignored_cw.iter().flat_map(|(_, t)| t.iter().cloned()));
+        let primary_window = window(cfg, &group);
+        let larger: Vec<String> = named
+            .into_iter()
+            .filter(|t| window(cfg, t) > primary_window)
+            .collect();
+        if !larger.is_empty() {
+            by_class.insert(FailureClass::ContextOverflow, providers(cfg, &larger));
+        }
+        let mut policy = cp.clone();
+        policy.extend(ignored_cp.iter().flat_map(|(_, t)| t.iter().cloned()));
+        let policy_providers: BTreeSet<String> =
+            providers(cfg, &policy).difference(&own).cloned().collect();
+        if !policy_providers.is_empty() {
+            by_class.insert(FailureClass::ContentPolicy, policy_providers);
+        }
+        if by_class.is_empty() {
             continue;
         }
-        let source = if !general.is_empty() {
-            line_of(cfg, "fallbacks")
-        } else if cfg.routing.context_window_fallbacks.is_some() {
-            line_of(cfg, "context_window_fallbacks")
+        let source = if !read_general.is_empty() {
+            at(cfg, general_key(cfg, &group))
+        } else if let Some((b, _)) = ignored_general.first() {
+            b.at.clone()
+        } else if !cw.is_empty() {
+            at(cfg, "context_window_fallbacks")
+        } else if let Some((b, _)) = ignored_cw.first() {
+            b.at.clone()
         } else {
-            line_of(cfg, "content_policy_fallbacks")
+            at(cfg, "content_policy_fallbacks")
         };
+        let mut why = BTreeMap::new();
+        for (class, promised) in &by_class {
+            let Some(p) = lint::predict(cfg, &group, *class) else {
+                continue;
+            };
+            let kept = p
+                .fallback
+                .as_ref()
+                .is_some_and(|(_, pr)| promised.contains(pr));
+            if kept {
+                continue;
+            }
+            let ignored_cause = match class {
+                FailureClass::ContextOverflow if cw.is_empty() && read_general.is_empty() => {
+                    ignored_cw.first().or(ignored_general.first())
+                }
+                FailureClass::ContentPolicy if cp.is_empty() => ignored_cp.first(),
+                _ if read_general.is_empty() => ignored_general.first(),
+                _ => None,
+            };
+            let line = match ignored_cause {
+                Some((b, t)) => format!(
+                    "{} is not read by LiteLLM: nothing falls back to {}",
+                    b.at,
+                    t.join(", ")
+                ),
+                None => p.why.clone(),
+            };
+            why.insert(*class, line);
+        }
         out.insert(
             group.clone(),
             GroupIntent {
-                providers: own.union(&general).cloned().collect(),
+                providers: BTreeSet::new(),
                 by_class,
                 source,
+                why,
             },
         );
     }

@@ -395,6 +395,51 @@ impl PortkeyConfig {
         any(&self.root)
     }
 
+    /// The share of requests that reach the primary target: the product, over
+    /// the load-balanced groups on its route, of its branch's weight over the
+    /// group's (Portkey's `weight`, 1 when unset). 1.0 without load balancing.
+    pub fn primary_share(&self) -> f64 {
+        let weight = |path: &str| -> f64 {
+            let mut v = &self.doc;
+            for part in path.split('.').filter(|p| !p.is_empty()) {
+                let (key, index) = match part.split_once('[') {
+                    Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+                    None => (part, None),
+                };
+                v = match (v.get(key), index) {
+                    (Some(x), Some(i)) => match x.get(i) {
+                        Some(y) => y,
+                        None => return 1.0,
+                    },
+                    (Some(x), None) => x,
+                    (None, _) => return 1.0,
+                };
+            }
+            v.get("weight").and_then(Value::as_f64).filter(|w| *w >= 0.0).unwrap_or(1.0)
+        };
+        fn path_of(n: &Node, leaves: &[Leaf]) -> String {
+            match n {
+                Node::Leaf(i) => leaves[*i].path.clone(),
+                Node::Group { path, .. } => path.clone(),
+            }
+        }
+        let mut share = 1.0;
+        let mut node = &self.root;
+        while let Node::Group { mode, children, .. } = node {
+            let Some(first) = children.first() else {
+                break;
+            };
+            if *mode == Mode::Loadbalance {
+                let total: f64 = children.iter().map(|c| weight(&path_of(c, &self.leaves))).sum();
+                if total > 0.0 {
+                    share *= weight(&path_of(first, &self.leaves)) / total;
+                }
+            }
+            node = first;
+        }
+        share
+    }
+
     /// The leaves the first route of the tree reaches: the primary deployment(s).
     pub fn primary(&self) -> Vec<usize> {
         fn first(n: &Node) -> Vec<usize> {

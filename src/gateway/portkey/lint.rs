@@ -286,49 +286,136 @@ pub fn predict(cfg: &PortkeyConfig, class: FailureClass) -> Prediction {
     }
 }
 
-/// The providers the config promises per failure class, as a model group
-/// intent keyed by the config's name.
-pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
-    let primary = cfg.primary();
-    let own: BTreeSet<String> = primary
-        .iter()
-        .filter_map(|i| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone()))
-        .collect();
-    let Node::Group {
-        mode: Mode::Fallback,
-        on_status_codes,
-        children,
-        ..
-    } = &cfg.root
-    else {
-        return Intent::new();
-    };
-    let all: BTreeSet<String> = cfg
-        .leaves
-        .iter()
-        .filter_map(|l| l.mapped.as_ref().map(|(p, _)| p.clone()))
-        .collect();
-    if all.is_subset(&own) || children.len() < 2 {
-        return Intent::new();
-    }
-    let dialect = primary
-        .first()
-        .and_then(|i| cfg.leaves[*i].mapped.as_ref().map(|(_, d)| *d))
-        .unwrap_or(Dialect::Openai);
-    let mut by_class = BTreeMap::new();
-    for c in classes {
-        if let (Some(codes), Upstream::Status(s)) = (on_status_codes, upstream(dialect, *c)) {
-            if !codes.contains(&s) {
-                by_class.insert(*c, own.clone());
+/// The fallback groups of the tree, outermost first.
+fn fallback_groups(n: &Node) -> Vec<&Node> {
+    match n {
+        Node::Leaf(_) => vec![],
+        Node::Group { mode, children, .. } => {
+            let mut out = Vec::new();
+            if *mode == Mode::Fallback && children.len() > 1 {
+                out.push(n);
             }
+            out.extend(children.iter().flat_map(fallback_groups));
+            out
         }
     }
+}
+
+/// The leaves under a node.
+fn leaves_under(n: &Node) -> Vec<usize> {
+    match n {
+        Node::Leaf(i) => vec![*i],
+        Node::Group { children, .. } => children.iter().flat_map(leaves_under).collect(),
+    }
+}
+
+/// Where a group's `on_status_codes` is written: `` `strategy.on_status_codes`
+/// at portkey.json:4 ``.
+fn codes_at(cfg: &PortkeyConfig, path: &str) -> String {
+    let key = if path.is_empty() {
+        "strategy.on_status_codes".to_string()
+    } else {
+        format!("{path}.strategy.on_status_codes")
+    };
+    let line = cfg.src.index.key(&key).map_or(0, |p| p.0);
+    format!("`{key}` at {}:{line}", cfg.src.file.display())
+}
+
+/// The operator's intent for a Portkey config, as a model group keyed by the
+/// config's name: a `fallback` strategy with a target on another provider is
+/// meant to survive every provider-side outage of its primary; an overflow
+/// is meant to reach a target with a larger window; auth and content policy
+/// only where `on_status_codes` names their status. `on_status_codes` that
+/// leaves out an outage's status does not change the belief: it is the
+/// literal rule that breaks it, and the promise says so.
+pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
+    let primary = cfg.primary();
+    let provider = |i: &usize| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone());
+    let own: BTreeSet<String> = primary.iter().filter_map(provider).collect();
+    let groups = fallback_groups(&cfg.root);
+    let targets: BTreeSet<usize> = groups.iter().flat_map(|g| leaves_under(g)).collect();
+    let cross: BTreeSet<String> = targets
+        .iter()
+        .filter_map(provider)
+        .filter(|p| !own.contains(p))
+        .collect();
+    let Some(&first) = primary.first() else {
+        return Intent::new();
+    };
+    let dialect = cfg.leaves[first]
+        .mapped
+        .as_ref()
+        .map_or(Dialect::Openai, |(_, d)| *d);
+    let named = |class: FailureClass| {
+        let Upstream::Status(s) = upstream(dialect, class) else {
+            return false;
+        };
+        groups.iter().any(|g| {
+            matches!(g, Node::Group { on_status_codes: Some(codes), .. } if codes.contains(&s))
+        })
+    };
+    let primary_window = mock_providers::models::context_window(model(cfg, first), None);
+    let mut by_class = BTreeMap::new();
+    for c in classes {
+        let promised: BTreeSet<String> = match c {
+            FailureClass::ContextOverflow => targets
+                .iter()
+                .filter(|i| {
+                    mock_providers::models::context_window(model(cfg, **i), None) > primary_window
+                })
+                .filter_map(provider)
+                .collect(),
+            FailureClass::Auth | FailureClass::ContentPolicy if named(*c) => cross.clone(),
+            c if crate::intent::OUTAGE_CLASSES.contains(c) => cross.clone(),
+            _ => BTreeSet::new(),
+        };
+        if !promised.is_empty() {
+            by_class.insert(*c, promised);
+        }
+    }
+    if by_class.is_empty() {
+        return Intent::new();
+    }
+    let mut why = BTreeMap::new();
+    for (class, promised) in &by_class {
+        let p = predict(cfg, *class);
+        if p.fallback.as_ref().is_some_and(|(_, pr)| promised.contains(pr)) {
+            continue;
+        }
+        let stranded = match upstream(dialect, *class) {
+            Upstream::Status(s) if s >= 400 => groups.iter().find_map(|g| match g {
+                Node::Group {
+                    on_status_codes: Some(codes),
+                    path,
+                    ..
+                } if !codes.contains(&s) => Some(format!(
+                    "{} omits {s}: {} {class} answers stay on {}",
+                    codes_at(cfg, path),
+                    own.iter().cloned().collect::<Vec<_>>().join(", "),
+                    own.iter().cloned().collect::<Vec<_>>().join(", ")
+                )),
+                _ => None,
+            }),
+            _ => None,
+        };
+        why.insert(
+            *class,
+            stranded.unwrap_or_else(|| format!("{} (Portkey {})", p.why, crate::provision::PORTKEY_VERSION)),
+        );
+    }
+    let source = match groups.first() {
+        Some(Node::Group { path, .. }) if !path.is_empty() => {
+            format!("the fallback at `{path}` in {}", cfg.src.file.display())
+        }
+        _ => format!("strategy fallback in {}", cfg.src.file.display()),
+    };
     Intent::from([(
         cfg.name.clone(),
         GroupIntent {
-            providers: all,
+            providers: BTreeSet::new(),
             by_class,
-            source: format!("strategy fallback in {}", cfg.src.file.display()),
+            source,
+            why,
         },
     )])
 }

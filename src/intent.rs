@@ -1,0 +1,104 @@
+//! The operator's intent: what a person reading a gateway config believes it
+//! does when a provider fails, per model group and failure class. It is kept
+//! apart from the literal prediction (what the gateway's own rules do with
+//! the config, `crossfire lint`): the Failover Illusion is intent not met.
+//! A leaf module: gateways derive intents, the verdicts and the drill judge
+//! with them.
+
+use mock_providers::FailureClass;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The provider-side outages a group with a cross-provider target anywhere
+/// is believed to survive: 5xx, overload, rate limit and quota, timeouts,
+/// resets, broken streams and garbled answers. Context overflows, auth and content policy
+/// carry intent only where the config names a target for them.
+pub const OUTAGE_CLASSES: [FailureClass; 12] = [
+    FailureClass::ServerError,
+    FailureClass::BadGateway,
+    FailureClass::Unavailable,
+    FailureClass::Overloaded,
+    FailureClass::RateLimit,
+    FailureClass::QuotaExhausted,
+    FailureClass::Timeout,
+    FailureClass::ConnectionReset,
+    FailureClass::StreamCut,
+    FailureClass::StreamError,
+    FailureClass::Stall,
+    FailureClass::Malformed,
+];
+
+/// Which providers a model group is believed to reach, per failure class,
+/// where that belief is written, and why the gateway's rules break it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupIntent {
+    /// Providers for every failure class without its own entry (a
+    /// scenario's `intent:` promises these for every class).
+    pub providers: BTreeSet<String>,
+    /// Providers for specific classes; an empty set promises nothing.
+    pub by_class: BTreeMap<FailureClass, BTreeSet<String>>,
+    /// Where the promise is written (`scenario intent`, a config line).
+    pub source: String,
+    /// Why the gateway's own rules do not keep the promise for a class, in
+    /// one line with the config line that causes it; absent where the
+    /// literal rules keep it.
+    pub why: BTreeMap<FailureClass, String>,
+}
+
+impl GroupIntent {
+    /// The providers promised for a failure class (empty: no promise).
+    pub fn for_class(&self, class: FailureClass) -> &BTreeSet<String> {
+        self.by_class.get(&class).unwrap_or(&self.providers)
+    }
+
+    /// Whether a request that met `class` on `failed_on` carries a promise
+    /// that can be broken. An overflow is promised a larger window, which may
+    /// be on the same provider; every other class must be able to leave the
+    /// provider that failed.
+    pub fn promises(&self, class: FailureClass, failed_on: &str) -> bool {
+        let wanted = self.for_class(class);
+        if class == FailureClass::ContextOverflow {
+            !wanted.is_empty()
+        } else {
+            wanted.iter().any(|p| p != failed_on)
+        }
+    }
+
+    /// The one-line cause of a broken promise for `class`.
+    pub fn why(&self, class: FailureClass) -> &str {
+        self.why.get(&class).map_or(
+            "the gateway's rules as crossfire reads them keep this promise; the observation differs from lint's prediction",
+            String::as_str,
+        )
+    }
+}
+
+/// Model group -> its failover promise.
+pub type Intent = BTreeMap<String, GroupIntent>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overflow_promise_may_stay_on_the_provider_other_classes_must_leave() {
+        let i = GroupIntent {
+            providers: BTreeSet::from(["openai".to_string(), "anthropic".to_string()]),
+            by_class: BTreeMap::from([
+                (
+                    FailureClass::ContextOverflow,
+                    BTreeSet::from(["openai".to_string()]),
+                ),
+                (FailureClass::Auth, BTreeSet::new()),
+            ]),
+            ..GroupIntent::default()
+        };
+        assert!(i.promises(FailureClass::RateLimit, "openai"));
+        assert!(i.promises(FailureClass::ContextOverflow, "openai"));
+        assert!(!i.promises(FailureClass::Auth, "openai"));
+        let same = GroupIntent {
+            providers: BTreeSet::from(["openai".to_string()]),
+            ..GroupIntent::default()
+        };
+        assert!(!same.promises(FailureClass::RateLimit, "openai"));
+    }
+}
