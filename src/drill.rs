@@ -546,10 +546,7 @@ fn judge_cell(
         .collect();
     let mut shapes: BTreeMap<String, (usize, PathClass)> = BTreeMap::new();
     for x in &met {
-        shapes
-            .entry(shape(x, group_map))
-            .or_insert((0, x.class))
-            .0 += 1;
+        shapes.entry(shape(x, group_map)).or_insert((0, x.class)).0 += 1;
     }
     let mut distribution: Vec<(String, usize)> =
         shapes.iter().map(|(s, (n, _))| (s.clone(), *n)).collect();
@@ -590,9 +587,7 @@ fn judge_cell(
         let v = match observed_class {
             Some(PathClass::CrossedProvider) => CellVerdict::Crossed,
             Some(PathClass::FellBackSameProvider) => CellVerdict::SameProvider,
-            Some(PathClass::Direct) | Some(PathClass::RetriedSameDeployment) => {
-                CellVerdict::Served
-            }
+            Some(PathClass::Direct) | Some(PathClass::RetriedSameDeployment) => CellVerdict::Served,
             Some(PathClass::FailedAfterFailover) => CellVerdict::FallbackFailed,
             _ if met.iter().any(|p| p.steps.len() > 1) => CellVerdict::RetriedThenFailed,
             _ => CellVerdict::NoFailover,
@@ -636,10 +631,7 @@ fn received_instead(paths: &[ReqPath], class: FailureClass) -> String {
         };
         *seen.entry(key).or_insert(0) += 1;
     }
-    let got: Vec<String> = seen
-        .into_iter()
-        .map(|(k, n)| format!("{n}x {k}"))
-        .collect();
+    let got: Vec<String> = seen.into_iter().map(|(k, n)| format!("{n}x {k}")).collect();
     format!(
         "{class} never met a client request of the {} sent; they met: {}",
         paths.len(),
@@ -858,10 +850,7 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
         }
         if !c.as_predicted {
             if let Some(p) = &c.predicted {
-                s.push_str(&format!(
-                    "{pad}lint predicted: {} ({})\n",
-                    p.text, p.why
-                ));
+                s.push_str(&format!("{pad}lint predicted: {} ({})\n", p.text, p.why));
             }
         }
     }
@@ -892,7 +881,10 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
     let mut extra = String::new();
     for (v, what) in [
         (CellVerdict::Nondeterministic, "nondeterministic failover"),
-        (CellVerdict::NotObserved, "not observed (the fault never met the traffic)"),
+        (
+            CellVerdict::NotObserved,
+            "not observed (the fault never met the traffic)",
+        ),
         (CellVerdict::NotRun, "not run"),
     ] {
         let n = count(v);
@@ -993,4 +985,171 @@ pub fn render_markdown(r: &DrillReport) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Step;
+    use mock_providers::Outcome;
+
+    fn step(d: &str, p: &str, outcome: Outcome, status: u16) -> Step {
+        Step {
+            seq: 0,
+            deployment: d.into(),
+            provider: p.into(),
+            outcome,
+            status: Some(status),
+            completed: true,
+            service_us: 0,
+        }
+    }
+
+    fn path(n: u64, steps: Vec<Step>, ok: bool, status: u16) -> ReqPath {
+        ReqPath {
+            n,
+            marker: format!("xf:t:{n}"),
+            traffic: 0,
+            model: "claude-opus".into(),
+            class: paths::classify(&steps, ok),
+            met_fault: steps.iter().any(|s| s.faulted()),
+            steps,
+            client_status: Some(status),
+            ok,
+            latency_us: 0,
+        }
+    }
+
+    fn plan(intent: Option<crate::intent::GroupIntent>) -> CellPlan {
+        CellPlan {
+            group: "claude-opus".into(),
+            class: FailureClass::RateLimit,
+            model: "claude-opus".into(),
+            headers: BTreeMap::new(),
+            prompt_tokens: 50,
+            requests: 2,
+            prediction: None,
+            intent,
+        }
+    }
+
+    fn promise() -> crate::intent::GroupIntent {
+        crate::intent::GroupIntent {
+            by_class: BTreeMap::from([(
+                FailureClass::RateLimit,
+                std::collections::BTreeSet::from(["openai".to_string()]),
+            )]),
+            source: "`router_settings.fallbacks` at c.yaml:9".into(),
+            why: BTreeMap::from([(FailureClass::RateLimit, "because".to_string())]),
+            ..Default::default()
+        }
+    }
+
+    const LIMIT: Outcome = Outcome::Fault(FailureClass::RateLimit);
+
+    fn groups() -> HashMap<String, String> {
+        HashMap::from([
+            ("claude".to_string(), "claude-opus".to_string()),
+            ("gpt".to_string(), "gpt-4o".to_string()),
+        ])
+    }
+
+    #[test]
+    fn a_fault_that_never_met_a_request_is_not_observed_and_says_what_came_instead() {
+        let served = |n| {
+            path(
+                n,
+                vec![step("gpt", "openai", Outcome::Served, 200)],
+                true,
+                200,
+            )
+        };
+        let c = judge_cell(
+            plan(Some(promise())),
+            vec![served(1), served(2)],
+            &groups(),
+            false,
+        );
+        assert_eq!(c.verdict, CellVerdict::NotObserved);
+        assert_eq!(
+            c.why.as_deref(),
+            Some("rate_limit never met a client request of the 2 sent; they met: 2x gpt answered 200")
+        );
+        assert!(c.as_predicted, "nothing observed contradicts nothing");
+    }
+
+    #[test]
+    fn requests_that_split_between_outcomes_are_nondeterministic() {
+        let crossed = |n| {
+            path(
+                n,
+                vec![
+                    step("claude", "anthropic", LIMIT, 429),
+                    step("gpt", "openai", Outcome::Served, 200),
+                ],
+                true,
+                200,
+            )
+        };
+        let failed = |n| path(n, vec![step("claude", "anthropic", LIMIT, 429)], false, 429);
+        let c = judge_cell(
+            plan(Some(promise())),
+            vec![crossed(1), failed(2), crossed(3)],
+            &groups(),
+            false,
+        );
+        assert_eq!(c.verdict, CellVerdict::Nondeterministic);
+        assert_eq!(
+            c.distribution,
+            vec![
+                ("claude-opus -> gpt-4o (openai) 200".to_string(), 2),
+                ("claude-opus -> client 429".to_string(), 1)
+            ]
+        );
+        let same = judge_cell(
+            plan(Some(promise())),
+            vec![failed(1), failed(2)],
+            &groups(),
+            false,
+        );
+        assert_eq!(same.verdict, CellVerdict::Illusion);
+        assert_eq!(same.why.as_deref(), Some("because"));
+        let kept = judge_cell(
+            plan(Some(promise())),
+            vec![crossed(1), crossed(2)],
+            &groups(),
+            false,
+        );
+        assert_eq!(kept.verdict, CellVerdict::Crossed);
+    }
+
+    #[test]
+    fn only_the_requests_that_met_the_fault_are_judged() {
+        // A load-balanced cell: one request went to the healthy target.
+        let healthy = path(
+            1,
+            vec![step("gpt", "openai", Outcome::Served, 200)],
+            true,
+            200,
+        );
+        let failed = path(2, vec![step("claude", "anthropic", LIMIT, 429)], false, 429);
+        let c = judge_cell(
+            plan(Some(promise())),
+            vec![healthy, failed],
+            &groups(),
+            false,
+        );
+        assert_eq!(c.verdict, CellVerdict::Illusion);
+        assert_eq!(c.met, (2, 1));
+        assert_eq!(c.observed, "claude-opus -> client 429");
+    }
+
+    #[test]
+    fn a_random_pick_gets_enough_requests_to_reach_the_failing_target() {
+        assert_eq!(requests_to_reach(1.0, 2), 2);
+        // Half the picks: (1/2)^20 < 10^-6.
+        assert_eq!(requests_to_reach(0.5, 2), 20);
+        assert!(0.5f64.powi(19) > 1e-6);
+        assert_eq!(requests_to_reach(0.01, 2), MAX_CELL_REQUESTS);
+    }
 }

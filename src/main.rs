@@ -679,7 +679,8 @@ fn main() -> ExitCode {
                     if report.interrupted {
                         ExitCode::from(exit::INTERRUPTED as u8)
                     } else if snapshot_failed
-                        || (fail_on == "findings" && (report.findings() > 0 || report.not_observed() > 0))
+                        || (fail_on == "findings"
+                            && (report.findings() > 0 || report.not_observed() > 0))
                     {
                         ExitCode::from(exit::FINDING as u8)
                     } else {

@@ -233,8 +233,7 @@ pub fn faults_met(
                 .iter()
                 .filter(|p| {
                     p.steps.iter().any(|s| {
-                        on_it(&s.deployment)
-                            && s.outcome == mock_providers::Outcome::Fault(f.class)
+                        on_it(&s.deployment) && s.outcome == mock_providers::Outcome::Fault(f.class)
                     })
                 })
                 .count();
@@ -265,7 +264,10 @@ pub fn faults_met(
                 } else {
                     let got: Vec<String> =
                         seen.into_iter().map(|(k, n)| format!("{n}x {k}")).collect();
-                    format!("it never fired on a client request; instead {}", got.join(", "))
+                    format!(
+                        "it never fired on a client request; instead {}",
+                        got.join(", ")
+                    )
                 }
             };
             Verdict {
@@ -318,10 +320,7 @@ pub fn traffic_seen(traffic: &[crate::scenario::Traffic], paths: &[Path]) -> Vec
 /// fault the intent covers and did not end on a provider it names for that
 /// fault. Each finding says why, from the intent's literal layer.
 pub fn illusions(intent: &Intent, paths: &[Path]) -> Vec<Finding> {
-    paths
-        .iter()
-        .filter_map(|p| illusion(intent, p))
-        .collect()
+    paths.iter().filter_map(|p| illusion(intent, p)).collect()
 }
 
 /// The Failover Illusion of one request, if it is one.

@@ -126,9 +126,10 @@ async fn only_context_window_fallbacks_leave_a_rate_limit_on_anthropic() {
     assert!(!r.passed());
 }
 
-#[tokio::test]
-async fn fallback_models_is_ignored_silently_lint_says_so_and_the_drill_shows_it() {
-    let cfg = config::load(&example("fallback-models-typo.yaml")).unwrap();
+#[test]
+fn fallback_models_is_ignored_silently_lint_says_so_and_the_drill_calls_it_an_illusion() {
+    let file = example("fallback-models-typo.yaml");
+    let cfg = config::load(&file).unwrap();
     let warnings: Vec<String> = lint::warnings(&cfg)
         .into_iter()
         .map(|w| w.message)
@@ -136,31 +137,55 @@ async fn fallback_models_is_ignored_silently_lint_says_so_and_the_drill_shows_it
     assert!(warnings.contains(
         &"`litellm_settings.fallback_models` is not a LiteLLM setting (did you mean `fallbacks`?): LiteLLM sets it and never reads it, without a word".to_string()
     ), "{warnings:#?}");
-    let r = drill(
-        "fallback-models-typo.yaml",
-        &[FailureClass::RateLimit, FailureClass::Overloaded],
-        &["claude-opus"],
-    )
-    .await;
-    let cells: Vec<(String, CellVerdict, bool)> = r
-        .cells
-        .iter()
-        .map(|c| (c.observed.clone(), c.verdict, c.as_predicted))
-        .collect();
-    assert_eq!(
-        cells,
-        vec![
-            (
-                "claude-opus x3 -> client 429".to_string(),
-                CellVerdict::RetriedThenFailed,
-                true
-            ),
-            (
-                "claude-opus x3 -> client 500".to_string(),
-                CellVerdict::RetriedThenFailed,
-                true
-            ),
-        ]
+    // Measured on LiteLLM 1.108.7: the ignored key leaves Claude's failures
+    // on Claude. The author meant a GPT fallback: an illusion, with its cause.
+    let (code, out) = support::drill_cli("litellm", &file, "rate_limit,overloaded", "claude-opus");
+    assert!(out.contains("litellm 1.108.7"), "{out}");
+    assert_eq!(code, 1, "{out}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("ILLUSION")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].contains("claude-opus x3 -> client 429"), "{out}");
+    assert!(rows[1].contains("claude-opus x3 -> client 500"), "{out}");
+    let why = format!(
+        "why: `litellm_settings.fallback_models` at {}:16 is not read by LiteLLM: nothing falls back to gpt-4o",
+        file.display()
+    );
+    assert_eq!(out.matches(&why).count(), 2, "{out}");
+    assert!(
+        out.contains("2 cells: 2 Failover Illusion, 0 unlike the prediction"),
+        "{out}"
+    );
+}
+
+#[test]
+fn context_window_fallbacks_for_another_group_leave_an_overflow_nowhere() {
+    let file = example("context-window-other-group.yaml");
+    let (code, out) = support::drill_cli("litellm", &file, "context_overflow,rate_limit", "gpt-4o");
+    assert!(out.contains("litellm 1.108.7"), "{out}");
+    assert_eq!(code, 1, "{out}");
+    let line = |class: &str| {
+        out.lines()
+            .find(|l| l.contains(class) && l.trim_start().starts_with("gpt-4o"))
+            .unwrap_or_else(|| panic!("no {class} row in {out}"))
+            .to_string()
+    };
+    // Measured on LiteLLM 1.108.7: the overflow is answered 400 at once.
+    assert!(
+        line("context_overflow").contains("gpt-4o -> client 400"),
+        "{out}"
+    );
+    assert!(line("context_overflow").contains("ILLUSION"), "{out}");
+    assert!(line("rate_limit").contains("crossed"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "why: ContextWindowExceededError is not retried; `router_settings.context_window_fallbacks` at {}:23 has no entry for gpt-4o, so LiteLLM 1.108.7 falls back nowhere, not even to `fallbacks`",
+            file.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 cells: 1 Failover Illusion, 0 unlike the prediction"),
+        "{out}"
     );
 }
 

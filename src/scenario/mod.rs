@@ -7,8 +7,7 @@ pub use model::{
     default_provider, from_source, from_source_with, litellm_deployments, load, load_with,
     portkey_deployments, ClientApi, CommandGateway, Deployment, Expectation, Gateway,
     GatewayOverride, GroupIntent, Intent, LitellmGateway, LoadOptions, PlacedFault, PortkeyGateway,
-    Scenario,
-    ServedBy, Share, Traffic,
+    Scenario, ServedBy, Share, Traffic,
 };
 
 /// The JSON Schema of the scenario format, generated from the file types.

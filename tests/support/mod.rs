@@ -185,3 +185,25 @@ pub fn target(id: &str, dialect: &str) -> String {
         "{{\"url\": \"{{{{ deployments.{id}.base_url }}}}\", \"dialect\": \"{dialect}\", \"model\": \"{{{{ deployments.{id}.model }}}}\"}}"
     )
 }
+
+/// Runs `crossfire drill` as a user does, in a fresh run folder: its exit
+/// code and standard output.
+pub fn drill_cli(gateway: &str, config: &Path, classes: &str, groups: &str) -> (i32, String) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut cmd = crossfire();
+    cmd.args(["drill", "--gateway", gateway, "--config"])
+        .arg(config)
+        .args(["--classes", classes, "--out"])
+        .arg(out.path());
+    if !groups.is_empty() {
+        cmd.args(["--groups", groups]);
+    }
+    let o = cmd.output().expect("crossfire runs");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.code().is_some(),
+        "crossfire was killed by a signal: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code().unwrap_or(-1), stdout)
+}

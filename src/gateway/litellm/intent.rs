@@ -26,10 +26,11 @@ pub fn general_targets(cfg: &LitellmConfig, group: &str) -> Vec<String> {
 }
 
 /// The fallback groups for a class-specific list: `None` when the list is not
-/// set (general fallbacks apply); `Some(empty)` when it is set without an
-/// entry for the group (LiteLLM then falls back nowhere at all).
+/// set or empty (general fallbacks apply); `Some(empty)` when it is set
+/// without an entry for the group (LiteLLM then falls back nowhere at all).
 pub fn class_targets(list: Option<&Fallbacks>, group: &str) -> Option<Vec<String>> {
-    list.map(|l| {
+    // LiteLLM 1.108.7 reads an empty list as unset (`[] or` the module default).
+    list.filter(|l| !l.is_empty()).map(|l| {
         l.iter()
             .find(|(k, _)| k == group)
             .map(|(_, t)| t.clone())
@@ -290,4 +291,117 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Source;
+    use std::path::Path;
+
+    fn cfg(text: &str) -> LitellmConfig {
+        super::super::config::read(Source::from_text(Path::new("c.yaml"), text.into()))
+            .expect("config")
+    }
+
+    const MODELS: &str = "model_list:
+  - model_name: claude-opus
+    litellm_params: {model: anthropic/claude-opus-4-1}
+  - model_name: claude-sonnet
+    litellm_params: {model: anthropic/claude-sonnet-4-5}
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+";
+
+    fn set(xs: &[&str]) -> BTreeSet<String> {
+        xs.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn an_ignored_fallback_key_carries_the_belief_and_says_why_it_breaks() {
+        let c = cfg(&format!(
+            "{MODELS}litellm_settings:\n  fallback_models:\n    - claude-opus: [gpt-4o]\n"
+        ));
+        let i = derive(&c);
+        let opus = &i["claude-opus"];
+        assert_eq!(opus.for_class(FailureClass::RateLimit), &set(&["openai"]));
+        assert_eq!(opus.for_class(FailureClass::StreamCut), &set(&["openai"]));
+        assert!(opus.for_class(FailureClass::Auth).is_empty());
+        assert_eq!(
+            opus.why(FailureClass::RateLimit),
+            "`litellm_settings.fallback_models` at c.yaml:9 is not read by LiteLLM: nothing falls back to gpt-4o"
+        );
+        assert_eq!(
+            opus.source,
+            "`litellm_settings.fallback_models` at c.yaml:9"
+        );
+        // gpt-4o names no other group: no promise.
+        assert!(!i.contains_key("gpt-4o"));
+    }
+
+    #[test]
+    fn a_plain_list_under_an_ignored_key_means_every_group() {
+        let c = cfg(&format!(
+            "{MODELS}router_settings:\n  fallback_model: [gpt-4o]\n"
+        ));
+        let i = derive(&c);
+        assert_eq!(
+            i["claude-sonnet"].for_class(FailureClass::Overloaded),
+            &set(&["openai"])
+        );
+    }
+
+    #[test]
+    fn context_window_fallbacks_for_another_group_break_the_overflow_promise() {
+        let c = cfg(&format!(
+            "{MODELS}router_settings:\n  fallbacks:\n    - gpt-4o: [claude-opus]\n  context_window_fallbacks:\n    - claude-sonnet: [claude-opus]\n"
+        ));
+        let i = derive(&c);
+        let g = &i["gpt-4o"];
+        // Claude Opus (200k) is larger than GPT-4o (128k): an overflow is meant to reach it.
+        assert_eq!(
+            g.for_class(FailureClass::ContextOverflow),
+            &set(&["anthropic"])
+        );
+        assert_eq!(
+            g.why(FailureClass::ContextOverflow),
+            "ContextWindowExceededError is not retried; `router_settings.context_window_fallbacks` at c.yaml:11 has no entry for gpt-4o, so LiteLLM 1.108.7 falls back nowhere, not even to `fallbacks`"
+        );
+        // A rate limit crosses under the literal rules: no cause to give.
+        assert_eq!(g.for_class(FailureClass::RateLimit), &set(&["anthropic"]));
+        assert!(!g.why.contains_key(&FailureClass::RateLimit));
+        // The 200k Sonnet's overflow has no larger window to go to.
+        assert!(!i.contains_key("claude-sonnet"));
+    }
+
+    #[test]
+    fn same_provider_fallbacks_promise_no_outage_survival() {
+        let c = cfg(&format!(
+            "{MODELS}router_settings:\n  fallbacks:\n    - claude-opus: [claude-sonnet]\n"
+        ));
+        assert!(derive(&c).is_empty());
+    }
+
+    #[test]
+    fn content_policy_carries_intent_only_where_named_and_default_fallbacks_count() {
+        let c = cfg(&format!(
+            "{MODELS}router_settings:\n  default_fallbacks: [gpt-4o]\n  content_policy_fallbacks:\n    - claude-opus: [gpt-4o]\n"
+        ));
+        let i = derive(&c);
+        assert_eq!(
+            i["claude-opus"].for_class(FailureClass::ContentPolicy),
+            &set(&["openai"])
+        );
+        assert!(i["claude-sonnet"]
+            .for_class(FailureClass::ContentPolicy)
+            .is_empty());
+        assert_eq!(
+            i["claude-sonnet"].for_class(FailureClass::ServerError),
+            &set(&["openai"])
+        );
+        assert_eq!(
+            i["claude-sonnet"].source,
+            "`router_settings.default_fallbacks` at c.yaml:9"
+        );
+    }
 }

@@ -144,6 +144,18 @@ pub fn isolate(
             &mut cp,
         );
     }
+    // LiteLLM reads an empty class list as unset (`[] or module default`),
+    // and then uses `fallbacks`; a list whose entries all name other groups
+    // makes it fall back nowhere. Keep the copy non-empty with an entry no
+    // request asks for, so the cells behave like the team's config.
+    for (list, copy) in [
+        (cfg.routing.context_window_fallbacks.as_ref(), &mut cw),
+        (cfg.routing.content_policy_fallbacks.as_ref(), &mut cp),
+    ] {
+        if list.is_some_and(|l| !l.is_empty()) && copy.is_empty() {
+            copy.push(("crossfire-no-such-group".to_string(), vec![]));
+        }
+    }
     root.insert(key("model_list"), Value::Sequence(model_list));
     let mut written: BTreeMap<&str, Value> = BTreeMap::new();
     written.insert("fallbacks", list_value(&fallbacks));

@@ -114,7 +114,10 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             None,
             PathClass::Direct,
             200,
-            "no timeout is configured: LiteLLM waits for the slow answer".into(),
+            format!(
+                "no `timeout` is set in {}: LiteLLM waits for the slow answer",
+                cfg.src.file.display()
+            ),
         ));
     }
     if exception.is_empty() {
@@ -132,12 +135,20 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             None,
             PathClass::FailedNoFailover,
             200,
-            "the stream already carried content: LiteLLM neither retries nor falls back mid-stream"
-                .into(),
+            format!("the stream already carried content: LiteLLM {} neither retries nor falls back mid-stream", crate::provision::LITELLM_VERSION),
         ));
     }
-    let cw = cfg.routing.context_window_fallbacks.as_ref();
-    let cp = cfg.routing.content_policy_fallbacks.as_ref();
+    // LiteLLM reads an empty list as unset.
+    let cw = cfg
+        .routing
+        .context_window_fallbacks
+        .as_ref()
+        .filter(|l| !l.is_empty());
+    let cp = cfg
+        .routing
+        .content_policy_fallbacks
+        .as_ref()
+        .filter(|l| !l.is_empty());
     let (targets, list_name) = match exception {
         "ContextWindowExceededError" => match class_targets(cw, group) {
             Some(t) => (t, "context_window_fallbacks"),
@@ -205,7 +216,8 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             client_status: proxy_status,
             text,
             why: format!(
-                "`{list_name}` sends it to {}, whose context window is no larger: the prompt overflows there too",
+                "{} sends it to {}, whose context window is no larger: the prompt overflows there too",
+                super::intent::at(cfg, list_name),
                 refused.join(", ")
             ),
         });
@@ -222,14 +234,24 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
                 Some((g.clone(), p)),
                 outcome,
                 200,
-                format!("{retry_note}, then `{list_name}` sends it to {g}"),
+                format!(
+                    "{retry_note}, then {} sends it to {g}",
+                    super::intent::at(cfg, list_name)
+                ),
             )
         }
         None => {
             let why = if list_name != "fallbacks" && targets.is_empty() {
-                format!("{retry_note}; `{list_name}` is set without an entry for {group}, so LiteLLM falls back nowhere, not even to `fallbacks`")
+                format!(
+                    "{retry_note}; {} has no entry for {group}, so LiteLLM {} falls back nowhere, not even to `fallbacks`",
+                    super::intent::at(cfg, list_name),
+                    crate::provision::LITELLM_VERSION
+                )
             } else {
-                format!("{retry_note}; no fallback is configured for it")
+                format!(
+                    "{retry_note}; no fallback is configured for {group} in {}",
+                    cfg.src.file.display()
+                )
             };
             mk(
                 attempts,
@@ -345,14 +367,20 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
             // A special fallback list fires only on its own exception.
             let special = [
                 (
-                    cfg.routing.context_window_fallbacks.is_some(),
+                    cfg.routing
+                        .context_window_fallbacks
+                        .as_ref()
+                        .is_some_and(|l| !l.is_empty()),
                     FailureClass::ContextOverflow,
                     "ContextWindowExceededError",
                     "context-overflow error",
                     "context_window_fallbacks",
                 ),
                 (
-                    cfg.routing.content_policy_fallbacks.is_some(),
+                    cfg.routing
+                        .content_policy_fallbacks
+                        .as_ref()
+                        .is_some_and(|l| !l.is_empty()),
                     FailureClass::ContentPolicy,
                     "ContentPolicyViolationError",
                     "content-policy refusal",

@@ -415,7 +415,10 @@ impl PortkeyConfig {
                     (None, _) => return 1.0,
                 };
             }
-            v.get("weight").and_then(Value::as_f64).filter(|w| *w >= 0.0).unwrap_or(1.0)
+            v.get("weight")
+                .and_then(Value::as_f64)
+                .filter(|w| *w >= 0.0)
+                .unwrap_or(1.0)
         };
         fn path_of(n: &Node, leaves: &[Leaf]) -> String {
             match n {
@@ -430,7 +433,10 @@ impl PortkeyConfig {
                 break;
             };
             if *mode == Mode::Loadbalance {
-                let total: f64 = children.iter().map(|c| weight(&path_of(c, &self.leaves))).sum();
+                let total: f64 = children
+                    .iter()
+                    .map(|c| weight(&path_of(c, &self.leaves)))
+                    .sum();
                 if total > 0.0 {
                     share *= weight(&path_of(first, &self.leaves)) / total;
                 }

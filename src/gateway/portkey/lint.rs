@@ -350,9 +350,9 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
         let Upstream::Status(s) = upstream(dialect, class) else {
             return false;
         };
-        groups.iter().any(|g| {
-            matches!(g, Node::Group { on_status_codes: Some(codes), .. } if codes.contains(&s))
-        })
+        groups.iter().any(
+            |g| matches!(g, Node::Group { on_status_codes: Some(codes), .. } if codes.contains(&s)),
+        )
     };
     let primary_window = mock_providers::models::context_window(model(cfg, first), None);
     let mut by_class = BTreeMap::new();
@@ -379,7 +379,10 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
     let mut why = BTreeMap::new();
     for (class, promised) in &by_class {
         let p = predict(cfg, *class);
-        if p.fallback.as_ref().is_some_and(|(_, pr)| promised.contains(pr)) {
+        if p.fallback
+            .as_ref()
+            .is_some_and(|(_, pr)| promised.contains(pr))
+        {
             continue;
         }
         let stranded = match upstream(dialect, *class) {
@@ -398,9 +401,18 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
             }),
             _ => None,
         };
+        let slow = (*class == FailureClass::Timeout && p.outcome == PathClass::Direct).then(|| {
+            format!(
+                "no `request_timeout` is set in {}: Portkey {} waits for the slow answer",
+                cfg.src.file.display(),
+                crate::provision::PORTKEY_VERSION
+            )
+        });
         why.insert(
             *class,
-            stranded.unwrap_or_else(|| format!("{} (Portkey {})", p.why, crate::provision::PORTKEY_VERSION)),
+            stranded.or(slow).unwrap_or_else(|| {
+                format!("{} (Portkey {})", p.why, crate::provision::PORTKEY_VERSION)
+            }),
         );
     }
     let source = match groups.first() {
@@ -506,4 +518,65 @@ pub fn warnings(cfg: &PortkeyConfig) -> Vec<Warning> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod intent_tests {
+    use super::*;
+    use crate::diag::Source;
+    use std::path::Path;
+
+    fn cfg(text: &str) -> PortkeyConfig {
+        crate::gateway::portkey::config::read(Source::from_text(Path::new("p.json"), text.into()))
+            .expect("config")
+    }
+
+    const TARGETS: &str = r#"  "targets": [
+    {"provider": "anthropic", "api_key": "x", "override_params": {"model": "claude-opus-4-1"}},
+    {"provider": "openai", "api_key": "y", "override_params": {"model": "gpt-4o"}}
+  ]
+}"#;
+
+    #[test]
+    fn on_status_codes_without_529_keeps_the_belief_and_names_the_cause() {
+        let c = cfg(&format!(
+            "{{\n  \"strategy\": {{\"mode\": \"fallback\", \"on_status_codes\": [429, 500, 502, 503, 504]}},\n{TARGETS}"
+        ));
+        let i = intent(&c, &FailureClass::ALL);
+        let g = &i["p"];
+        let openai = BTreeSet::from(["openai".to_string()]);
+        assert_eq!(g.for_class(FailureClass::Overloaded), &openai);
+        assert_eq!(
+            g.why(FailureClass::Overloaded),
+            "`strategy.on_status_codes` at p.json:2 omits 529: anthropic overloaded answers stay on anthropic"
+        );
+        // 429 is listed: the literal rules keep that promise.
+        assert!(!g.why.contains_key(&FailureClass::RateLimit));
+        // Auth (401) is not named by on_status_codes: no promise.
+        assert!(g.for_class(FailureClass::Auth).is_empty());
+        // GPT-4o's window is smaller than Claude's: no overflow promise.
+        assert!(g.for_class(FailureClass::ContextOverflow).is_empty());
+    }
+
+    #[test]
+    fn a_plain_fallback_promises_outages_and_names_auth_only_when_listed() {
+        let plain = cfg(&format!(
+            "{{\n  \"strategy\": {{\"mode\": \"fallback\"}},\n{TARGETS}"
+        ));
+        let g = &intent(&plain, &FailureClass::ALL)["p"];
+        assert!(g.for_class(FailureClass::Auth).is_empty());
+        assert!(!g.why.contains_key(&FailureClass::ServerError));
+        let listed = cfg(&format!(
+            "{{\n  \"strategy\": {{\"mode\": \"fallback\", \"on_status_codes\": [401, 429]}},\n{TARGETS}"
+        ));
+        let g = &intent(&listed, &FailureClass::ALL)["p"];
+        assert_eq!(
+            g.for_class(FailureClass::Auth),
+            &BTreeSet::from(["openai".to_string()])
+        );
+        let lb = cfg(&format!(
+            "{{\n  \"strategy\": {{\"mode\": \"loadbalance\"}},\n{TARGETS}"
+        ));
+        assert!(intent(&lb, &FailureClass::ALL).is_empty());
+    }
 }
