@@ -233,7 +233,8 @@ pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
             "the LiteLLM config is empty; expected a mapping with `model_list`",
         ));
     }
-    let doc: Value = src.parse()?;
+    // Values as LiteLLM reads them (YAML 1.1), not as serde_yaml would.
+    let doc = super::yaml::load(&src.text, &src.file)?;
     let Some(root) = doc.as_mapping() else {
         return Err(src.error_at("", "a LiteLLM config is a mapping with `model_list`"));
     };
