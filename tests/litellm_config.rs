@@ -535,3 +535,146 @@ proptest::proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// `include:` read as LiteLLM 1.108.7 reads it (config_includes.py): next to
+// the declaring file, breadth first, lists extended, other keys replaced.
+
+fn data(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path)
+}
+
+#[test]
+fn included_files_bring_their_deployments_and_the_rewrite_holds_them_all() {
+    let cfg = config::load(&data("litellm-include/config.yaml")).unwrap();
+    let seen: Vec<(String, String, String)> = cfg
+        .items
+        .iter()
+        .map(|i| {
+            let file = cfg
+                .source_of(i)
+                .file
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (i.group.clone(), i.mapped.as_ref().unwrap().0.clone(), file)
+        })
+        .collect();
+    let want = [
+        ("claude", "anthropic", "config.yaml"),
+        ("azure-gpt", "azure", "models.yaml"),
+        ("gemini", "gemini", "more-models.yaml"),
+        ("groq-llama", "groq", "more-models.yaml"),
+    ]
+    .map(|(g, p, f)| (g.to_string(), p.to_string(), f.to_string()));
+    assert_eq!(seen, want);
+    // Fallbacks to included groups are groups lint knows.
+    assert!(config::check_fallback_targets(&cfg).is_empty());
+    let lint = crossfire::lint::lint_litellm(&cfg);
+    assert!(
+        !lint
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("not a model group")),
+        "{:?}",
+        lint.warnings
+    );
+    // The proxy gets one file: every deployment, no `include`.
+    let bases: BTreeMap<String, String> = cfg
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (item.id.clone(), format!("http://127.0.0.1:{}", 41000 + i)))
+        .collect();
+    let text = yaml::emit(&rewrite::rewrite(&cfg, &bases, "sk-crossfire-test"));
+    assert!(!text.contains("include"), "{text}");
+    let again = config::read(Source::from_text(
+        Path::new("run/litellm-config.yaml"),
+        text,
+    ))
+    .unwrap();
+    assert_eq!(again.groups(), cfg.groups());
+    assert_eq!(
+        again.items[1].api_base.as_deref(),
+        Some("http://127.0.0.1:41001"),
+        "the included Azure deployment points at its mock"
+    );
+}
+
+#[test]
+fn include_merges_like_litellm_and_errors_point_into_the_included_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // Lists extend (root first), other keys are replaced by the included
+    // file's, a file included twice is read once, and an entry not found
+    // next to its declaring file is read next to the root config.
+    let root = write(
+        "root.yaml",
+        "include: [a.yaml, sub/b.yaml, a.yaml]\nmodel_list:\n  - {model_name: r, litellm_params: {model: gpt-4o}}\nrouter_settings: {num_retries: 5}\n",
+    );
+    write(
+        "a.yaml",
+        "model_list:\n  - {model_name: a, litellm_params: {model: gpt-4o}}\nrouter_settings: {num_retries: 1}\n",
+    );
+    write(
+        "sub/b.yaml",
+        "include: [c.yaml]\nmodel_list:\n  - {model_name: b, litellm_params: {model: gpt-4o}}\n",
+    );
+    write("c.yaml", "model_list:\n  - {model_name: c, litellm_params: {model: gpt-4o}}\nlitellm_settings:\n  fallback_models: [a]\n");
+    let cfg = config::load(&root).unwrap();
+    assert_eq!(cfg.groups(), ["r", "a", "b", "c"]);
+    assert_eq!(
+        cfg.routing.num_retries,
+        Some(1),
+        "router_settings replaced by a.yaml's"
+    );
+    assert_eq!(cfg.ignored[0].file, dir.path().join("c.yaml"));
+    let lint = crossfire::lint::lint_litellm(&cfg);
+    let ignored = &lint.warnings[0].message;
+    assert!(ignored.contains("c.yaml:4"), "{ignored}");
+
+    // A bad item in an included file: the error is located in that file.
+    write(
+        "bad.yaml",
+        "model_list:\n  - model_name: x\n    litellm_params: {api_key: k}\n",
+    );
+    let root = write("root2.yaml", "include: [bad.yaml]\nmodel_list: []\n");
+    let err = config::load(&root).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}:3:21:", dir.path().join("bad.yaml").display())),
+        "{err}"
+    );
+    // A missing file is named at the include entry that asks for it.
+    let root = write("root3.yaml", "include:\n  - nowhere.yaml\nmodel_list: []\n");
+    let err = config::load(&root).unwrap_err().to_string();
+    assert!(
+        err.contains("root3.yaml:2:5:") && err.contains("nowhere.yaml"),
+        "{err}"
+    );
+    // An unmapped model of an included file: lint places it in that file.
+    write(
+        "odd.yaml",
+        "model_list:\n  - model_name: o\n    litellm_params: {model: bedrock/anthropic.claude-3}\n",
+    );
+    let root = write(
+        "root4.yaml",
+        "include: [odd.yaml]\nmodel_list:\n  - {model_name: r, litellm_params: {model: gpt-4o}}\n",
+    );
+    let cfg = config::load(&root).unwrap();
+    let lint = crossfire::lint::lint_litellm(&cfg);
+    assert!(
+        lint.warnings
+            .iter()
+            .any(|w| w.message.contains("odd.yaml:3") && w.message.contains("has no mock")),
+        "{:?}",
+        lint.warnings
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod exceptions;
+pub mod include;
 pub mod intent;
 pub mod isolate;
 pub mod lint;
