@@ -54,6 +54,9 @@ pub enum CellVerdict {
     Illusion,
     /// The requests were served anyway (the fault did not need a failover).
     Served,
+    /// The gateway did not load the group's deployments (LiteLLM skipped
+    /// them at start): nothing about failover can be said.
+    NotLoaded,
 }
 
 impl CellVerdict {
@@ -76,6 +79,7 @@ impl CellVerdict {
             CellVerdict::FallbackFailed => "fallback failed too",
             CellVerdict::Illusion => "ILLUSION",
             CellVerdict::Served => "served",
+            CellVerdict::NotLoaded => "not loaded",
         }
     }
 }
@@ -128,6 +132,8 @@ pub struct DrillReport {
     pub out: PathBuf,
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
+    /// Deployments the gateway did not load, with its reason (findings).
+    pub not_loaded: Vec<litellm::loaded::NotLoaded>,
 }
 
 impl DrillReport {
@@ -138,6 +144,7 @@ impl DrillReport {
             .filter(|c| c.verdict == CellVerdict::Illusion || !c.as_predicted)
             .count()
             + self.escaped.len()
+            + self.not_loaded.len()
     }
 }
 
@@ -255,6 +262,8 @@ struct Prepared {
     providers: HashMap<String, String>,
     gateway: &'static str,
     warnings: Vec<lint::Warning>,
+    /// Deployments the gateway skipped at start (copy ids in a LiteLLM drill).
+    not_loaded: Vec<litellm::loaded::NotLoaded>,
 }
 
 /// The cells of a drill: each (group, class) pair.
@@ -354,6 +363,7 @@ pub async fn drill_litellm(
         providers,
         gateway: "litellm",
         warnings: lint::warnings(cfg),
+        not_loaded: Vec::new(),
     };
     let mocks = start_mocks(specs, opts).await?;
     let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))?;
@@ -371,6 +381,9 @@ pub async fn drill_litellm(
         &opts.cancel,
     )
     .await?;
+    let mut prepared = prepared;
+    prepared.not_loaded =
+        litellm::loaded::not_loaded(&isolated, &bases, &gw, &opts.out.join("gateway.log")).await?;
     execute(prepared, mocks, gw, cfg.src.file.clone(), opts, started).await
 }
 
@@ -451,6 +464,7 @@ pub async fn drill_portkey(
         providers,
         gateway: "portkey",
         warnings: portkey::lint::warnings(cfg),
+        not_loaded: Vec::new(),
     };
     let install = portkey::install(&mut |l| eprintln!("crossfire: {l}"))?;
     let bases = BTreeMap::new();
@@ -566,6 +580,14 @@ async fn execute(
                     .is_some_and(|t| shapes.contains_key(t))
         });
         let observed_class = (!cell_paths.is_empty()).then_some(observed_class);
+        // Every deployment of the cell's group skipped at start: the cell
+        // says so, and holds nothing against the prediction or the intent.
+        let unloaded: std::collections::BTreeSet<&str> =
+            p.not_loaded.iter().map(|n| n.id.as_str()).collect();
+        let mut own = p.providers.keys().filter(|id| {
+            isolate::cell_of(id) == Some(k) && group_of(id, &p.group_map) == cell.group
+        });
+        let not_loaded = !unloaded.is_empty() && own.all(|id| unloaded.contains(id.as_str()));
         out_cells.push(Cell {
             group: cell.group,
             class: cell.class,
@@ -573,9 +595,13 @@ async fn execute(
             observed,
             agreement: (count, cell_paths.len()),
             observed_class,
-            verdict: verdict(&cell_paths, observed_class, cell.promised_elsewhere),
+            verdict: if not_loaded {
+                CellVerdict::NotLoaded
+            } else {
+                verdict(&cell_paths, observed_class, cell.promised_elsewhere)
+            },
             predicted: cell.prediction,
-            as_predicted,
+            as_predicted: as_predicted || not_loaded,
             paths: cell_paths,
         });
     }
@@ -590,9 +616,30 @@ async fn execute(
         escaped,
         out: opts.out.clone(),
         interrupted: opts.cancel.is_cancelled(),
+        not_loaded: originals_not_loaded(&p.not_loaded, &p.group_map),
     };
     crate::report::write(&opts.out.join("drill.json"), crate::report::json(&report));
     Ok(report)
+}
+
+/// The team's deployments the gateway skipped, once each (a drill's copies
+/// named by their original).
+fn originals_not_loaded(
+    copies: &[litellm::loaded::NotLoaded],
+    groups: &HashMap<String, String>,
+) -> Vec<litellm::loaded::NotLoaded> {
+    let mut out: Vec<litellm::loaded::NotLoaded> = Vec::new();
+    for n in copies {
+        let id = isolate::original(&n.id).to_string();
+        if !out.iter().any(|o| o.id == id) {
+            out.push(litellm::loaded::NotLoaded {
+                group: group_of(&id, groups),
+                id,
+                reason: n.reason.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The routing behaviour of a drill, one entry per cell (`class, group`);
@@ -699,6 +746,12 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
             e.target, e.method
         ));
     }
+    for n in &r.not_loaded {
+        s.push_str(&format!(
+            "NOT LOADED: deployment `{}` (group `{}`): {}\n",
+            n.id, n.group, n.reason
+        ));
+    }
     let illusions = r
         .cells
         .iter()
@@ -781,6 +834,15 @@ pub fn render_markdown(r: &DrillReport) -> String {
             "\n### Where `{g}` traffic went, across every failure\n\n```mermaid\n{}```\n",
             crate::report::mermaid::flowchart(g, &paths)
         ));
+    }
+    if !r.not_loaded.is_empty() {
+        s.push_str("\n## Deployments the gateway did not load\n\n");
+        for n in &r.not_loaded {
+            s.push_str(&format!(
+                "- `{}` (group `{}`): {}\n",
+                n.id, n.group, n.reason
+            ));
+        }
     }
     if !r.warnings.is_empty() {
         s.push_str("\n## Config warnings\n\n");

@@ -9,6 +9,7 @@ pub mod include;
 pub mod intent;
 pub mod isolate;
 pub mod lint;
+pub mod loaded;
 pub mod rewrite;
 pub mod yaml;
 
