@@ -3,7 +3,7 @@
 //! no real key survives), and unknown structures are clear errors.
 
 use crossfire::diag::Source;
-use crossfire::gateway::litellm::{config, rewrite, yaml};
+use crossfire::gateway::litellm::{config, isolate, rewrite, yaml};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -118,6 +118,10 @@ fn structures_crossfire_does_not_understand_are_clear_errors() {
             "team.yaml:2:5: this model_list item has no `model_name` (the group clients ask for)",
         ),
         (
+            "model_list:\n  - model_name: on\n    litellm_params: {model: gpt-4o}\n",
+            "team.yaml:2:17: LiteLLM's YAML reader (YAML 1.1) reads this `model_name` as the boolean true, not as a name; put it in quotes",
+        ),
+        (
             "model_list:\n  - model_name: a\n    litellm_params: {api_key: x}\n",
             "team.yaml:3:21: `litellm_params` needs `model` (e.g. `anthropic/claude-opus-4-1`)",
         ),
@@ -163,7 +167,7 @@ fn the_pinned_key_lists_match_litellm() {
 // The rewrite keeps every value as LiteLLM reads it, judged by LiteLLM's own
 // loader: PyYAML's `yaml.safe_load` from the provisioned LiteLLM 1.108.7 venv.
 
-/// Reads pairs `[original, rewritten]` (JSON on stdin), loads both with
+/// Reads `[original, rewritten, isolated, copies]` (JSON on stdin), loads them with
 /// `yaml.safe_load`, blanks the fields crossfire must change, and prints one
 /// line per pair: `ok` or where the two differ (types compared strictly:
 /// `1`, `1.0` and `True` are three values here).
@@ -214,15 +218,34 @@ def diff(a, b, at):
         return None
     return None if a == b else f"{at}: {a!r} became {b!r}"
 
-for original_text, rewritten_text in json.load(sys.stdin):
+def copies_differ(pristine, isolated, copies):
+    # A drill's copy of an item keeps its litellm_params and model_info
+    # (but the id) as LiteLLM reads them.
+    for o, c in copies:
+        a, b = pristine["model_list"][o], isolated["model_list"][c]
+        d = diff(a["litellm_params"], b["litellm_params"], f"copy {c} of item {o}: litellm_params")
+        if d:
+            return d
+        ia = dict(a.get("model_info") or {})
+        ib = dict(b.get("model_info") or {})
+        ia.pop("id", None)
+        ib.pop("id", None)
+        d = diff(ia, ib, f"copy {c} of item {o}: model_info")
+        if d:
+            return d
+    return None
+
+for original_text, rewritten_text, isolated_text, copies in json.load(sys.stdin):
     try:
         original = yaml.safe_load(original_text)
         pristine = yaml.safe_load(original_text)
         rewritten = yaml.safe_load(rewritten_text)
+        isolated = yaml.safe_load(isolated_text)
     except Exception as e:
         print(json.dumps(f"PyYAML refused: {e}"))
         continue
     d = diff(blank(original, pristine), blank(rewritten, pristine), "$")
+    d = d or copies_differ(pristine, isolated, copies)
     print(json.dumps("ok" if d is None else d))
 "#;
 
@@ -235,8 +258,11 @@ fn litellm_python() -> std::path::PathBuf {
     .python()
 }
 
-/// PyYAML's verdict on each pair, from one Python process.
-fn judge(python: &Path, pairs: &[(String, String)]) -> Vec<String> {
+/// What PyYAML is asked to judge about one config.
+type Case = (String, String, String, Vec<(usize, usize)>);
+
+/// PyYAML's verdict on each case, from one Python process.
+fn judge(python: &Path, pairs: &[Case]) -> Vec<String> {
     use std::io::Write;
     let mut child = std::process::Command::new(python)
         .args(["-c", JUDGE])
@@ -254,21 +280,35 @@ fn judge(python: &Path, pairs: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// The rewritten config's text, as crossfire writes it for the proxy.
-fn rewritten_text(original: &str) -> Result<String, String> {
+/// The rewritten config's text, as crossfire writes it for the proxy; the
+/// drill's isolated config (a copy per group) and which original item each
+/// of its items copies.
+fn rewritten_text(original: &str) -> Result<(String, String, Vec<(usize, usize)>), String> {
     let cfg = config::read(Source::from_text(Path::new("team.yaml"), original.into()))
         .map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("drill-source.yaml");
+    let isolated = isolate::isolate(&cfg, &cfg.groups(), &file).map_err(|e| e.to_string())?;
+    let copies = isolated
+        .items
+        .iter()
+        .map(|c| {
+            let o = cfg
+                .items
+                .iter()
+                .position(|i| i.id == isolate::original(&c.id));
+            (o.unwrap_or(usize::MAX), c.index)
+        })
+        .collect();
+    let isolated_text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
     let bases: BTreeMap<String, String> = cfg
         .items
         .iter()
         .enumerate()
         .map(|(i, item)| (item.id.clone(), format!("http://127.0.0.1:{}", 41000 + i)))
         .collect();
-    Ok(yaml::emit(&rewrite::rewrite(
-        &cfg,
-        &bases,
-        "sk-crossfire-test",
-    )))
+    let rewritten = yaml::emit(&rewrite::rewrite(&cfg, &bases, "sk-crossfire-test"));
+    Ok((rewritten, isolated_text, copies))
 }
 
 mod gen {
@@ -452,7 +492,13 @@ mod gen {
         )
             .prop_map(|(name, m, v, merge, quote_name, params, info)| {
                 let model = MODELS[m];
-                let name = if quote_name {
+                // A plain name YAML 1.1 reads as a boolean (`on`, `no`) is
+                // not a name; crossfire refuses it (tested apart).
+                let plain_ok = matches!(
+                    crossfire::gateway::litellm::yaml::resolve_plain(&name),
+                    Ok(serde_yaml::Value::String(_))
+                );
+                let name = if quote_name || !plain_ok {
                     format!("\"{name}\"")
                 } else {
                     name
@@ -514,7 +560,8 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
 
     /// LiteLLM 1.108.7's loader (PyYAML, YAML 1.1) reads the rewritten config
-    /// as it reads the team's: equal but for api_base, keys and the master key.
+    /// as it reads the team's: equal but for api_base, keys and the master key;
+    /// and a drill's copies of each item keep its params and model_info.
     #[test]
     fn the_rewrite_means_to_litellm_what_the_team_wrote(
         configs in proptest::collection::vec(gen::config(), 24)
@@ -523,11 +570,13 @@ proptest::proptest! {
         let mut pairs = Vec::new();
         for original in &configs {
             match rewritten_text(original) {
-                Ok(rewritten) => pairs.push((original.clone(), rewritten)),
+                Ok((rewritten, isolated, copies)) => {
+                    pairs.push((original.clone(), rewritten, isolated, copies))
+                }
                 Err(e) => proptest::prop_assert!(false, "crossfire refused a config:\n{original}\n{e}"),
             }
         }
-        for ((original, rewritten), verdict) in pairs.iter().zip(judge(&python, &pairs)) {
+        for ((original, rewritten, _, _), verdict) in pairs.iter().zip(judge(&python, &pairs)) {
             proptest::prop_assert_eq!(
                 verdict.as_str(), "ok",
                 "\n--- team's config\n{}\n--- rewritten\n{}", original, rewritten

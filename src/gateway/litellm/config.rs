@@ -321,14 +321,24 @@ pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
                 "a model_list item is a mapping with `model_name` and `litellm_params`",
             )
         })?;
-        let group = as_str(get(m, "model_name"))
-            .ok_or_else(|| {
-                src.error_at(
+        let group = match get(m, "model_name") {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => {
+                return Err(src.error_at(
                     &path,
                     "this model_list item has no `model_name` (the group clients ask for)",
-                )
-            })?
-            .to_string();
+                ))
+            }
+            Some(other) => {
+                return Err(src.error_at(
+                    &format!("{path}.model_name"),
+                    format!(
+                        "LiteLLM's YAML reader (YAML 1.1) reads this `model_name` as {}, not as a name; put it in quotes",
+                        super::yaml::describe(other)
+                    ),
+                ))
+            }
+        };
         let params = get(m, "litellm_params")
             .and_then(Value::as_mapping)
             .ok_or_else(|| {

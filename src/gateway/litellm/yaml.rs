@@ -405,6 +405,22 @@ pub fn load(text: &str, file: &Path) -> Result<Value, InputError> {
     }
 }
 
+/// What a value is to LiteLLM, in words (`the boolean true`, `the date 2024-10-21`).
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing (null)".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the text `{s}`"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(t) if t.tag == TIMESTAMP_TAG => {
+            format!("the date {}", inline(&t.value).unwrap_or_default())
+        }
+        Value::Tagged(t) => format!("a value tagged {}", t.tag),
+    }
+}
+
 /// Whether PyYAML reads `s`, written plain, as the string `s`.
 fn plain_is_string(s: &str) -> bool {
     PLAIN_SAFE.is_match(s) && matches!(resolve_plain(s), Ok(Value::String(_)))
