@@ -259,7 +259,10 @@ fn litellm_python() -> std::path::PathBuf {
 }
 
 /// What PyYAML is asked to judge about one config.
-type Case = (String, String, String, Vec<(usize, usize)>);
+type Case = (String, String, String, Copies);
+
+/// (original item, its copy) positions in the drill's isolated `model_list`.
+type Copies = Vec<(usize, usize)>;
 
 /// PyYAML's verdict on each case, from one Python process.
 fn judge(python: &Path, pairs: &[Case]) -> Vec<String> {
@@ -283,7 +286,7 @@ fn judge(python: &Path, pairs: &[Case]) -> Vec<String> {
 /// The rewritten config's text, as crossfire writes it for the proxy; the
 /// drill's isolated config (a copy per group) and which original item each
 /// of its items copies.
-fn rewritten_text(original: &str) -> Result<(String, String, Vec<(usize, usize)>), String> {
+fn rewritten_text(original: &str) -> Result<(String, String, Copies), String> {
     let cfg = config::read(Source::from_text(Path::new("team.yaml"), original.into()))
         .map_err(|e| e.to_string())?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
