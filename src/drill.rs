@@ -61,6 +61,9 @@ pub enum CellVerdict {
     NotObserved,
     /// The drill stopped before the cell ran.
     NotRun,
+    /// The gateway did not load the group's deployments (LiteLLM skipped
+    /// them at start): nothing about failover can be said.
+    NotLoaded,
 }
 
 impl CellVerdict {
@@ -86,6 +89,7 @@ impl CellVerdict {
             CellVerdict::Nondeterministic => "nondeterministic failover",
             CellVerdict::NotObserved => "not observed",
             CellVerdict::NotRun => "not run",
+            CellVerdict::NotLoaded => "not loaded",
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct DrillReport {
     pub out: PathBuf,
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
+    /// Deployments the gateway did not load, with its reason (findings).
+    pub not_loaded: Vec<litellm::loaded::NotLoaded>,
 }
 
 impl DrillReport {
@@ -164,6 +170,7 @@ impl DrillReport {
             })
             .count()
             + self.escaped.len()
+            + self.not_loaded.len()
     }
 
     /// Cells whose fault never met a client request: the drill shows
@@ -275,6 +282,8 @@ struct Prepared {
     providers: HashMap<String, String>,
     gateway: &'static str,
     warnings: Vec<lint::Warning>,
+    /// Deployments the gateway skipped at start (copy ids in a LiteLLM drill).
+    not_loaded: Vec<litellm::loaded::NotLoaded>,
 }
 
 /// The cells of a drill: each (group, class) pair.
@@ -375,6 +384,7 @@ pub async fn drill_litellm(
         providers,
         gateway: "litellm",
         warnings: lint::warnings(cfg),
+        not_loaded: Vec::new(),
     };
     let mocks = start_mocks(specs, opts).await?;
     let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))?;
@@ -392,6 +402,9 @@ pub async fn drill_litellm(
         &opts.cancel,
     )
     .await?;
+    let mut prepared = prepared;
+    prepared.not_loaded =
+        litellm::loaded::not_loaded(&isolated, &bases, &gw, &opts.out.join("gateway.log")).await?;
     execute(prepared, mocks, gw, cfg.src.file.clone(), opts, started).await
 }
 
@@ -467,6 +480,7 @@ pub async fn drill_portkey(
         providers,
         gateway: "portkey",
         warnings: portkey::lint::warnings(cfg),
+        not_loaded: Vec::new(),
     };
     let install = portkey::install(&mut |l| eprintln!("crossfire: {l}"))?;
     let bases = BTreeMap::new();
@@ -735,7 +749,21 @@ async fn execute(
             .filter(|x| x.traffic == k)
             .cloned()
             .collect();
-        out_cells.push(judge_cell(cell, cell_paths, &p.group_map, interrupted));
+        // Every deployment of the cell's group skipped at start: the cell
+        // says so, and holds nothing against the prediction or the intent.
+        let unloaded: std::collections::BTreeSet<&str> =
+            p.not_loaded.iter().map(|n| n.id.as_str()).collect();
+        let mut own = p.providers.keys().filter(|id| {
+            isolate::cell_of(id) == Some(k) && group_of(id, &p.group_map) == cell.group
+        });
+        let not_loaded = !unloaded.is_empty() && own.all(|id| unloaded.contains(id.as_str()));
+        let mut judged = judge_cell(cell, cell_paths, &p.group_map, interrupted);
+        if not_loaded {
+            judged.verdict = CellVerdict::NotLoaded;
+            judged.as_predicted = true;
+            judged.why = None;
+        }
+        out_cells.push(judged);
     }
     let report = DrillReport {
         config,
@@ -748,9 +776,30 @@ async fn execute(
         escaped,
         out: opts.out.clone(),
         interrupted,
+        not_loaded: originals_not_loaded(&p.not_loaded, &p.group_map),
     };
     crate::report::write(&opts.out.join("drill.json"), crate::report::json(&report));
     Ok(report)
+}
+
+/// The team's deployments the gateway skipped, once each (a drill's copies
+/// named by their original).
+fn originals_not_loaded(
+    copies: &[litellm::loaded::NotLoaded],
+    groups: &HashMap<String, String>,
+) -> Vec<litellm::loaded::NotLoaded> {
+    let mut out: Vec<litellm::loaded::NotLoaded> = Vec::new();
+    for n in copies {
+        let id = isolate::original(&n.id).to_string();
+        if !out.iter().any(|o| o.id == id) {
+            out.push(litellm::loaded::NotLoaded {
+                group: group_of(&id, groups),
+                id,
+                reason: n.reason.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The routing behaviour of a drill, one entry per cell (`class, group`);
@@ -871,6 +920,12 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
             e.target, e.method
         ));
     }
+    for n in &r.not_loaded {
+        s.push_str(&format!(
+            "NOT LOADED: deployment `{}` (group `{}`): {}\n",
+            n.id, n.group, n.reason
+        ));
+    }
     let illusions = r
         .cells
         .iter()
@@ -977,6 +1032,15 @@ pub fn render_markdown(r: &DrillReport) -> String {
             "\n### Where `{g}` traffic went, across every failure\n\n```mermaid\n{}```\n",
             crate::report::mermaid::flowchart(g, &paths)
         ));
+    }
+    if !r.not_loaded.is_empty() {
+        s.push_str("\n## Deployments the gateway did not load\n\n");
+        for n in &r.not_loaded {
+            s.push_str(&format!(
+                "- `{}` (group `{}`): {}\n",
+                n.id, n.group, n.reason
+            ));
+        }
     }
     if !r.warnings.is_empty() {
         s.push_str("\n## Config warnings\n\n");

@@ -301,6 +301,34 @@ pub async fn run_scenario(
         base_url: gw.base_url.clone(),
         startup: gw.startup,
     });
+    // A deployment LiteLLM skipped at start is a finding of its own, found
+    // from the proxy's model list and named with the reason in its log.
+    if let crate::scenario::Gateway::Litellm(l) = &s.gateway {
+        let bases: BTreeMap<String, String> = s
+            .deployments
+            .iter()
+            .filter_map(|d| {
+                mocks
+                    .get(d.id())
+                    .map(|m| (d.id().to_string(), m.base_url()))
+            })
+            .collect();
+        let log = run_dir.join("gateway.log");
+        match crate::gateway::litellm::loaded::not_loaded(&l.config, &bases, &gw, &log).await {
+            Ok(list) => report.findings.extend(list.into_iter().map(|n| Finding {
+                kind: "deployment_not_loaded",
+                request: 0,
+                model: n.group.clone(),
+                message: format!(
+                    "the gateway did not load deployment `{}` (group `{}`): {}",
+                    n.id, n.group, n.reason
+                ),
+                path: String::new(),
+                why: Some(n.reason.clone()),
+            })),
+            Err(e) => report.error = Some(e.to_string()),
+        }
+    }
     let client = match reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(256)

@@ -175,7 +175,18 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
             .iter()
             .filter(|f| f.kind == "failover_illusion")
             .count();
-        let accounts = r.findings.len() - illusions;
+        let not_loaded = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == "deployment_not_loaded")
+            .count();
+        let accounts = r.findings.len() - illusions - not_loaded;
+        if not_loaded > 0 {
+            s.push_str(&format!(
+                "  {} {not_loaded} deployments skipped at start\n",
+                st.bad("Not loaded by the gateway:")
+            ));
+        }
         if illusions > 0 {
             let noun = if illusions == 1 {
                 "request"

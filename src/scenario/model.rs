@@ -506,8 +506,9 @@ pub fn litellm_deployments(
             }),
             None if allow_unmapped => unmapped.push(item.clone()),
             None => {
-                return Err(cfg.src.error_at(
-                    &format!("model_list[{}].litellm_params.model", item.index),
+                return Err(cfg.item_error(
+                    item,
+                    "litellm_params.model",
                     format!(
                         "model `{}` (group `{}`): {}; pass --allow-unmapped to run anyway with its traffic sealed",
                         item.model,

@@ -4,6 +4,7 @@
 //! Failover Illusion. A structure crossfire does not understand is an error
 //! with its line, not a guess.
 
+use super::include::{self, Origin};
 use crate::diag::{suggest, InputError, Source};
 use mock_providers::Dialect;
 use serde_yaml::{Mapping, Value};
@@ -47,6 +48,9 @@ pub struct ModelItem {
     pub api_base: Option<String>,
     /// Why it cannot be mapped, when it cannot.
     pub unmapped_reason: Option<String>,
+    /// The file it was written in (the config or one it includes) and its
+    /// place in that file's `model_list`.
+    pub origin: Origin,
 }
 
 /// A fallback list: group -> groups tried in order.
@@ -84,6 +88,8 @@ pub struct IgnoredKey {
     pub key: String,
     /// Where it is.
     pub line: usize,
+    /// The file it is in (the config, or a file it includes).
+    pub file: std::path::PathBuf,
     /// A known key it may be a misspelling of.
     pub nearest: Option<String>,
     /// Whether LiteLLM logs a warning (router_settings) or stays silent.
@@ -95,7 +101,13 @@ pub struct IgnoredKey {
 pub struct LitellmConfig {
     /// The file and its positions.
     pub src: Source,
-    /// The whole document, for rewriting.
+    /// The config and every file its `include:` pulled in (LiteLLM's
+    /// order); `sources[0]` is `src`.
+    pub sources: Vec<Source>,
+    /// Top-level key -> the source whose value the merged document holds.
+    pub key_sources: BTreeMap<String, usize>,
+    /// The whole document, includes merged as LiteLLM merges them, for
+    /// rewriting.
     pub doc: Value,
     /// `model_list` items.
     pub items: Vec<ModelItem>,
@@ -122,6 +134,39 @@ impl LitellmConfig {
     /// The items of a group.
     pub fn items_of(&self, group: &str) -> Vec<&ModelItem> {
         self.items.iter().filter(|i| i.group == group).collect()
+    }
+
+    /// The file an item was written in.
+    pub fn source_of(&self, item: &ModelItem) -> &Source {
+        self.sources.get(item.origin.source).unwrap_or(&self.src)
+    }
+
+    /// An error at `sub` (`litellm_params.model`) of an item, in its own file.
+    pub fn item_error(
+        &self,
+        item: &ModelItem,
+        sub: &str,
+        message: impl Into<String>,
+    ) -> InputError {
+        let path = format!("model_list[{}].{sub}", item.origin.index);
+        self.source_of(item)
+            .error_at(path.trim_end_matches('.'), message)
+    }
+
+    /// The file and line of `sub` of an item (line 0 when unknown).
+    pub fn item_line(&self, item: &ModelItem, sub: &str) -> (&Path, usize) {
+        let src = self.source_of(item);
+        let path = format!("model_list[{}].{sub}", item.origin.index);
+        let line = src
+            .index
+            .value(path.trim_end_matches('.'))
+            .map_or(0, |p| p.0);
+        (&src.file, line)
+    }
+
+    /// The file a top-level section (`router_settings`) was taken from.
+    pub fn section_source(&self, section: &str) -> &Source {
+        section_source(&self.sources, &self.key_sources, section)
     }
 
     /// The providers a group's deployments belong to.
@@ -225,7 +270,17 @@ pub fn load(path: &Path) -> Result<LitellmConfig, InputError> {
     read(Source::read(path)?)
 }
 
-/// Reads a LiteLLM proxy config from its source.
+fn section_source<'a>(
+    sources: &'a [Source],
+    keys: &BTreeMap<String, usize>,
+    section: &str,
+) -> &'a Source {
+    let i = keys.get(section).copied().unwrap_or(0);
+    &sources[i.min(sources.len() - 1)]
+}
+
+/// Reads a LiteLLM proxy config from its source, with the files its
+/// `include:` names (relative to the config's folder).
 pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
     if src.text.trim().is_empty() {
         return Err(InputError::file(
@@ -233,33 +288,57 @@ pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
             "the LiteLLM config is empty; expected a mapping with `model_list`",
         ));
     }
-    let doc: Value = src.parse()?;
+    // Values as LiteLLM reads them (YAML 1.1), not as serde_yaml would.
+    let doc = super::yaml::load(&src.text, &src.file)?;
+    if !doc.is_mapping() {
+        return Err(src.error_at("", "a LiteLLM config is a mapping with `model_list`"));
+    }
+    let merged = include::merge(src, doc)?;
+    let (doc, sources, origins, key_sources) =
+        (merged.doc, merged.sources, merged.items, merged.keys);
+    let src = &sources[0];
     let Some(root) = doc.as_mapping() else {
         return Err(src.error_at("", "a LiteLLM config is a mapping with `model_list`"));
     };
+    let list_src = section_source(&sources, &key_sources, "model_list");
     let Some(list) = get(root, "model_list") else {
         return Err(src.error_at("", "the LiteLLM config has no `model_list`"));
     };
     let Some(list) = list.as_sequence() else {
-        return Err(src.error_at("model_list", "`model_list` must be a list of models"));
+        return Err(list_src.error_at("model_list", "`model_list` must be a list of models"));
     };
     let mut items: Vec<ModelItem> = Vec::new();
     for (i, item) in list.iter().enumerate() {
-        let path = format!("model_list[{i}]");
+        let origin = origins.get(i).copied().unwrap_or(Origin {
+            source: 0,
+            index: i,
+        });
+        let src = &sources[origin.source];
+        let path = format!("model_list[{}]", origin.index);
         let m = item.as_mapping().ok_or_else(|| {
             src.error_at(
                 &path,
                 "a model_list item is a mapping with `model_name` and `litellm_params`",
             )
         })?;
-        let group = as_str(get(m, "model_name"))
-            .ok_or_else(|| {
-                src.error_at(
+        let group = match get(m, "model_name") {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => {
+                return Err(src.error_at(
                     &path,
                     "this model_list item has no `model_name` (the group clients ask for)",
-                )
-            })?
-            .to_string();
+                ))
+            }
+            Some(other) => {
+                return Err(src.error_at(
+                    &format!("{path}.model_name"),
+                    format!(
+                        "LiteLLM's YAML reader (YAML 1.1) reads this `model_name` as {}, not as a name; put it in quotes",
+                        super::yaml::describe(other)
+                    ),
+                ))
+            }
+        };
         let params = get(m, "litellm_params")
             .and_then(Value::as_mapping)
             .ok_or_else(|| {
@@ -295,21 +374,25 @@ pub fn read(src: Source) -> Result<LitellmConfig, InputError> {
             upstream_model: upstream,
             api_base,
             unmapped_reason: reason,
+            origin,
         });
     }
     if items.is_empty() {
-        return Err(src.error_at(
+        return Err(list_src.error_at(
             "model_list",
             "`model_list` is empty; there is nothing to route",
         ));
     }
     assign_ids(&mut items);
-    let routing = routing(&src, root)?;
-    let ignored = ignored_keys(&src, root);
+    let section = |name: &str| section_source(&sources, &key_sources, name);
+    let routing = routing(&section, root)?;
+    let ignored = ignored_keys(&section, root);
     let mut env_refs = BTreeSet::new();
     collect_env_refs(&doc, &mut env_refs);
     Ok(LitellmConfig {
-        src,
+        src: sources[0].clone(),
+        sources,
+        key_sources,
         doc,
         items,
         routing,
@@ -413,9 +496,13 @@ fn fallbacks(src: &Source, path: &str, v: &Value) -> Result<Fallbacks, InputErro
 
 /// Routing settings from `router_settings`, then `litellm_settings` for what
 /// the router reads from module globals (router_settings wins).
-fn routing(src: &Source, root: &Mapping) -> Result<Routing, InputError> {
+fn routing<'a>(
+    section_src: &dyn Fn(&str) -> &'a Source,
+    root: &Mapping,
+) -> Result<Routing, InputError> {
     let mut r = Routing::default();
     for section in ["litellm_settings", "router_settings"] {
+        let src = section_src(section);
         let Some(m) = get(root, section).and_then(Value::as_mapping) else {
             continue;
         };
@@ -478,7 +565,7 @@ fn routing(src: &Source, root: &Mapping) -> Result<Routing, InputError> {
 }
 
 /// Keys of `router_settings` and `litellm_settings` LiteLLM 1.108.7 does not know.
-fn ignored_keys(src: &Source, root: &Mapping) -> Vec<IgnoredKey> {
+fn ignored_keys<'a>(section_src: &dyn Fn(&str) -> &'a Source, root: &Mapping) -> Vec<IgnoredKey> {
     let router: Vec<&str> = ROUTER_KEYS.lines().collect();
     let module: Vec<&str> = LITELLM_KEYS.lines().chain(PROXY_LITELLM_SETTINGS).collect();
     let mut out = Vec::new();
@@ -489,6 +576,7 @@ fn ignored_keys(src: &Source, root: &Mapping) -> Vec<IgnoredKey> {
         let Some(m) = get(root, section).and_then(Value::as_mapping) else {
             continue;
         };
+        let src = section_src(section);
         for k in m.keys().filter_map(Value::as_str) {
             if known.contains(&k) {
                 continue;
@@ -510,6 +598,7 @@ fn ignored_keys(src: &Source, root: &Mapping) -> Vec<IgnoredKey> {
                 section,
                 key: k.to_string(),
                 line: src.index.key(&format!("{section}.{k}")).map_or(0, |p| p.0),
+                file: src.file.clone(),
                 nearest: near,
                 litellm_warns: warns,
             });
@@ -625,7 +714,7 @@ mod tests {
         let src = Source::from_text(Path::new("c.yaml"), text.into());
         let root: Value = serde_yaml::from_str(text).expect("yaml");
         let found: Vec<(String, Option<String>)> =
-            ignored_keys(&src, root.as_mapping().expect("mapping"))
+            ignored_keys(&|_| &src, root.as_mapping().expect("mapping"))
                 .into_iter()
                 .map(|k| (k.key, k.nearest))
                 .collect();

@@ -182,7 +182,7 @@ pub fn isolate(
             m.insert(key(k), v);
         }
     }
-    let text = serde_yaml::to_string(&doc).map_err(|e| InputError::file(file, e.to_string()))?;
+    let text = super::yaml::emit(&doc);
     std::fs::write(file, &text)
         .map_err(|e| InputError::file(file, format!("cannot write: {e}")))?;
     config::read(Source::from_text(file, text))

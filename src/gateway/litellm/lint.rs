@@ -287,10 +287,15 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
             .as_ref()
             .map(|n| format!(" (did you mean `{n}`?)"))
             .unwrap_or_default();
+        let (line, place) = if k.file == cfg.src.file {
+            (k.line, String::new())
+        } else {
+            (0, format!(" ({}:{})", k.file.display(), k.line))
+        };
         out.push(Warning {
-            line: k.line,
+            line,
             message: format!(
-                "`{}.{}` is not a LiteLLM setting{meant}: {reaction}",
+                "`{}.{}`{place} is not a LiteLLM setting{meant}: {reaction}",
                 k.section, k.key
             ),
         });
@@ -302,14 +307,17 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
         });
     }
     for item in cfg.items.iter().filter(|i| i.mapped.is_none()) {
+        // An item of an included file is placed in its own file.
+        let (file, line) = cfg.item_line(item, "litellm_params.model");
+        let (line, place) = if item.origin.source == 0 {
+            (line, String::new())
+        } else {
+            (0, format!(" ({}:{line})", file.display()))
+        };
         out.push(Warning {
-            line: cfg
-                .src
-                .index
-                .value(&format!("model_list[{}].litellm_params.model", item.index))
-                .map_or(0, |p| p.0),
+            line,
             message: format!(
-                "`{}` (group `{}`) has no mock: {}",
+                "`{}` (group `{}`){place} has no mock: {}",
                 item.model,
                 item.group,
                 item.unmapped_reason.clone().unwrap_or_default()

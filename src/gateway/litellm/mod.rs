@@ -5,10 +5,13 @@
 
 pub mod config;
 pub mod exceptions;
+pub mod include;
 pub mod intent;
 pub mod isolate;
 pub mod lint;
+pub mod loaded;
 pub mod rewrite;
+pub mod yaml;
 
 use super::process::{self, ProcessGuard};
 use super::sink::Sink;
@@ -100,8 +103,7 @@ pub async fn start(
     let doc = rewrite::rewrite(cfg, bases, &master);
     let run_dir = &super::absolute(run_dir)?;
     let config_path = run_dir.join("litellm-config.yaml");
-    let text = serde_yaml::to_string(&doc)
-        .map_err(|e| GatewayError::start(format!("cannot write the rewritten config: {e}")))?;
+    let text = yaml::emit(&doc);
     super::write_file(&config_path, text)?;
     let sink = Sink::start()
         .await

@@ -88,8 +88,14 @@ pub fn rewrite(
             params.insert(key("api_base"), key(&api_base_for(*dialect, base)));
             params.insert(key("api_key"), key(DUMMY_KEY));
             if *dialect == Dialect::Azure {
-                let version = params.get(key("api_version")).and_then(Value::as_str);
-                if version.is_none_or(|v| v.starts_with("os.environ/")) {
+                // Only a missing version, or one read from the environment
+                // (crossfire's dummy there is no version), is set; a version
+                // as written is the team's, whatever LiteLLM makes of it.
+                let version = params.get(key("api_version"));
+                let from_env = version
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.starts_with("os.environ/"));
+                if version.is_none() || from_env {
                     params.insert(key("api_version"), key("2024-08-01-preview"));
                 }
             }
