@@ -283,6 +283,7 @@ pub fn predict(cfg: &PortkeyConfig, class: FailureClass) -> Prediction {
             text
         },
         why,
+        nondeterministic: false,
     }
 }
 
