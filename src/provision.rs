@@ -484,3 +484,46 @@ pub fn verify_versions(env: &PythonEnv, expect: &[(String, String)]) -> Result<(
     }
     Ok(())
 }
+
+/// The `site-packages` folder of the Python environment a console script
+/// (`<env>/bin/litellm`) belongs to: `<env>/lib/python3.X/site-packages`. The
+/// same layout holds for a venv, a pipx venv, `~/.local` and `/usr/local`;
+/// a symlinked script (pipx) is followed to its environment first.
+pub fn site_packages_of(script: &Path) -> Option<PathBuf> {
+    let script = fs::canonicalize(script).unwrap_or_else(|_| script.to_path_buf());
+    let root = script.parent()?.parent()?;
+    let mut found: Vec<PathBuf> = fs::read_dir(root.join("lib"))
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// The version of a distribution installed in `site_packages`, read from its
+/// `<name>-<version>.dist-info` folder (what `importlib.metadata` reads),
+/// without starting Python.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("litellm-1.108.7.dist-info")).unwrap();
+/// std::fs::create_dir(dir.path().join("litellm_enterprise-0.1.79.dist-info")).unwrap();
+/// assert_eq!(crossfire::provision::installed_version(dir.path(), "litellm").as_deref(), Some("1.108.7"));
+/// ```
+pub fn installed_version(site_packages: &Path, distribution: &str) -> Option<String> {
+    let prefix = format!("{}-", distribution.replace('-', "_"));
+    fs::read_dir(site_packages)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .find_map(|name| {
+            let version = name.strip_suffix(".dist-info")?.strip_prefix(&prefix)?;
+            // `litellm_enterprise-...` starts with `litellm` too: a version
+            // starts with a digit.
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_string())
+        })
+}

@@ -114,9 +114,15 @@ pub struct RunningGateway {
     pub sink: Option<Sink>,
     /// The version crossfire installed and expects the gateway to report.
     pub pinned_version: Option<String>,
+    /// The version of the package that runs (read from its install, before
+    /// any request), whether or not crossfire installed it.
+    pub installed_version: Option<String>,
     /// The answer header the gateway reports its version in (LiteLLM's
     /// `x-litellm-version`); `None` for one that reports none (Portkey).
     pub version_header: Option<&'static str>,
+    /// The price map the gateway computes its reported cost with, for a
+    /// gateway that reports cost (LiteLLM).
+    pub price_map: Option<std::sync::Arc<crate::prices::GatewayPriceMap>>,
     /// Where a sealed Node.js gateway records refused connections.
     pub escapes_file: Option<PathBuf>,
 }
@@ -131,28 +137,36 @@ impl RunningGateway {
             startup: Duration::ZERO,
             sink: None,
             pinned_version: None,
+            installed_version: None,
             version_header: None,
+            price_map: None,
             escapes_file: None,
         }
     }
 
     /// The version of the gateway that answered `records`: the one it
-    /// reports, or for a gateway that reports none, the one crossfire
-    /// installed. An error when the reported version is not the installed
-    /// one (pip may silently install another): the run cannot be trusted.
+    /// reports, else the one its installed package says (LiteLLM sends
+    /// `x-litellm-version` only on successes, so a run where every request
+    /// failed has none), else the one crossfire installed. An error when the
+    /// reported version is not the installed one (pip may silently install
+    /// another): the run cannot be trusted.
     pub fn version(
         &self,
         records: &[crate::traffic::RequestRecord],
     ) -> Result<Option<String>, String> {
+        let known = self
+            .installed_version
+            .clone()
+            .or_else(|| self.pinned_version.clone());
         let Some(header) = self.version_header else {
-            return Ok(self.pinned_version.clone());
+            return Ok(known);
         };
         let seen = records.iter().find_map(|r| r.headers.get(header).cloned());
         match (&seen, &self.pinned_version) {
             (Some(seen), Some(pinned)) if seen != pinned => Err(format!(
                 "the gateway reports version {seen}, but crossfire installed {pinned}: refusing to trust the run"
             )),
-            _ => Ok(seen),
+            _ => Ok(seen.or(known)),
         }
     }
 
@@ -341,7 +355,9 @@ async fn start_command(
         startup: started.elapsed(),
         sink: Some(sink),
         pinned_version: None,
+        installed_version: None,
         version_header: None,
+        price_map: None,
         escapes_file: None,
     })
 }
