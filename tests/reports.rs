@@ -218,6 +218,28 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
         md.contains("| fallback-on-status-codes | crossed | no failover |"),
         "{md}"
     );
+    // The chart draws the team's deployments, not crossfire's per-cell
+    // copies: one node each, the cells' edges added up.
+    // Measured with Portkey 1.15.2.
+    assert!(!md.contains("cell0") && !md.contains("cell1"), "{md}");
+    assert_eq!(md.matches("  d_anthropic[").count(), 1, "{md}");
+    assert_eq!(md.matches("  d_openai[").count(), 1, "{md}");
+    assert!(
+        md.contains("d_anthropic -->|\"2x 429 rate_limit\"| d_openai"),
+        "{md}"
+    );
+    assert!(
+        md.contains("d_anthropic -->|\"2x 529 overloaded\"| fail_529_fallback_on_status_codes"),
+        "{md}"
+    );
+    assert!(
+        md.starts_with(&format!(
+            "# crossfire drill: `{}`\n\nportkey 1.15.2 ·",
+            root.join("examples/portkey/fallback-on-status-codes.json")
+                .display()
+        )),
+        "{md}"
+    );
     let file = dir.path().join("drill.md");
     std::fs::write(&file, &md).unwrap();
     mermaid_parses(&[&file]);
