@@ -483,6 +483,7 @@ mod tests {
             status: Some(200),
             completed: true,
             service_us: 0,
+            prompt_tokens: None,
         };
         let path = Path {
             n,
