@@ -199,3 +199,67 @@ async fn the_latency_audit_pairs_every_request_with_a_direct_call() {
         l.gateway.p50_us as i64 - l.direct.p50_us as i64
     );
 }
+
+/// A scenario beside a copy of one of the LiteLLM examples.
+fn litellm_case(scenario: &str) -> support::Case {
+    let c = case(scenario, None);
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/litellm/fallbacks.yaml"),
+        c.dir.path().join("litellm.yaml"),
+    )
+    .unwrap();
+    c
+}
+
+#[tokio::test]
+async fn litellm_cost_gaps_are_named_streams_and_unmapped_models_not_minus_100_percent() {
+    // Measured with LiteLLM 1.108.7 (offline, its bundled price map): a
+    // stream's `x-litellm-response-cost-original` is 0 whatever the model; a
+    // non-streamed claude-opus-4-1 answer is 0 too (its map has no
+    // claude-opus-4-1); a non-streamed gpt-4o answer is priced exactly.
+    let c = litellm_case(
+        "name: cost\ngateway: {kind: litellm, config: litellm.yaml}\ntraffic:\n  - model: claude-opus\n    requests: 2\n    stream: true\n  - model: gpt-4o\n    requests: 1\n    stream: true\n  - model: claude-opus\n    requests: 1\n  - model: gpt-4o\n    requests: 2\n",
+    );
+    let r = run(&c).await;
+    assert_eq!(r.error, None);
+    assert_eq!(r.gateway_version.as_deref(), Some("1.108.7"));
+    let cost = &r.audit.as_ref().unwrap().cost;
+    let kinds: Vec<String> = cost
+        .requests
+        .iter()
+        .map(|q| {
+            serde_json::to_value(&q.reported).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "not_reported_for_streams",
+            "not_reported_for_streams",
+            "not_reported_for_streams",
+            "not_in_price_map",
+            "reported",
+            "reported"
+        ]
+    );
+    assert_eq!(cost.not_reported_for_streams, 3);
+    assert_eq!(
+        cost.not_in_price_map,
+        [("claude-opus-4-1".to_string(), 1)].into_iter().collect()
+    );
+    assert_eq!(
+        cost.price_map.as_deref(),
+        Some("LiteLLM 1.108.7's bundled price map")
+    );
+    // gpt-4o: LiteLLM's price and crossfire's list price agree.
+    assert_eq!(cost.discrepancy_pct.map(|d| (d * 10.0).round()), Some(0.0));
+    let said = crossfire::report::terminal::render_scenario(&r);
+    assert!(
+        said.contains("(+0.0%); not reported for streams (3 requests); `claude-opus-4-1` not in the gateway's price map (LiteLLM 1.108.7's bundled price map)"),
+        "{said}"
+    );
+    assert!(!said.contains("-100.0%"), "{said}");
+}

@@ -244,3 +244,65 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
     std::fs::write(&file, &md).unwrap();
     mermaid_parses(&[&file]);
 }
+
+#[test]
+fn an_all_errors_litellm_run_names_the_litellm_version_in_every_report() {
+    // LiteLLM 1.108.7 sends `x-litellm-version` with successes only: here
+    // every answer is an error, so the version comes from the installed
+    // package (its dist-info), and every report shows it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("examples/litellm/fallbacks.yaml"),
+        dir.path().join("litellm.yaml"),
+    )
+    .unwrap();
+    let scenario = dir.path().join("errors.yaml");
+    std::fs::write(
+        &scenario,
+        "name: all-errors\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: claude-opus\n    fault: auth\n  - on: gpt-4o\n    fault: auth\ntraffic:\n  - model: claude-opus\n    requests: 1\n",
+    )
+    .unwrap();
+    let (json, junit, md) = (
+        dir.path().join("run.json"),
+        dir.path().join("run.xml"),
+        dir.path().join("run.md"),
+    );
+    let out = crossfire()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--markdown")
+        .arg(&md)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let s = &v["scenarios"][0];
+    assert!(
+        s["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != 200 && r["headers"].get("x-litellm-version").is_none()),
+        "{s}"
+    );
+    assert_eq!(s["gateway_version"], "1.108.7", "{text}");
+    assert!(
+        text.contains("(litellm 1.108.7 gateway, 1 requests"),
+        "{text}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<property name="gateway_version" value="1.108.7"/>"#),
+        "{xml}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("| all-errors | litellm 1.108.7 |"), "{md}");
+}

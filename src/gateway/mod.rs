@@ -407,3 +407,30 @@ pub async fn wait_ready(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn litellm(installed: Option<&str>, pinned: Option<&str>) -> RunningGateway {
+        let mut g = RunningGateway::at("http://127.0.0.1:1".into(), BTreeMap::new());
+        g.version_header = Some("x-litellm-version");
+        g.installed_version = installed.map(String::from);
+        g.pinned_version = pinned.map(String::from);
+        g
+    }
+
+    #[test]
+    fn a_run_without_a_version_header_reports_the_installed_version() {
+        // No success, no `x-litellm-version`: the package that ran says it.
+        assert_eq!(
+            litellm(Some("1.108.7"), None).version(&[]),
+            Ok(Some("1.108.7".into()))
+        );
+        assert_eq!(
+            litellm(None, Some("1.108.7")).version(&[]),
+            Ok(Some("1.108.7".into()))
+        );
+        assert_eq!(litellm(None, None).version(&[]), Ok(None));
+    }
+}
