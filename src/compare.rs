@@ -469,6 +469,7 @@ pub fn render_text(c: &Comparison) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&price_maps(c));
     if let Some(i) = &c.intent {
         s.push_str(&format!(
             "\nintent: {} -> {} then {}\n",
@@ -500,5 +501,18 @@ pub fn render_markdown(c: &Comparison) -> String {
         "\nMeasured by `crossfire compare` on {}.\n",
         c.date
     ));
+    s.push_str(&price_maps(c));
     s
+}
+
+/// Which price map each cost-reporting gateway priced with, one line each.
+fn price_maps(c: &Comparison) -> String {
+    c.results
+        .iter()
+        .filter_map(|r| {
+            r.cost_price_map
+                .as_ref()
+                .map(|m| format!("\n{} priced its reported cost with {m}.\n", r.gateway))
+        })
+        .collect()
 }

@@ -77,6 +77,13 @@ pub fn help() -> String {
 }
 
 /// One failure class as the drill measured it, summed over its cells.
+///
+/// Sizes are in *deliveries* of the prompt: an attempt's prompt tokens over
+/// the tokens the first attempt on the same provider received in that
+/// request. A retry or a fallback that re-sends the whole prompt is one more
+/// delivery, whatever each provider's counter makes of it (Anthropic's and
+/// OpenAI's count the same text differently); a gateway that grew the prompt
+/// between attempts would show as more.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassFigures {
     /// The class.
@@ -87,17 +94,15 @@ pub struct ClassFigures {
     pub unrescued_cells: usize,
     /// Requests sent in those cells that reached a provider.
     pub requests: usize,
-    /// Whether the figures below are prompt tokens (the mocks' counters);
-    /// `false` for a file written before crossfire recorded them: then each
-    /// attempt counts as one delivery of the prompt.
+    /// Whether the sizes were measured in prompt tokens (the mocks'
+    /// counters); `false` for a file written before crossfire recorded them:
+    /// then each attempt counts as one delivery.
     pub in_tokens: bool,
-    /// One delivery of each request's prompt (its first attempt), summed.
-    pub once: u64,
-    /// What every attempt received, summed.
-    pub received: u64,
-    /// What the attempts providers bill received, beyond one delivery per
-    /// request, summed.
-    pub billed_extra: u64,
+    /// Deliveries every attempt received, summed over the requests.
+    pub received: f64,
+    /// Deliveries the attempts providers bill received beyond one per
+    /// request, summed over the requests.
+    pub billed_extra: f64,
 }
 
 impl ClassFigures {
@@ -106,17 +111,17 @@ impl ClassFigures {
         ratio_pct(self.unrescued_cells as f64, self.cells as f64)
     }
 
-    /// Prompt tokens received beyond one delivery, percent of one delivery.
+    /// Prompt deliveries received beyond one per request, percent.
     pub fn received_overhead_pct(&self) -> f64 {
         ratio_pct(
-            self.received.saturating_sub(self.once) as f64,
-            self.once as f64,
+            (self.received - self.requests as f64).max(0.0),
+            self.requests as f64,
         )
     }
 
-    /// Billed prompt tokens beyond one delivery, percent of one delivery.
+    /// Billed prompt deliveries beyond one per request, percent.
     pub fn billed_overhead_pct(&self) -> f64 {
-        ratio_pct(self.billed_extra as f64, self.once as f64)
+        ratio_pct(self.billed_extra, self.requests as f64)
     }
 }
 
@@ -141,6 +146,8 @@ pub struct Measured {
 /// The facts of one attempt tax needs, as a drill file records them.
 #[derive(Debug, Deserialize)]
 struct StepFacts {
+    #[serde(default)]
+    provider: String,
     outcome: Outcome,
     status: Option<u16>,
     #[serde(default)]
@@ -175,15 +182,28 @@ fn add_cell(f: &mut ClassFigures, cell: &serde_json::Value) -> Result<(), String
     for path in cell["paths"].as_array().into_iter().flatten() {
         let steps: Vec<StepFacts> = serde_json::from_value(path["steps"].clone())
             .map_err(|e| format!("a path of a {} cell cannot be read: {e}", f.class))?;
-        let Some(first) = steps.first() else { continue };
+        if steps.is_empty() {
+            continue;
+        }
         f.in_tokens &= steps.iter().all(|s| s.prompt_tokens.is_some());
-        let size = |s: &StepFacts| s.prompt_tokens.unwrap_or(1);
-        let once = first.prompt_tokens.unwrap_or(1);
-        let billed: u64 = steps.iter().filter(|s| bills_input(s)).map(size).sum();
+        // One delivery, per provider: the first attempt on it.
+        let mut once: BTreeMap<&str, u64> = BTreeMap::new();
+        for s in &steps {
+            once.entry(s.provider.as_str())
+                .or_insert(s.prompt_tokens.unwrap_or(1).max(1));
+        }
+        let deliveries = |s: &StepFacts| match s.prompt_tokens {
+            Some(t) => t as f64 / once.get(s.provider.as_str()).copied().unwrap_or(1) as f64,
+            None => 1.0,
+        };
+        let billed: f64 = steps
+            .iter()
+            .filter(|s| bills_input(s))
+            .map(deliveries)
+            .sum();
         f.requests += 1;
-        f.once += once;
-        f.received += steps.iter().map(size).sum::<u64>();
-        f.billed_extra += billed.saturating_sub(once);
+        f.received += steps.iter().map(deliveries).sum::<f64>();
+        f.billed_extra += (billed - 1.0).max(0.0);
     }
     Ok(())
 }
@@ -222,9 +242,8 @@ pub fn measured(json: &serde_json::Value, gateway: Option<&str>) -> Result<Measu
             unrescued_cells: 0,
             requests: 0,
             in_tokens: true,
-            once: 0,
-            received: 0,
-            billed_extra: 0,
+            received: 0.0,
+            billed_extra: 0.0,
         });
         add_cell(f, cell)?;
     }
@@ -520,7 +539,9 @@ mod tests {
     use serde_json::json;
 
     fn step(outcome: serde_json::Value, status: u16, tokens: u64) -> serde_json::Value {
-        json!({"outcome": outcome, "status": status, "prompt_tokens": tokens})
+        // Claude's counter makes 100 tokens of the prompt, GPT's 110.
+        let provider = if tokens == 100 { "anthropic" } else { "openai" };
+        json!({"provider": provider, "outcome": outcome, "status": status, "prompt_tokens": tokens})
     }
 
     /// A drill file: LiteLLM 1.108.7's shapes, a persistent 429 retried
@@ -549,10 +570,12 @@ mod tests {
             .iter()
             .find(|f| f.class == FailureClass::RateLimit)
             .unwrap();
-        // 4 deliveries received: +310% over one; only GPT's is billed: +10%.
-        assert_eq!((rl.once, rl.received, rl.billed_extra), (100, 410, 10));
-        assert!((rl.received_overhead_pct() - 310.0).abs() < 1e-9);
-        assert!((rl.billed_overhead_pct() - 10.0).abs() < 1e-9);
+        // 4 deliveries received (GPT's counter makes 110 tokens of what
+        // Claude's made 100: still one delivery): +300%; only GPT's is
+        // billed: +0%.
+        assert_eq!((rl.received, rl.billed_extra), (4.0, 0.0));
+        assert!((rl.received_overhead_pct() - 300.0).abs() < 1e-9);
+        assert_eq!(rl.billed_overhead_pct(), 0.0);
         // A timed-out answer is billed though the gateway gave up on it.
         let t = &m
             .classes
@@ -573,12 +596,12 @@ mod tests {
             vec![(FailureClass::RateLimit, 0.5), (FailureClass::Timeout, 0.5)]
         );
         let i = TaxInputs::weighted(&m, &mix, 10_000.0, 0.0, 10.0, 10.0);
-        // (10% + 100%) / 2 billed overhead; (0 + 100%) / 2 unrescued.
-        assert!((i.failure_overhead_pct - 55.0).abs() < 1e-9);
+        // (0% + 100%) / 2 billed overhead; (0 + 100%) / 2 unrescued.
+        assert!((i.failure_overhead_pct - 50.0).abs() < 1e-9);
         assert!((i.unrescued_pct - 50.0).abs() < 1e-9);
-        // $10,000 x 10% failing x 55% = $550; x 50% unrescued = $500.
+        // $10,000 x 10% failing x 50% = $500; x 50% unrescued = $500.
         let t = compute(i);
-        assert!((t.failure_overhead - 550.0).abs() < 1e-9);
+        assert!((t.failure_overhead - 500.0).abs() < 1e-9);
         assert!((t.misrouting_waste - 500.0).abs() < 1e-9);
     }
 
