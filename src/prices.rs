@@ -24,7 +24,8 @@ pub struct Price {
 /// How a provider bills an attempt that did not serve.
 pub const BILLING_RULE: &str = "served attempts are billed in full (uncached input, cached input, output with reasoning); \
 attempts that failed with an error status or a reset are not billed by OpenAI, Azure, Anthropic, Gemini, Groq, Mistral or DeepSeek; \
-a stream that broke after content is billed for its input";
+a stream that broke after content is billed for its input; \
+an answer the gateway gave up waiting for (its own timeout) is billed in full: the provider finished it";
 
 const fn p(input: f64, cached_input: f64, output: f64) -> Price {
     Price {
