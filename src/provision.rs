@@ -527,3 +527,31 @@ pub fn installed_version(site_packages: &Path, distribution: &str) -> Option<Str
                 .then(|| version.to_string())
         })
 }
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_found_beside_a_console_script_and_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("venv");
+        let site = env.join("lib/python3.11/site-packages");
+        fs::create_dir_all(site.join("litellm-1.108.7.dist-info")).unwrap();
+        fs::create_dir_all(site.join("litellm_proxy_extras-0.4.110.dist-info")).unwrap();
+        fs::create_dir_all(env.join("bin")).unwrap();
+        let script = env.join("bin/litellm");
+        fs::write(&script, "#!/bin/sh\n").unwrap();
+        assert_eq!(site_packages_of(&script).as_deref(), Some(site.as_path()));
+        // pipx puts a symlink on PATH, into its own venv.
+        let on_path = dir.path().join("local-bin");
+        fs::create_dir_all(&on_path).unwrap();
+        std::os::unix::fs::symlink(&script, on_path.join("litellm")).unwrap();
+        let found = site_packages_of(&on_path.join("litellm")).unwrap();
+        assert_eq!(
+            installed_version(&found, "litellm").as_deref(),
+            Some("1.108.7")
+        );
+        assert_eq!(installed_version(&found, "openai"), None);
+    }
+}
