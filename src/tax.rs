@@ -170,19 +170,33 @@ fn bills_input(s: &StepFacts) -> bool {
         )
 }
 
+/// Verdicts of cells that measured nothing (the fault never met a request,
+/// or the drill stopped first): they weigh neither way.
+const NOTHING_MEASURED: [&str; 2] = ["not_observed", "not_run"];
+
 /// Sums one cell into its class's figures.
 fn add_cell(f: &mut ClassFigures, cell: &serde_json::Value) -> Result<(), String> {
+    let Some(verdict) = cell["verdict"].as_str() else {
+        return Err(format!("a {} drill cell has no verdict", f.class));
+    };
+    if NOTHING_MEASURED.contains(&verdict) {
+        return Ok(());
+    }
     f.cells += 1;
     let rescued = serde_json::from_value::<CellVerdict>(cell["verdict"].clone())
-        .map_err(|_| format!("a drill cell has no verdict: {}", cell["verdict"]))?
-        .rescued();
+        .map(CellVerdict::rescued)
+        // A verdict this crossfire does not know (a newer drill's) rescued
+        // nothing it can name.
+        .unwrap_or(false);
     if !rescued {
         f.unrescued_cells += 1;
     }
     for path in cell["paths"].as_array().into_iter().flatten() {
         let steps: Vec<StepFacts> = serde_json::from_value(path["steps"].clone())
             .map_err(|e| format!("a path of a {} cell cannot be read: {e}", f.class))?;
-        if steps.is_empty() {
+        // Only requests that met the cell's fault tell what a failure costs
+        // (a random pick may have sent one to a healthy target).
+        if !steps.iter().any(|s| s.outcome == Outcome::Fault(f.class)) {
             continue;
         }
         f.in_tokens &= steps.iter().all(|s| s.prompt_tokens.is_some());
@@ -247,9 +261,13 @@ pub fn measured(json: &serde_json::Value, gateway: Option<&str>) -> Result<Measu
         });
         add_cell(f, cell)?;
     }
+    let classes: Vec<ClassFigures> = classes.into_values().filter(|f| f.cells > 0).collect();
+    if classes.is_empty() {
+        return Err("no drill cell measured anything (every fault missed the traffic)".into());
+    }
     Ok(Measured {
         token_overhead_pct,
-        classes: classes.into_values().collect(),
+        classes,
     })
 }
 
@@ -657,6 +675,21 @@ mod tests {
         );
         let e = use_mix(Some(&parse_class_mix("timeout=0").unwrap()), &m).unwrap_err();
         assert!(e.contains("every weight is zero"), "{e}");
+    }
+
+    #[test]
+    fn cells_that_measured_nothing_and_requests_that_missed_the_fault_weigh_nothing() {
+        let file = json!({"cells": [
+            {"class": "rate_limit", "verdict": "not_observed", "paths": [
+                {"steps": [step(json!("served"), 200, 100)]}]},
+            {"class": "rate_limit", "verdict": "crossed", "paths": [
+                {"steps": [step(json!("served"), 200, 100)]},
+                {"steps": [step(json!({"fault": "rate_limit"}), 429, 100), step(json!("served"), 200, 110)]}]}
+        ]});
+        let m = measured(&file, None).unwrap();
+        let rl = &m.classes[0];
+        assert_eq!((rl.cells, rl.unrescued_cells, rl.requests), (1, 0, 1));
+        assert_eq!(rl.received_overhead_pct(), 100.0);
     }
 
     #[test]
