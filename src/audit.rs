@@ -203,9 +203,12 @@ impl CostAudit {
                 .keys()
                 .map(|m| format!("`{m}`"))
                 .collect();
+            // Named once: beside the discrepancy when there is one.
+            let named = parts.iter().any(|p| p.contains("priced with"));
             let map = self
                 .price_map
                 .as_deref()
+                .filter(|_| !named)
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();
             parts.push(format!(
@@ -601,6 +604,22 @@ mod tests {
             Some(&map),
         );
         assert_eq!(zero.discrepancy_pct, Some(-100.0));
+    }
+
+    #[test]
+    fn a_mixed_run_says_each_gap_and_the_real_discrepancy() {
+        let map = litellm_map();
+        let a = audit_of(
+            vec![
+                served(1, "gpt-4o", "openai", true, Some(0.0)),
+                served(2, "gpt-4o", "openai", true, None),
+                served(3, "claude-opus-4-1", "anthropic", false, Some(0.0)),
+                served(4, "claude-opus-4-1", "anthropic", false, None),
+                served(5, "gpt-4o", "openai", false, Some(0.0035 * 1.2)),
+            ],
+            Some(&map),
+        );
+        insta::assert_snapshot!(a.reported_text());
     }
 
     #[test]

@@ -693,6 +693,19 @@ mod tests {
     }
 
     #[test]
+    fn the_tax_in_words() {
+        let m = measured(&drill(), None).unwrap();
+        let mix = use_mix(None, &m).unwrap();
+        let t = compute(TaxInputs::weighted(&m, &mix, 20_000.0, 0.5, 3.0, 12.0));
+        let r = TaxReport {
+            tax: t,
+            class_mix: mix,
+            classes: m.classes,
+        };
+        insta::assert_snapshot!(render(&r));
+    }
+
+    #[test]
     fn a_drill_file_without_token_counts_counts_attempts() {
         let old = json!({"cells": [{"class": "rate_limit", "verdict": "crossed", "paths": [
             {"steps": [{"outcome": {"fault": "rate_limit"}, "status": 429},

@@ -189,6 +189,7 @@ mod tests {
             chart.contains("client_claude_opus -->|\"10x request\"| d_anthropic"),
             "{chart}"
         );
+        insta::assert_snapshot!(chart);
     }
 
     #[test]
