@@ -306,3 +306,42 @@ fn an_all_errors_litellm_run_names_the_litellm_version_in_every_report() {
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("| all-errors | litellm 1.108.7 |"), "{md}");
 }
+
+#[tokio::test]
+async fn a_litellm_drill_chart_draws_the_teams_deployments_not_the_cell_copies() {
+    // LiteLLM 1.108.7: each cell runs on its own copies (`claude-opus--cell0`,
+    // ...); the chart draws `claude-opus` and `gpt-4o` once each, the cells'
+    // edges added up, and the diagram parses.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg =
+        crossfire::gateway::litellm::config::load(&root.join("examples/litellm/fallbacks.yaml"))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = support::drill_options(
+        &dir.path().join("out"),
+        &[
+            crossfire::mock_providers::FailureClass::RateLimit,
+            crossfire::mock_providers::FailureClass::ServerError,
+        ],
+        &["claude-opus"],
+    );
+    let report = crossfire::drill::drill_litellm(&cfg, &opts).await.unwrap();
+    assert_eq!(report.gateway_version.as_deref(), Some("1.108.7"));
+    let md = crossfire::drill::render_markdown(&report);
+    let chart = &md[md.find("```mermaid").expect("a chart")..];
+    assert!(!chart.contains("cell"), "{chart}");
+    assert_eq!(chart.matches("  d_claude_opus[").count(), 1, "{chart}");
+    assert_eq!(chart.matches("  d_gpt_4o[").count(), 1, "{chart}");
+    // num_retries 2: three 429s, then GPT, in each of the two requests.
+    assert!(
+        chart.contains("d_claude_opus -->|\"4x 429 rate_limit\"| d_claude_opus"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains("d_claude_opus -->|\"2x 429 rate_limit\"| d_gpt_4o"),
+        "{chart}"
+    );
+    let file = dir.path().join("drill.md");
+    std::fs::write(&file, &md).unwrap();
+    mermaid_parses(&[&file]);
+}
