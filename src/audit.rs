@@ -3,7 +3,7 @@
 //! what the client and the providers recorded.
 
 use crate::paths::Path;
-use crate::prices::{self, Price};
+use crate::prices::{self, GatewayPriceMap, Price};
 use crate::scenario::Traffic;
 use crate::traffic::{prompt, RequestRecord};
 use hdrhistogram::Histogram;
@@ -110,6 +110,26 @@ pub fn tokens(
     }
 }
 
+/// What the gateway's reported cost of one request can be compared with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReportedCost {
+    /// The gateway reported a cost: a real figure to compare.
+    Reported,
+    /// A stream: the gateway reports no cost (or 0) for streamed answers
+    /// (LiteLLM 1.108.7), so there is nothing to compare.
+    NotReportedForStreams,
+    /// The gateway reported 0 or nothing because its price map lacks the
+    /// model that served: not a discrepancy of its arithmetic.
+    NotInPriceMap {
+        /// The models its price map lacks.
+        models: Vec<String>,
+    },
+    /// The gateway reported nothing (it does not report cost, or the
+    /// request failed before any cost).
+    NotReported,
+}
+
 /// Cost of one request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestCost {
@@ -119,7 +139,9 @@ pub struct RequestCost {
     pub truth_usd: f64,
     /// What the gateway reported (`x-litellm-response-cost`), if it did.
     pub reported_usd: Option<f64>,
-    /// (reported - truth) / truth, percent.
+    /// What the report can be compared with.
+    pub reported: ReportedCost,
+    /// (reported - truth) / truth, percent; only for a [`ReportedCost::Reported`].
     pub discrepancy_pct: Option<f64>,
     /// Models with no price (their attempts are left out).
     pub unpriced: Vec<String>,
@@ -132,22 +154,89 @@ pub struct CostAudit {
     pub requests: Vec<RequestCost>,
     /// Total ground truth.
     pub truth_usd: f64,
-    /// Total the gateway reported, over the requests where it reported.
+    /// Total the gateway reported, over the requests where its report can be
+    /// compared ([`ReportedCost::Reported`]).
     pub reported_usd: Option<f64>,
-    /// Total discrepancy, percent, over the requests where the gateway reported.
+    /// Total discrepancy, percent, over those requests.
     pub discrepancy_pct: Option<f64>,
+    /// Streamed requests the gateway reported no cost for.
+    pub not_reported_for_streams: u64,
+    /// Models the gateway's price map lacks, with the requests they served.
+    pub not_in_price_map: BTreeMap<String, u64>,
+    /// The price map the gateway priced with (LiteLLM's bundled one, with
+    /// its version), when crossfire knows it.
+    pub price_map: Option<String>,
     /// How failed attempts are billed.
     pub billing_rule: &'static str,
 }
 
 impl CostAudit {
-    /// What the gateway reported, in words: `$0.001200 (-100.0%)`, or
-    /// `no cost`.
+    /// What the gateway reported, in words: `$0.001200 (-12.0% against
+    /// crossfire's list prices; the gateway priced with LiteLLM 1.108.7's
+    /// bundled price map)`, `not reported for streams (4 requests)`,
+    /// `` `claude-opus-4-1` not in the gateway's price map ``, or `no cost`.
     pub fn reported_text(&self) -> String {
+        let mut parts = Vec::new();
         match (self.reported_usd, self.discrepancy_pct) {
-            (Some(c), Some(d)) => format!("${c:.6} ({d:+.1}%)"),
-            (Some(c), None) => format!("${c:.6}"),
-            _ => "no cost".to_string(),
+            (Some(c), Some(d)) if d.abs() >= 0.05 => parts.push(match &self.price_map {
+                Some(m) => format!("${c:.6} ({d:+.1}%; the gateway priced with {m})"),
+                None => format!("${c:.6} ({d:+.1}%)"),
+            }),
+            (Some(c), Some(d)) => parts.push(format!("${c:.6} ({d:+.1}%)")),
+            (Some(c), None) => parts.push(format!("${c:.6}")),
+            (None, _) => {}
+        }
+        if self.not_reported_for_streams > 0 {
+            parts.push(format!(
+                "not reported for streams ({} {})",
+                self.not_reported_for_streams,
+                if self.not_reported_for_streams == 1 {
+                    "request"
+                } else {
+                    "requests"
+                }
+            ));
+        }
+        if !self.not_in_price_map.is_empty() {
+            let models: Vec<String> = self
+                .not_in_price_map
+                .keys()
+                .map(|m| format!("`{m}`"))
+                .collect();
+            // Named once: beside the discrepancy when there is one.
+            let named = parts.iter().any(|p| p.contains("priced with"));
+            let map = self
+                .price_map
+                .as_deref()
+                .filter(|_| !named)
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} not in the gateway's price map{map}",
+                models.join(", ")
+            ));
+        }
+        if parts.is_empty() {
+            "no cost".to_string()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// The discrepancy in a table cell: `+0.0%`, `-12.0% (LiteLLM
+    /// 1.108.7's bundled price map)`, `not reported for streams`, `not in
+    /// the gateway's price map`, or `not reported`.
+    pub fn discrepancy_text(&self) -> String {
+        match (self.discrepancy_pct, &self.price_map) {
+            (Some(d), Some(m)) if d.abs() >= 0.05 => format!("{d:+.1}% ({m})"),
+            (Some(d), _) => format!("{d:+.1}%"),
+            (None, _) if !self.not_in_price_map.is_empty() => {
+                "not in the gateway's price map".to_string()
+            }
+            (None, _) if self.not_reported_for_streams > 0 => {
+                "not reported for streams".to_string()
+            }
+            (None, _) => "not reported".to_string(),
         }
     }
 }
@@ -181,55 +270,105 @@ fn billed(a: &Attempt, price: &Price) -> f64 {
     }
 }
 
-/// What the gateway reported vs what the providers would bill.
+/// What the gateway reported vs what the providers would bill. With the
+/// gateway's price map, a 0 or missing report is told apart from a real
+/// discrepancy: a stream (LiteLLM reports no cost for streams) or a model
+/// its map lacks.
 pub fn cost(
     records: &[RequestRecord],
     paths: &[Path],
     attempts: &[Attempt],
     overrides: &BTreeMap<String, Price>,
+    price_map: Option<&GatewayPriceMap>,
 ) -> CostAudit {
     let seqs = by_seq(attempts);
     let mut list = Vec::new();
     for (r, p) in records.iter().zip(paths) {
         let mut truth = 0.0;
         let mut unpriced = Vec::new();
-        for a in p.steps.iter().filter_map(|s| seqs.get(&s.seq).copied()) {
+        let mut unmapped = Vec::new();
+        for (step, a) in p
+            .steps
+            .iter()
+            .filter_map(|s| seqs.get(&s.seq).map(|a| (s, *a)))
+        {
             let model = a.model.clone().unwrap_or_default();
-            match price_of(&model, overrides) {
-                Some(price) => truth += billed(a, &price),
+            let bill = match price_of(&model, overrides) {
+                Some(price) => billed(a, &price),
                 None => {
                     if !unpriced.contains(&model) {
-                        unpriced.push(model)
+                        unpriced.push(model.clone())
                     }
+                    0.0
                 }
+            };
+            truth += bill;
+            if bill > 0.0
+                && price_map.is_some_and(|m| !m.prices(&model, &step.provider))
+                && !unmapped.contains(&model)
+            {
+                unmapped.push(model);
             }
         }
-        let discrepancy_pct = r.cost.filter(|_| truth > 0.0).map(|c| pct(c, truth));
+        let silent = r.cost.is_none_or(|c| c == 0.0);
+        let reported = match (price_map.is_some(), r.cost) {
+            (true, _) if silent && r.stream => ReportedCost::NotReportedForStreams,
+            (true, _) if silent && !unmapped.is_empty() => {
+                ReportedCost::NotInPriceMap { models: unmapped }
+            }
+            (_, Some(_)) => ReportedCost::Reported,
+            (_, None) => ReportedCost::NotReported,
+        };
+        let discrepancy_pct = (reported == ReportedCost::Reported)
+            .then_some(r.cost)
+            .flatten()
+            .filter(|_| truth > 0.0)
+            .map(|c| pct(c, truth));
         list.push(RequestCost {
             n: r.n,
             truth_usd: truth,
             reported_usd: r.cost,
+            reported,
             discrepancy_pct,
             unpriced,
         });
     }
     let truth_usd = list.iter().map(|x| x.truth_usd).sum();
-    let reported: Vec<&RequestCost> = list.iter().filter(|x| x.reported_usd.is_some()).collect();
-    let (reported_usd, discrepancy_pct) = if reported.is_empty() {
+    let compared: Vec<&RequestCost> = list
+        .iter()
+        .filter(|x| x.reported == ReportedCost::Reported)
+        .collect();
+    let (reported_usd, discrepancy_pct) = if compared.is_empty() {
         (None, None)
     } else {
-        let rep: f64 = reported.iter().filter_map(|x| x.reported_usd).sum();
-        let truth_of_reported: f64 = reported.iter().map(|x| x.truth_usd).sum();
+        let rep: f64 = compared.iter().filter_map(|x| x.reported_usd).sum();
+        let truth_of_reported: f64 = compared.iter().map(|x| x.truth_usd).sum();
         (
             Some(rep),
             (truth_of_reported > 0.0).then(|| pct(rep, truth_of_reported)),
         )
     };
+    let mut not_in_price_map = BTreeMap::new();
+    let mut not_reported_for_streams = 0;
+    for x in &list {
+        match &x.reported {
+            ReportedCost::NotInPriceMap { models } => {
+                for m in models {
+                    *not_in_price_map.entry(m.clone()).or_insert(0) += 1;
+                }
+            }
+            ReportedCost::NotReportedForStreams => not_reported_for_streams += 1,
+            _ => {}
+        }
+    }
     CostAudit {
         requests: list,
         truth_usd,
         reported_usd,
         discrepancy_pct,
+        not_reported_for_streams,
+        not_in_price_map,
+        price_map: price_map.map(|m| m.name.clone()),
         billing_rule: prices::BILLING_RULE,
     }
 }
@@ -315,6 +454,181 @@ pub struct Audits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paths::{PathClass, Step};
+
+    /// One served request on `model` (from `provider`), as the client and
+    /// the mock recorded it, with the cost the gateway reported.
+    fn served(
+        n: u64,
+        model: &str,
+        provider: &str,
+        stream: bool,
+        reported: Option<f64>,
+    ) -> (RequestRecord, Path, Attempt) {
+        let attempt: Attempt = serde_json::from_value(serde_json::json!({
+            "seq": n, "attempt": 1, "deployment": "d", "dialect": "openai",
+            "method": "POST", "path": "/v1/chat/completions", "model": model,
+            "marker": format!("xf:t:{n}"), "stream": stream, "bytes_in": 100,
+            "prompt_tokens": 1000, "token_counter": null, "max_tokens": null,
+            "outcome": "served", "cause": null, "status": 200,
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 100,
+                      "cached_tokens": 0, "reasoning_tokens": 0},
+            "bytes_out": 100, "events_sent": 0, "completed": true,
+            "received_unix_ms": 0, "received_us": 0, "first_byte_us": null,
+            "finished_us": 0
+        }))
+        .unwrap();
+        let step = Step {
+            seq: n,
+            deployment: "d".into(),
+            provider: provider.into(),
+            outcome: Outcome::Served,
+            status: Some(200),
+            completed: true,
+            service_us: 0,
+            prompt_tokens: None,
+        };
+        let path = Path {
+            n,
+            marker: format!("xf:t:{n}"),
+            traffic: 0,
+            model: "group".into(),
+            steps: vec![step],
+            client_status: Some(200),
+            ok: true,
+            class: PathClass::Direct,
+            met_fault: false,
+            latency_us: 0,
+        };
+        let record = RequestRecord {
+            n,
+            marker: format!("xf:t:{n}"),
+            traffic: 0,
+            model: "group".into(),
+            stream,
+            started_us: 0,
+            latency_us: 0,
+            ttfb_us: None,
+            status: Some(200),
+            transport_error: None,
+            stream_complete: stream.then_some(true),
+            stream_error: None,
+            headers: Default::default(),
+            usage: None,
+            cost: reported,
+            error_body: None,
+            bytes_sent: 100,
+        };
+        (record, path, attempt)
+    }
+
+    fn audit_of(
+        cases: Vec<(RequestRecord, Path, Attempt)>,
+        map: Option<&GatewayPriceMap>,
+    ) -> CostAudit {
+        let mut records = Vec::new();
+        let mut paths = Vec::new();
+        let mut attempts = Vec::new();
+        for (r, p, a) in cases {
+            records.push(r);
+            paths.push(p);
+            attempts.push(a);
+        }
+        cost(&records, &paths, &attempts, &BTreeMap::new(), map)
+    }
+
+    fn litellm_map() -> GatewayPriceMap {
+        GatewayPriceMap::from_json(
+            "LiteLLM 1.108.7's bundled price map",
+            r#"{"gpt-4o": {}, "claude-opus-4-5": {}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stream_the_gateway_reports_zero_for_is_not_a_discrepancy() {
+        let map = litellm_map();
+        let a = audit_of(
+            vec![served(1, "gpt-4o", "openai", true, Some(0.0))],
+            Some(&map),
+        );
+        assert_eq!(a.requests[0].reported, ReportedCost::NotReportedForStreams);
+        assert_eq!(a.discrepancy_pct, None);
+        assert_eq!(a.reported_usd, None);
+        assert_eq!(a.reported_text(), "not reported for streams (1 request)");
+        assert_eq!(a.discrepancy_text(), "not reported for streams");
+    }
+
+    #[test]
+    fn a_model_missing_from_the_gateways_price_map_is_named_not_minus_100_percent() {
+        let map = litellm_map();
+        let a = audit_of(
+            vec![served(1, "claude-opus-4-1", "anthropic", false, Some(0.0))],
+            Some(&map),
+        );
+        assert_eq!(
+            a.requests[0].reported,
+            ReportedCost::NotInPriceMap {
+                models: vec!["claude-opus-4-1".into()]
+            }
+        );
+        assert_eq!(a.discrepancy_pct, None);
+        assert_eq!(
+            a.reported_text(),
+            "`claude-opus-4-1` not in the gateway's price map (LiteLLM 1.108.7's bundled price map)"
+        );
+        assert_eq!(a.discrepancy_text(), "not in the gateway's price map");
+    }
+
+    #[test]
+    fn a_real_discrepancy_names_the_price_map_the_gateway_used() {
+        let map = litellm_map();
+        // gpt-4o at list prices: 1000 x 2.5 + 100 x 10 per 1M = $0.0035.
+        let a = audit_of(
+            vec![served(1, "gpt-4o", "openai", false, Some(0.0035 * 0.9))],
+            Some(&map),
+        );
+        assert_eq!(a.requests[0].reported, ReportedCost::Reported);
+        assert!((a.discrepancy_pct.unwrap() + 10.0).abs() < 1e-9);
+        assert_eq!(
+            a.reported_text(),
+            "$0.003150 (-10.0%; the gateway priced with LiteLLM 1.108.7's bundled price map)"
+        );
+        assert_eq!(
+            a.discrepancy_text(),
+            "-10.0% (LiteLLM 1.108.7's bundled price map)"
+        );
+        // A priced model reported as 0 is a real discrepancy, not a map gap.
+        let zero = audit_of(
+            vec![served(1, "gpt-4o", "openai", false, Some(0.0))],
+            Some(&map),
+        );
+        assert_eq!(zero.discrepancy_pct, Some(-100.0));
+    }
+
+    #[test]
+    fn a_mixed_run_says_each_gap_and_the_real_discrepancy() {
+        let map = litellm_map();
+        let a = audit_of(
+            vec![
+                served(1, "gpt-4o", "openai", true, Some(0.0)),
+                served(2, "gpt-4o", "openai", true, None),
+                served(3, "claude-opus-4-1", "anthropic", false, Some(0.0)),
+                served(4, "claude-opus-4-1", "anthropic", false, None),
+                served(5, "gpt-4o", "openai", false, Some(0.0035 * 1.2)),
+            ],
+            Some(&map),
+        );
+        insta::assert_snapshot!(a.reported_text());
+    }
+
+    #[test]
+    fn a_gateway_that_reports_no_cost_says_so() {
+        let a = audit_of(vec![served(1, "gpt-4o", "openai", true, None)], None);
+        assert_eq!(a.requests[0].reported, ReportedCost::NotReported);
+        assert_eq!(a.reported_text(), "no cost");
+        assert_eq!(a.discrepancy_text(), "not reported");
+    }
 
     #[test]
     fn percentiles_resolve_microseconds() {

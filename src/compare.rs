@@ -134,6 +134,11 @@ pub struct GatewayResult {
     pub token_overhead_pct: f64,
     /// Healthy traffic: the gateway's reported cost against the ground truth, percent.
     pub cost_discrepancy_pct: Option<f64>,
+    /// The same in words: the figure, or why there is none to compare
+    /// (`not in the gateway's price map`, `not reported for streams`).
+    pub cost_reported: String,
+    /// The price map the gateway priced with, when crossfire knows it.
+    pub cost_price_map: Option<String>,
     /// Latency the gateway adds, against direct calls in the same run.
     pub latency: Option<LatencyAudit>,
     /// Gateway startup in the healthy phase, milliseconds.
@@ -234,6 +239,8 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
             drill: report,
             token_overhead_pct: healthy.token_overhead_pct,
             cost_discrepancy_pct: healthy.cost_discrepancy_pct,
+            cost_reported: healthy.cost_reported,
+            cost_price_map: healthy.cost_price_map,
             latency: healthy.latency,
             startup_ms: healthy.startup_ms,
         });
@@ -262,6 +269,8 @@ fn write(path: &Path, text: &str) -> Result<PathBuf, GatewayError> {
 struct Healthy {
     token_overhead_pct: f64,
     cost_discrepancy_pct: Option<f64>,
+    cost_reported: String,
+    cost_price_map: Option<String>,
     latency: Option<LatencyAudit>,
     startup_ms: u64,
     version: Option<String>,
@@ -344,6 +353,7 @@ async fn healthy_phase(
         }
     }
     let version = gw.version(&g_rec).map_err(GatewayError::start)?;
+    let price_map = gw.price_map.clone();
     drop(gw);
     let journal = mocks.shutdown().await;
     let attempts = journal.attempts();
@@ -360,7 +370,13 @@ async fn healthy_phase(
         &attempts,
         &[t_gw.clone(), t_direct.clone()],
     );
-    let cost = audit::cost(&g_rec, &g_paths, &attempts, &Default::default());
+    let cost = audit::cost(
+        &g_rec,
+        &g_paths,
+        &attempts,
+        &Default::default(),
+        price_map.as_deref(),
+    );
     let latency = audit::latency(
         &audit::overheads(&g_rec, &g_paths),
         &audit::overheads(&d_rec, &d_paths),
@@ -368,6 +384,8 @@ async fn healthy_phase(
     Ok(Healthy {
         token_overhead_pct: tokens.token_overhead_pct,
         cost_discrepancy_pct: cost.discrepancy_pct,
+        cost_reported: cost.discrepancy_text(),
+        cost_price_map: cost.price_map.clone(),
         latency,
         startup_ms,
         version,
@@ -409,10 +427,7 @@ pub fn rows(c: &Comparison) -> Vec<(String, Vec<String>)> {
     ));
     rows.push((
         "cost-tracking discrepancy".to_string(),
-        each(&|r| {
-            r.cost_discrepancy_pct
-                .map_or("not reported".to_string(), |d| format!("{d:+.1}%"))
-        }),
+        each(&|r| r.cost_reported.clone()),
     ));
     rows.push((
         "latency overhead p50 / p99".to_string(),
@@ -454,6 +469,7 @@ pub fn render_text(c: &Comparison) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&price_maps(c));
     if let Some(i) = &c.intent {
         s.push_str(&format!(
             "\nintent: {} -> {} then {}\n",
@@ -485,5 +501,18 @@ pub fn render_markdown(c: &Comparison) -> String {
         "\nMeasured by `crossfire compare` on {}.\n",
         c.date
     ));
+    s.push_str(&price_maps(c));
     s
+}
+
+/// Which price map each cost-reporting gateway priced with, one line each.
+fn price_maps(c: &Comparison) -> String {
+    c.results
+        .iter()
+        .filter_map(|r| {
+            r.cost_price_map
+                .as_ref()
+                .map(|m| format!("\n{} priced its reported cost with {m}.\n", r.gateway))
+        })
+        .collect()
 }

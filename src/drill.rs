@@ -1052,7 +1052,7 @@ pub fn render_markdown(r: &DrillReport) -> String {
     for (g, paths) in by_group {
         s.push_str(&format!(
             "\n### Where `{g}` traffic went, across every failure\n\n```mermaid\n{}```\n",
-            crate::report::mermaid::flowchart(g, &paths)
+            crate::report::mermaid::drill_flowchart(g, &paths)
         ));
     }
     if !r.not_loaded.is_empty() {

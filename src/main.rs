@@ -226,13 +226,7 @@ enum Command {
         gateway: GatewayArgs,
     },
     /// The routing-tax threshold: (routing tax + misrouting waste) / model-selection savings.
-    #[command(
-        after_help = "routing tax        = monthly spend x token overhead (measured by `compare`)\n\
-misrouting waste   = monthly spend x failure rate x unrescued share (unrescued share measured by the drill:\n\
-                     the failure classes the gateway did not move to a healthy provider)\n\
-selection savings  = monthly spend x savings share\n\
-A ratio over 1 says the router loses money."
-    )]
+    #[command(after_help = crossfire::tax::help())]
     Tax {
         /// A compare.json or drill.json with the measured figures.
         #[arg(long, value_name = "FILE")]
@@ -252,6 +246,11 @@ A ratio over 1 says the router loses money."
         /// Token overhead, percent, when the file has none (a drill.json).
         #[arg(long)]
         token_overhead: Option<f64>,
+        /// How often each failure class happens among provider failures:
+        /// `rate_limit=0.6,server_error=0.3,timeout=0.1` (relative weights,
+        /// normalised; every class must be in the drill). Default: see below.
+        #[arg(long, value_name = "CLASS=WEIGHT,...")]
+        class_mix: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -760,6 +759,7 @@ fn main() -> ExitCode {
             selection_savings,
             failure_rate,
             token_overhead,
+            class_mix,
             json,
         } => {
             let text = match std::fs::read_to_string(&from) {
@@ -780,14 +780,33 @@ fn main() -> ExitCode {
                     ))
                 }
             };
-            let (measured_tax, unrescued) =
-                match crossfire::tax::measured(&value, gateway.as_deref()) {
-                    Ok(m) => m,
-                    Err(m) => {
-                        return bad_input(InputError::flag(format!("--from {}", from.display()), m))
-                    }
-                };
-            let Some(token_overhead_pct) = token_overhead.or(measured_tax) else {
+            let measured = match crossfire::tax::measured(&value, gateway.as_deref()) {
+                Ok(m) => m,
+                Err(m) => {
+                    return bad_input(InputError::flag(format!("--from {}", from.display()), m))
+                }
+            };
+            let given = match class_mix.as_deref().map(crossfire::tax::parse_class_mix) {
+                Some(Err(m)) => {
+                    return bad_input(InputError::flag(
+                        format!("--class-mix {}", class_mix.unwrap_or_default()),
+                        m,
+                    ))
+                }
+                Some(Ok(mix)) => Some(mix),
+                None => None,
+            };
+            let mix = match crossfire::tax::use_mix(given.as_ref(), &measured) {
+                Ok(m) => m,
+                Err(m) => {
+                    let flag = match &class_mix {
+                        Some(c) => format!("--class-mix {c}"),
+                        None => format!("--from {}", from.display()),
+                    };
+                    return bad_input(InputError::flag(flag, m));
+                }
+            };
+            let Some(token_overhead_pct) = token_overhead.or(measured.token_overhead_pct) else {
                 return bad_input(InputError::flag(
                     "--token-overhead",
                     "the file has no measured token overhead (a drill.json); give it, or use a compare.json",
@@ -805,17 +824,23 @@ fn main() -> ExitCode {
                     ));
                 }
             }
-            let t = crossfire::tax::compute(crossfire::tax::TaxInputs {
+            let t = crossfire::tax::compute(crossfire::tax::TaxInputs::weighted(
+                &measured,
+                &mix,
                 monthly_spend,
                 token_overhead_pct,
-                failure_rate_pct: failure_rate,
-                unrescued_pct: unrescued,
-                selection_savings_pct: selection_savings,
-            });
+                failure_rate,
+                selection_savings,
+            ));
+            let r = crossfire::tax::TaxReport {
+                tax: t,
+                class_mix: mix,
+                classes: measured.classes,
+            };
             if json {
-                println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
             } else {
-                print!("{}", crossfire::tax::render(&t));
+                print!("{}", crossfire::tax::render(&r));
             }
             ExitCode::from(if t.ratio > 1.0 {
                 exit::FINDING

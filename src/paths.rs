@@ -96,6 +96,9 @@ pub struct Step {
     pub completed: bool,
     /// Time the provider spent on it (arrival to response over), microseconds.
     pub service_us: u64,
+    /// Prompt tokens the provider received, by its own counter: every retry
+    /// and fallback re-sends the whole prompt (`crossfire tax` adds them up).
+    pub prompt_tokens: Option<u64>,
 }
 
 impl Step {
@@ -284,6 +287,7 @@ pub fn join(
                     status: a.status,
                     completed: a.completed,
                     service_us: a.service_us(),
+                    prompt_tokens: a.prompt_tokens,
                 })
                 .collect();
             let ok = r.ok();
@@ -326,6 +330,7 @@ mod tests {
             status: Some(if ok { 200 } else { 429 }),
             completed: true,
             service_us: 0,
+            prompt_tokens: None,
         }
     }
 

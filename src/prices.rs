@@ -7,6 +7,7 @@
 //! the providers' cache-read price.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// What a model costs, per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -23,7 +24,8 @@ pub struct Price {
 /// How a provider bills an attempt that did not serve.
 pub const BILLING_RULE: &str = "served attempts are billed in full (uncached input, cached input, output with reasoning); \
 attempts that failed with an error status or a reset are not billed by OpenAI, Azure, Anthropic, Gemini, Groq, Mistral or DeepSeek; \
-a stream that broke after content is billed for its input";
+a stream that broke after content is billed for its input; \
+an answer the gateway gave up waiting for (its own timeout) is billed in full: the provider finished it";
 
 const fn p(input: f64, cached_input: f64, output: f64) -> Price {
     Price {
@@ -108,6 +110,58 @@ pub fn cost(price: &Price, u: &mock_providers::Usage) -> f64 {
         + u.cached_tokens as f64 * price.cached_input
         + u.completion_tokens as f64 * price.output)
         / 1_000_000.0
+}
+
+/// The price map a gateway computes the cost it reports with: LiteLLM's
+/// is the `model_prices_and_context_window_backup.json` bundled in its
+/// package (crossfire runs it offline, with `LITELLM_LOCAL_MODEL_COST_MAP`).
+/// Only the model names are kept: the audit needs to know which models the
+/// gateway can price, not its figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewayPriceMap {
+    /// In words, for reports: `LiteLLM 1.108.7's bundled price map`.
+    pub name: String,
+    /// The model names it prices (`gpt-4o`, `anthropic/claude-3-haiku`, ...).
+    #[serde(skip)]
+    pub models: BTreeSet<String>,
+}
+
+impl GatewayPriceMap {
+    /// Reads a price map in LiteLLM's format: one object per model name.
+    ///
+    /// ```
+    /// let m = crossfire::prices::GatewayPriceMap::from_json(
+    ///     "test map",
+    ///     r#"{"sample_spec": {}, "gpt-4o": {"input_cost_per_token": 2.5e-6}}"#,
+    /// ).unwrap();
+    /// assert!(m.prices("gpt-4o", "openai"));
+    /// assert!(!m.prices("claude-opus-4-1", "anthropic"));
+    /// ```
+    pub fn from_json(name: &str, text: &str) -> Result<GatewayPriceMap, serde_json::Error> {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
+        Ok(GatewayPriceMap {
+            name: name.to_string(),
+            models: map
+                .into_iter()
+                .filter(|(k, _)| k != "sample_spec")
+                .map(|(k, _)| k)
+                .collect(),
+        })
+    }
+
+    /// Whether the map prices `model` (as a provider was asked for it) from
+    /// `provider`: LiteLLM looks the model up as named and with its
+    /// provider's prefix.
+    pub fn prices(&self, model: &str, provider: &str) -> bool {
+        let bare = mock_providers::models::bare_model(model);
+        [
+            model.to_string(),
+            bare.to_string(),
+            format!("{provider}/{bare}"),
+        ]
+        .iter()
+        .any(|k| self.models.contains(k))
+    }
 }
 
 #[cfg(test)]

@@ -484,3 +484,74 @@ pub fn verify_versions(env: &PythonEnv, expect: &[(String, String)]) -> Result<(
     }
     Ok(())
 }
+
+/// The `site-packages` folder of the Python environment a console script
+/// (`<env>/bin/litellm`) belongs to: `<env>/lib/python3.X/site-packages`. The
+/// same layout holds for a venv, a pipx venv, `~/.local` and `/usr/local`;
+/// a symlinked script (pipx) is followed to its environment first.
+pub fn site_packages_of(script: &Path) -> Option<PathBuf> {
+    let script = fs::canonicalize(script).unwrap_or_else(|_| script.to_path_buf());
+    let root = script.parent()?.parent()?;
+    let mut found: Vec<PathBuf> = fs::read_dir(root.join("lib"))
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("site-packages"))
+        .filter(|p| p.is_dir())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// The version of a distribution installed in `site_packages`, read from its
+/// `<name>-<version>.dist-info` folder (what `importlib.metadata` reads),
+/// without starting Python.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("litellm-1.108.7.dist-info")).unwrap();
+/// std::fs::create_dir(dir.path().join("litellm_enterprise-0.1.79.dist-info")).unwrap();
+/// assert_eq!(crossfire::provision::installed_version(dir.path(), "litellm").as_deref(), Some("1.108.7"));
+/// ```
+pub fn installed_version(site_packages: &Path, distribution: &str) -> Option<String> {
+    let prefix = format!("{}-", distribution.replace('-', "_"));
+    fs::read_dir(site_packages)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .find_map(|name| {
+            let version = name.strip_suffix(".dist-info")?.strip_prefix(&prefix)?;
+            // `litellm_enterprise-...` starts with `litellm` too: a version
+            // starts with a digit.
+            version
+                .starts_with(|c: char| c.is_ascii_digit())
+                .then(|| version.to_string())
+        })
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_found_beside_a_console_script_and_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("venv");
+        let site = env.join("lib/python3.11/site-packages");
+        fs::create_dir_all(site.join("litellm-1.108.7.dist-info")).unwrap();
+        fs::create_dir_all(site.join("litellm_proxy_extras-0.4.110.dist-info")).unwrap();
+        fs::create_dir_all(env.join("bin")).unwrap();
+        let script = env.join("bin/litellm");
+        fs::write(&script, "#!/bin/sh\n").unwrap();
+        assert_eq!(site_packages_of(&script).as_deref(), Some(site.as_path()));
+        // pipx puts a symlink on PATH, into its own venv.
+        let on_path = dir.path().join("local-bin");
+        fs::create_dir_all(&on_path).unwrap();
+        std::os::unix::fs::symlink(&script, on_path.join("litellm")).unwrap();
+        let found = site_packages_of(&on_path.join("litellm")).unwrap();
+        assert_eq!(
+            installed_version(&found, "litellm").as_deref(),
+            Some("1.108.7")
+        );
+        assert_eq!(installed_version(&found, "openai"), None);
+    }
+}

@@ -498,6 +498,7 @@ async fn finish(
         }
         None => {}
     }
+    let price_map = gw.as_ref().and_then(|g| g.price_map.clone());
     // The gateway goes first, so nothing reaches the mocks after they stop.
     drop(gw);
     let journal = mocks.shutdown().await;
@@ -511,7 +512,13 @@ async fn finish(
     if !records.is_empty() {
         report.audit = Some(crate::audit::Audits {
             tokens: crate::audit::tokens(&records, &joined.paths, &attempts, &s.traffic),
-            cost: crate::audit::cost(&records, &joined.paths, &attempts, &s.prices),
+            cost: crate::audit::cost(
+                &records,
+                &joined.paths,
+                &attempts,
+                &s.prices,
+                price_map.as_deref(),
+            ),
         });
     }
     for p in &joined.paths {

@@ -395,6 +395,7 @@ mod tests {
                 status: Some(if served { 200 } else { 429 }),
                 completed: true,
                 service_us: 0,
+                prompt_tokens: None,
             })
             .collect();
         Path {

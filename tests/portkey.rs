@@ -378,11 +378,16 @@ async fn compare_puts_both_gateways_side_by_side() {
         rows["failover on stream_cut (stream)"],
         ["ILLUSION", "ILLUSION"]
     );
-    // LiteLLM's bundled price list has no price for claude-opus-4-1: it
-    // reports $0, 100% under the list price. Portkey reports no cost.
+    // LiteLLM 1.108.7's bundled price map has no claude-opus-4-1: it
+    // reports $0, which is a gap in its map, not -100%. Portkey reports no
+    // cost.
     assert_eq!(
         rows["cost-tracking discrepancy"],
-        ["-100.0%", "not reported"]
+        ["not in the gateway's price map", "not reported"]
+    );
+    assert_eq!(
+        c.results[0].cost_price_map.as_deref(),
+        Some("LiteLLM 1.108.7's bundled price map")
     );
     assert!(c.results.iter().all(|r| r.latency.is_some()));
     let md = crossfire::compare::render_markdown(&c);

@@ -224,6 +224,129 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
         md.contains("omits 529: anthropic overloaded answers stay on anthropic |"),
         "{md}"
     );
+    // The chart draws the team's deployments, not crossfire's per-cell
+    // copies: one node each, the cells' edges added up.
+    // Measured with Portkey 1.15.2.
+    assert!(!md.contains("cell0") && !md.contains("cell1"), "{md}");
+    assert_eq!(md.matches("  d_anthropic[").count(), 1, "{md}");
+    assert_eq!(md.matches("  d_openai[").count(), 1, "{md}");
+    assert!(
+        md.contains("d_anthropic -->|\"2x 429 rate_limit\"| d_openai"),
+        "{md}"
+    );
+    assert!(
+        md.contains("d_anthropic -->|\"2x 529 overloaded\"| fail_529_fallback_on_status_codes"),
+        "{md}"
+    );
+    assert!(
+        md.starts_with(&format!(
+            "# crossfire drill: `{}`\n\nportkey 1.15.2 ·",
+            root.join("examples/portkey/fallback-on-status-codes.json")
+                .display()
+        )),
+        "{md}"
+    );
+    let file = dir.path().join("drill.md");
+    std::fs::write(&file, &md).unwrap();
+    mermaid_parses(&[&file]);
+}
+
+#[test]
+fn an_all_errors_litellm_run_names_the_litellm_version_in_every_report() {
+    // LiteLLM 1.108.7 sends `x-litellm-version` with successes only: here
+    // every answer is an error, so the version comes from the installed
+    // package (its dist-info), and every report shows it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("examples/litellm/fallbacks.yaml"),
+        dir.path().join("litellm.yaml"),
+    )
+    .unwrap();
+    let scenario = dir.path().join("errors.yaml");
+    std::fs::write(
+        &scenario,
+        "name: all-errors\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: claude-opus\n    fault: auth\n  - on: gpt-4o\n    fault: auth\ntraffic:\n  - model: claude-opus\n    requests: 1\n",
+    )
+    .unwrap();
+    let (json, junit, md) = (
+        dir.path().join("run.json"),
+        dir.path().join("run.xml"),
+        dir.path().join("run.md"),
+    );
+    let out = crossfire()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--markdown")
+        .arg(&md)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let s = &v["scenarios"][0];
+    assert!(
+        s["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != 200 && r["headers"].get("x-litellm-version").is_none()),
+        "{s}"
+    );
+    assert_eq!(s["gateway_version"], "1.108.7", "{text}");
+    assert!(
+        text.contains("(litellm 1.108.7 gateway, 1 requests"),
+        "{text}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<property name="gateway_version" value="1.108.7"/>"#),
+        "{xml}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains("| all-errors | litellm 1.108.7 |"), "{md}");
+}
+
+#[tokio::test]
+async fn a_litellm_drill_chart_draws_the_teams_deployments_not_the_cell_copies() {
+    // LiteLLM 1.108.7: each cell runs on its own copies (`claude-opus--cell0`,
+    // ...); the chart draws `claude-opus` and `gpt-4o` once each, the cells'
+    // edges added up, and the diagram parses.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg =
+        crossfire::gateway::litellm::config::load(&root.join("examples/litellm/fallbacks.yaml"))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = support::drill_options(
+        &dir.path().join("out"),
+        &[
+            crossfire::mock_providers::FailureClass::RateLimit,
+            crossfire::mock_providers::FailureClass::ServerError,
+        ],
+        &["claude-opus"],
+    );
+    let report = crossfire::drill::drill_litellm(&cfg, &opts).await.unwrap();
+    assert_eq!(report.gateway_version.as_deref(), Some("1.108.7"));
+    let md = crossfire::drill::render_markdown(&report);
+    let chart = &md[md.find("```mermaid").expect("a chart")..];
+    assert!(!chart.contains("cell"), "{chart}");
+    assert_eq!(chart.matches("  d_claude_opus[").count(), 1, "{chart}");
+    assert_eq!(chart.matches("  d_gpt_4o[").count(), 1, "{chart}");
+    // num_retries 2: three 429s, then GPT, in each of the two requests.
+    assert!(
+        chart.contains("d_claude_opus -->|\"4x 429 rate_limit\"| d_claude_opus"),
+        "{chart}"
+    );
+    assert!(
+        chart.contains("d_claude_opus -->|\"2x 429 rate_limit\"| d_gpt_4o"),
+        "{chart}"
+    );
     let file = dir.path().join("drill.md");
     std::fs::write(&file, &md).unwrap();
     mermaid_parses(&[&file]);

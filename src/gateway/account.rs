@@ -197,6 +197,7 @@ mod tests {
                 status: Some(if *ok { 200 } else { 429 }),
                 completed: true,
                 service_us: 0,
+                prompt_tokens: None,
             })
             .collect();
         Path {

@@ -114,9 +114,15 @@ pub struct RunningGateway {
     pub sink: Option<Sink>,
     /// The version crossfire installed and expects the gateway to report.
     pub pinned_version: Option<String>,
+    /// The version of the package that runs (read from its install, before
+    /// any request), whether or not crossfire installed it.
+    pub installed_version: Option<String>,
     /// The answer header the gateway reports its version in (LiteLLM's
     /// `x-litellm-version`); `None` for one that reports none (Portkey).
     pub version_header: Option<&'static str>,
+    /// The price map the gateway computes its reported cost with, for a
+    /// gateway that reports cost (LiteLLM).
+    pub price_map: Option<std::sync::Arc<crate::prices::GatewayPriceMap>>,
     /// Where a sealed Node.js gateway records refused connections.
     pub escapes_file: Option<PathBuf>,
 }
@@ -131,28 +137,36 @@ impl RunningGateway {
             startup: Duration::ZERO,
             sink: None,
             pinned_version: None,
+            installed_version: None,
             version_header: None,
+            price_map: None,
             escapes_file: None,
         }
     }
 
     /// The version of the gateway that answered `records`: the one it
-    /// reports, or for a gateway that reports none, the one crossfire
-    /// installed. An error when the reported version is not the installed
-    /// one (pip may silently install another): the run cannot be trusted.
+    /// reports, else the one its installed package says (LiteLLM sends
+    /// `x-litellm-version` only on successes, so a run where every request
+    /// failed has none), else the one crossfire installed. An error when the
+    /// reported version is not the installed one (pip may silently install
+    /// another): the run cannot be trusted.
     pub fn version(
         &self,
         records: &[crate::traffic::RequestRecord],
     ) -> Result<Option<String>, String> {
+        let known = self
+            .installed_version
+            .clone()
+            .or_else(|| self.pinned_version.clone());
         let Some(header) = self.version_header else {
-            return Ok(self.pinned_version.clone());
+            return Ok(known);
         };
         let seen = records.iter().find_map(|r| r.headers.get(header).cloned());
         match (&seen, &self.pinned_version) {
             (Some(seen), Some(pinned)) if seen != pinned => Err(format!(
                 "the gateway reports version {seen}, but crossfire installed {pinned}: refusing to trust the run"
             )),
-            _ => Ok(seen),
+            _ => Ok(seen.or(known)),
         }
     }
 
@@ -341,7 +355,9 @@ async fn start_command(
         startup: started.elapsed(),
         sink: Some(sink),
         pinned_version: None,
+        installed_version: None,
         version_header: None,
+        price_map: None,
         escapes_file: None,
     })
 }
@@ -389,5 +405,32 @@ pub async fn wait_ready(
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             _ = cancel.cancelled() => return Err(GatewayError::Interrupted),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn litellm(installed: Option<&str>, pinned: Option<&str>) -> RunningGateway {
+        let mut g = RunningGateway::at("http://127.0.0.1:1".into(), BTreeMap::new());
+        g.version_header = Some("x-litellm-version");
+        g.installed_version = installed.map(String::from);
+        g.pinned_version = pinned.map(String::from);
+        g
+    }
+
+    #[test]
+    fn a_run_without_a_version_header_reports_the_installed_version() {
+        // No success, no `x-litellm-version`: the package that ran says it.
+        assert_eq!(
+            litellm(Some("1.108.7"), None).version(&[]),
+            Ok(Some("1.108.7".into()))
+        );
+        assert_eq!(
+            litellm(None, Some("1.108.7")).version(&[]),
+            Ok(Some("1.108.7".into()))
+        );
+        assert_eq!(litellm(None, None).version(&[]), Ok(None));
     }
 }

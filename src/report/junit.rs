@@ -18,6 +18,15 @@ pub fn render(summary: &RunSummary) -> Result<String, quick_junit::SerializeErro
     for s in &summary.scenarios {
         let mut suite = TestSuite::new(s.name.as_str());
         suite.set_time(Duration::from_millis(s.duration_ms));
+        // What ran, beside what it did: a CI's history must tell a gateway
+        // upgrade from a config change.
+        suite.add_property(("gateway", s.gateway));
+        if let Some(v) = &s.gateway_version {
+            suite.add_property(("gateway_version", v.as_str()));
+        }
+        if let Some(m) = s.audit.as_ref().and_then(|a| a.cost.price_map.as_deref()) {
+            suite.add_property(("gateway_price_map", m));
+        }
         if let Some(e) = &s.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message(e.as_str()).set_type("infrastructure");

@@ -30,6 +30,21 @@ fn answer(s: &crate::paths::Step) -> String {
 /// The flowchart of one model group's paths; node ids carry the group, so
 /// several charts can share a page.
 pub fn flowchart(group: &str, paths: &[&Path]) -> String {
+    flowchart_named(group, paths, &|d| d)
+}
+
+/// The flowchart of a drill's paths, drawn on the team's own deployments:
+/// a drill runs each cell on its own copies (`anthropic--cell3`), which are
+/// crossfire's isolation, not the config a team reads. Every copy is drawn
+/// as its original, one node per deployment, and the edges of all cells add
+/// up, labelled by what the deployment answered (status and failure class)
+/// and how often.
+pub fn drill_flowchart(group: &str, paths: &[&Path]) -> String {
+    flowchart_named(group, paths, &crate::gateway::litellm::isolate::original)
+}
+
+/// The flowchart, each step's deployment drawn under `name(deployment)`.
+fn flowchart_named(group: &str, paths: &[&Path], name: &dyn Fn(&str) -> &str) -> String {
     let mut nodes: BTreeMap<String, String> = BTreeMap::new();
     let mut edges: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     let client = id("client", group);
@@ -42,9 +57,10 @@ pub fn flowchart(group: &str, paths: &[&Path]) -> String {
         let mut prev = client.clone();
         let mut prev_label = "request".to_string();
         for s in &p.steps {
-            let node = id("d", &s.deployment);
+            let deployment = name(&s.deployment);
+            let node = id("d", deployment);
             nodes.entry(node.clone()).or_insert_with(|| {
-                format!("[\"{}<br/>{}\"]", label(&s.deployment), label(&s.provider))
+                format!("[\"{}<br/>{}\"]", label(deployment), label(&s.provider))
             });
             *edges
                 .entry((prev.clone(), node.clone(), prev_label.clone()))
@@ -104,4 +120,83 @@ pub fn by_group(paths: &[Path], heading: &str) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::{PathClass, Step};
+    use mock_providers::{FailureClass, Outcome};
+
+    fn step(seq: u64, deployment: &str, provider: &str, outcome: Outcome, status: u16) -> Step {
+        Step {
+            seq,
+            deployment: deployment.into(),
+            provider: provider.into(),
+            outcome,
+            status: Some(status),
+            completed: true,
+            service_us: 0,
+            prompt_tokens: None,
+        }
+    }
+
+    /// Cell `k`: a 429 on Claude's copy, crossed to GPT's copy.
+    fn crossed_in_cell(k: usize) -> Path {
+        let n = k as u64;
+        Path {
+            n,
+            marker: format!("xf:t:{n}"),
+            traffic: 0,
+            model: format!("claude-opus--cell{k}"),
+            steps: vec![
+                step(
+                    2 * n,
+                    &format!("anthropic--cell{k}"),
+                    "anthropic",
+                    Outcome::Fault(FailureClass::RateLimit),
+                    429,
+                ),
+                step(
+                    2 * n + 1,
+                    &format!("openai--cell{k}"),
+                    "openai",
+                    Outcome::Served,
+                    200,
+                ),
+            ],
+            client_status: Some(200),
+            ok: true,
+            class: PathClass::CrossedProvider,
+            met_fault: true,
+            latency_us: 0,
+        }
+    }
+
+    #[test]
+    fn a_drill_chart_draws_each_team_deployment_once_and_adds_up_the_cells() {
+        let paths: Vec<Path> = (0..10).map(crossed_in_cell).collect();
+        let refs: Vec<&Path> = paths.iter().collect();
+        let chart = drill_flowchart("claude-opus", &refs);
+        assert!(!chart.contains("cell"), "{chart}");
+        assert_eq!(chart.matches("d_anthropic[").count(), 1, "{chart}");
+        assert_eq!(chart.matches("d_openai[").count(), 1, "{chart}");
+        assert!(
+            chart.contains("d_anthropic -->|\"10x 429 rate_limit\"| d_openai"),
+            "{chart}"
+        );
+        assert!(
+            chart.contains("client_claude_opus -->|\"10x request\"| d_anthropic"),
+            "{chart}"
+        );
+        insta::assert_snapshot!(chart);
+    }
+
+    #[test]
+    fn a_run_chart_keeps_the_deployment_ids_it_was_given() {
+        let paths = [crossed_in_cell(1)];
+        let refs: Vec<&Path> = paths.iter().collect();
+        let chart = flowchart("claude-opus", &refs);
+        assert!(chart.contains("d_anthropic__cell1"), "{chart}");
+    }
 }

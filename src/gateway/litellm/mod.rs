@@ -42,6 +42,36 @@ pub struct LitellmBinary {
     pub pinned: Option<String>,
 }
 
+/// The file LiteLLM prices with when it runs offline
+/// (`LITELLM_LOCAL_MODEL_COST_MAP=True`, as crossfire runs it).
+const BUNDLED_PRICE_MAP: &str = "litellm/model_prices_and_context_window_backup.json";
+
+impl LitellmBinary {
+    /// The version of the `litellm` package this program runs, read from
+    /// its environment's `site-packages` (found however the program was).
+    pub fn installed_version(&self) -> Option<String> {
+        provision::site_packages_of(&self.path)
+            .and_then(|sp| provision::installed_version(&sp, "litellm"))
+            .or_else(|| self.pinned.clone())
+    }
+
+    /// The price map bundled in the package this program runs: what the
+    /// proxy computes `x-litellm-response-cost` with.
+    pub fn price_map(&self) -> Option<crate::prices::GatewayPriceMap> {
+        let site = provision::site_packages_of(&self.path)?;
+        let text = std::fs::read_to_string(site.join(BUNDLED_PRICE_MAP)).ok()?;
+        let version = self
+            .installed_version()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        crate::prices::GatewayPriceMap::from_json(
+            &format!("LiteLLM{version}'s bundled price map"),
+            &text,
+        )
+        .ok()
+    }
+}
+
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -143,7 +173,9 @@ pub async fn start(
         startup: started.elapsed(),
         sink: Some(sink),
         pinned_version: bin.pinned.clone(),
+        installed_version: bin.installed_version(),
         version_header: Some("x-litellm-version"),
+        price_map: bin.price_map().map(std::sync::Arc::new),
         escapes_file: None,
     })
 }
