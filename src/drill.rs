@@ -1088,6 +1088,7 @@ mod tests {
             status: Some(status),
             completed: true,
             service_us: 0,
+            prompt_tokens: None,
         }
     }
 
