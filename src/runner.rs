@@ -496,11 +496,46 @@ async fn finish(
             }
         }
     }
+    report
+        .findings
+        .extend(unserved_findings(&joined.unserved, &joined.paths));
     report.paths = joined.paths;
     report.stray = joined.stray;
     report.probes = joined.probes.len();
     report.requests = records;
     report.duration_ms = started.elapsed().as_millis() as u64;
+}
+
+/// One `unserved_endpoint` finding per (deployment, method, path) a mock does
+/// not serve: the gateway called an endpoint crossfire cannot answer as the
+/// provider would, so what followed is not the provider's doing. Names the
+/// first request that reached it, when one did.
+fn unserved_findings(unserved: &[Attempt], paths: &[ReqPath]) -> Vec<Finding> {
+    let mut seen: BTreeMap<(&str, &str, &str), (usize, Option<&ReqPath>)> = Default::default();
+    for a in unserved {
+        let bare = a.path.split('?').next().unwrap_or(&a.path);
+        let path = a
+            .marker
+            .as_deref()
+            .and_then(|m| paths.iter().find(|p| p.marker == m));
+        let entry = seen
+            .entry((a.deployment.as_str(), a.method.as_str(), bare))
+            .or_insert((0, path));
+        entry.0 += 1;
+        entry.1 = entry.1.or(path);
+    }
+    seen.into_iter()
+        .map(|((deployment, method, endpoint), (count, path))| Finding {
+            kind: "unserved_endpoint",
+            request: path.map_or(0, |p| p.n),
+            model: path.map(|p| p.model.clone()).unwrap_or_default(),
+            message: format!(
+                "the gateway called {method} {endpoint} on deployment `{deployment}` ({count} time{}), an endpoint its mock does not serve; it was answered with the provider's 404",
+                if count == 1 { "" } else { "s" }
+            ),
+            path: path.map(ReqPath::describe).unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn write_report(report: &ScenarioReport) {

@@ -175,7 +175,11 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
             .iter()
             .filter(|f| f.kind == "failover_illusion")
             .count();
-        let accounts = r.findings.len() - illusions;
+        let accounts = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == "gateway_account")
+            .count();
         if illusions > 0 {
             let noun = if illusions == 1 {
                 "request"
