@@ -490,9 +490,12 @@ fn responses_object(r: &Reply<'_>, status: &str, text: Option<&str>) -> Value {
 /// with the usage. No `[DONE]`: the Responses stream ends with its last event.
 fn responses_stream(r: &Reply<'_>) -> StreamParts {
     let mut seq = 0u64;
-    let mut event = |name: &str, mut v: Value| {
-        v["type"] = json!(name);
-        v["sequence_number"] = json!(seq);
+    // `type` and `sequence_number` lead every event, as OpenAI writes them.
+    let mut event = |name: &str, fields: Value| {
+        let mut v = json!({"type": name, "sequence_number": seq});
+        if let (Some(head), Value::Object(rest)) = (v.as_object_mut(), fields) {
+            head.extend(rest);
+        }
         seq += 1;
         sse_event(name, &v)
     };
