@@ -631,3 +631,36 @@ pub fn default_out_dir() -> PathBuf {
     let stamp = mock_providers::errors::rfc3339(now).replace([':', '-'], "");
     PathBuf::from("crossfire-runs").join(stamp)
 }
+
+#[cfg(test)]
+mod unserved_tests {
+    use super::*;
+    use mock_providers::{Dialect, Outcome, Traffic};
+
+    fn unserved(seq: u64, deployment: &str, method: &str, path: &str) -> Attempt {
+        let line = serde_json::json!({
+            "seq": seq, "attempt": 0, "traffic": Traffic::Unserved, "deployment": deployment,
+            "dialect": Dialect::Mistral, "method": method, "path": path, "model": null,
+            "marker": null, "stream": false, "bytes_in": 0, "prompt_tokens": null,
+            "token_counter": null, "max_tokens": null, "outcome": Outcome::Refused,
+            "cause": null, "status": 404, "usage": null, "bytes_out": 0, "events_sent": 0,
+            "completed": true, "received_unix_ms": 0, "received_us": 0,
+            "first_byte_us": null, "finished_us": 0
+        });
+        serde_json::from_value(line).unwrap()
+    }
+
+    /// One finding per deployment, method and path (query left out), counted.
+    #[test]
+    fn unserved_endpoints_are_named_once_per_deployment_method_and_path() {
+        let findings = unserved_findings(
+            &[
+                unserved(1, "mistral", "POST", "/v1/responses"),
+                unserved(2, "mistral", "POST", "/v1/responses?x=1"),
+                unserved(3, "mistral", "GET", "/v1/files"),
+            ],
+            &[],
+        );
+        insta::assert_yaml_snapshot!(findings);
+    }
+}
