@@ -734,6 +734,188 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_per_dialect_are_completion_side_or_unserved() {
+        use Traffic::*;
+        let cases = [
+            (
+                Dialect::Openai,
+                "POST",
+                "/v1/chat/completions",
+                None,
+                Completion,
+            ),
+            (Dialect::Openai, "POST", "/v1/responses", None, Completion),
+            (Dialect::Openai, "GET", "/v1/models", None, Side),
+            (Dialect::Openai, "GET", "/v1/models/gpt-4o/", None, Side),
+            (Dialect::Openai, "POST", "/v1/completions", None, Unserved),
+            (Dialect::Openai, "GET", "/health", None, Unserved),
+            (Dialect::Vllm, "GET", "/health", None, Side),
+            (Dialect::Mistral, "POST", "/v1/responses", None, Unserved),
+            (Dialect::Deepseek, "POST", "/v1/responses", None, Unserved),
+            (Dialect::Anthropic, "POST", "/v1/messages", None, Completion),
+            (
+                Dialect::Anthropic,
+                "POST",
+                "/v1/messages/count_tokens",
+                None,
+                Side,
+            ),
+            (Dialect::Anthropic, "GET", "/v1/models", None, Side),
+            (Dialect::Anthropic, "POST", "/v1/complete", None, Unserved),
+            (
+                Dialect::Gemini,
+                "POST",
+                "/v1beta/models/g:generateContent",
+                None,
+                Completion,
+            ),
+            (
+                Dialect::Gemini,
+                "POST",
+                "/v1beta/models/g:countTokens",
+                None,
+                Side,
+            ),
+            (Dialect::Gemini, "GET", "/v1beta/models/g", None, Side),
+            (Dialect::Gemini, "GET", "/v1beta/models", None, Side),
+            (
+                Dialect::Gemini,
+                "POST",
+                "/v1beta/models/g:embedContent",
+                None,
+                Unserved,
+            ),
+            (
+                Dialect::Azure,
+                "POST",
+                "/openai/deployments/d/chat/completions",
+                Some("api-version=1"),
+                Completion,
+            ),
+            // Without api-version still a completion attempt, refused as Azure does.
+            (
+                Dialect::Azure,
+                "POST",
+                "/openai/deployments/d/chat/completions",
+                None,
+                Completion,
+            ),
+            (
+                Dialect::Azure,
+                "POST",
+                "/openai/responses",
+                Some("api-version=1"),
+                Completion,
+            ),
+            (
+                Dialect::Azure,
+                "POST",
+                "/openai/v1/responses",
+                None,
+                Completion,
+            ),
+            (
+                Dialect::Azure,
+                "POST",
+                "/openai/v1/chat/completions",
+                None,
+                Completion,
+            ),
+            (
+                Dialect::Azure,
+                "GET",
+                "/openai/models",
+                Some("api-version=1"),
+                Side,
+            ),
+            (
+                Dialect::Azure,
+                "GET",
+                "/openai/v1/models/gpt-4o",
+                None,
+                Side,
+            ),
+            (
+                Dialect::Azure,
+                "GET",
+                "/openai/deployments",
+                Some("api-version=1"),
+                Side,
+            ),
+            (
+                Dialect::Azure,
+                "GET",
+                "/openai/deployments/d",
+                Some("api-version=1"),
+                Side,
+            ),
+            (
+                Dialect::Azure,
+                "POST",
+                "/v1/chat/completions",
+                None,
+                Unserved,
+            ),
+        ];
+        for (dialect, method, path, query, want) in cases {
+            let req = IncomingRequest {
+                method,
+                path,
+                query,
+                body: b"",
+            };
+            assert_eq!(
+                endpoint(dialect, &req).traffic(),
+                want,
+                "{dialect} {method} {path}"
+            );
+        }
+        let req = IncomingRequest {
+            method: "POST",
+            path: "/openai/deployments/d/chat/completions",
+            query: None,
+            body: b"",
+        };
+        assert_eq!(
+            endpoint(Dialect::Azure, &req),
+            Endpoint::Completion(Err(RequestProblem::MissingApiVersion))
+        );
+    }
+
+    #[test]
+    fn responses_input_and_instructions_are_counted() {
+        let body = br#"{"model":"gpt-4o","instructions":"Be brief.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"Hello"}]}],"max_output_tokens":50,"stream":true}"#;
+        let p = parse(Dialect::Openai, &req("/v1/responses", None, body)).unwrap();
+        assert_eq!(p.api, Api::Responses);
+        assert_eq!(p.messages, 2);
+        assert!(p.stream);
+        assert_eq!(p.max_tokens, Some(50));
+        let plain = br#"{"model":"gpt-4o","input":"Hello"}"#;
+        let q = parse(Dialect::Openai, &req("/v1/responses", None, plain)).unwrap();
+        assert_eq!(q.messages, 1);
+        assert!(q.prompt_tokens < p.prompt_tokens);
+        assert_eq!(
+            parse(
+                Dialect::Openai,
+                &req("/v1/responses", None, br#"{"model":"gpt-4o"}"#)
+            ),
+            Err(RequestProblem::MissingField("input"))
+        );
+    }
+
+    /// LiteLLM 1.108.7 writes Gemini's output cap in snake_case.
+    #[test]
+    fn gemini_output_cap_in_either_spelling() {
+        let body = br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"max_output_tokens":50}}"#;
+        let p = parse(
+            Dialect::Gemini,
+            &req("/models/gemini-2.5-flash:generateContent", None, body),
+        )
+        .unwrap();
+        assert_eq!(p.max_tokens, Some(50));
+    }
+
+    #[test]
     fn marker_is_found_in_escaped_json_and_bad_candidates_are_skipped() {
         assert_eq!(
             find_marker(br#"[xf:] [xf:no space] "text":"q [xf:run1:42]\n""#),
