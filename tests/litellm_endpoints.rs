@@ -139,3 +139,34 @@ async fn an_anthropic_client_falls_back_to_openai_through_the_responses_api() {
     assert!(r.findings.is_empty(), "{:?}", r.findings);
     assert!(r.passed());
 }
+
+/// A mid-stream error on the Responses API (`response.failed`, as OpenAI's
+/// stream reports one) reaches an Anthropic Messages client through LiteLLM
+/// 1.108.7 as an `error` event with OpenAI's own message: LiteLLM reads the
+/// mock's failure the way it reads the real one.
+#[tokio::test]
+async fn a_failed_responses_stream_reaches_the_anthropic_client_as_an_error_event() {
+    let c = scenario_with(
+        CLAUDE_TO_GPT,
+        "name: responses-failed\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: anthropic\n    fault: rate_limit\n    retry_after: 1s\n  - on: openai\n    fault: stream_error\ntraffic:\n  - model: claude-opus\n    api: anthropic\n    stream: true\n    requests: 1\n",
+    );
+    let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    // An all-errors run reports no version header; the pin is still checked.
+    assert_eq!(LITELLM_VERSION, MEASURED_ON);
+    let p = &r.paths[0];
+    assert_eq!(
+        p.describe(),
+        "claude-opus: anthropic/claude-opus 429 -> openai/gpt-4o 200 stream_error -> client 200 (failed)"
+    );
+    let rec = &r.requests[0];
+    assert_eq!(rec.stream_complete, Some(false));
+    let event = rec.stream_error.as_deref().unwrap_or_default();
+    assert!(
+        event.contains("api_error")
+            && event.contains(
+                "The server had an error while processing your request. Sorry about that!"
+            ),
+        "{event}"
+    );
+}
