@@ -63,12 +63,10 @@ impl GroupIntent {
         }
     }
 
-    /// The one-line cause of a broken promise for `class`.
-    pub fn why(&self, class: FailureClass) -> &str {
-        self.why.get(&class).map_or(
-            "the gateway's rules as crossfire reads them keep this promise; the observation differs from lint's prediction",
-            String::as_str,
-        )
+    /// The one-line cause of a broken promise for `class`, where crossfire
+    /// knows the gateway's rules (a command gateway's are unknown).
+    pub fn why(&self, class: FailureClass) -> Option<&str> {
+        self.why.get(&class).map(String::as_str)
     }
 }
 

@@ -2,7 +2,7 @@
 //! each request's path. Pure functions over records; no I/O.
 
 use crate::traffic::RequestRecord;
-use mock_providers::{Attempt, FailureClass, Outcome};
+use mock_providers::{Attempt, FailureClass, Outcome, Traffic};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -245,9 +245,15 @@ pub struct Joined {
     pub paths: Vec<Path>,
     /// Attempts without a marker, or with a marker no request sent.
     pub stray: Vec<Attempt>,
-    /// Housekeeping calls a gateway makes on its own (anything but POST, such
-    /// as LiteLLM's `GET /v1/models` at start): seen, not part of any path.
+    /// Side traffic: calls a gateway or SDK makes beside completions (model
+    /// lists, token counts, health; LiteLLM's `GET /v1/models` at start), as
+    /// the mocks journaled them, plus, from journals older than that field,
+    /// any non-POST without a marker. Seen, never part of a path or stray.
     pub probes: Vec<Attempt>,
+    /// Requests to endpoints a mock does not serve (answered with the
+    /// provider's 404). Those carrying a request's marker are also steps of
+    /// its path: the gateway did try them.
+    pub unserved: Vec<Attempt>,
 }
 
 /// Joins client records with the journal by marker, orders attempts by
@@ -262,7 +268,21 @@ pub fn join(
         records.iter().map(|r| r.marker.as_str()).collect();
     let mut stray = Vec::new();
     let mut probes = Vec::new();
+    let mut unserved = Vec::new();
     for a in attempts {
+        match a.traffic {
+            Traffic::Side => {
+                probes.push(a.clone());
+                continue;
+            }
+            Traffic::Unserved => {
+                unserved.push(a.clone());
+                if !a.marker.as_deref().is_some_and(|m| known.contains(m)) {
+                    continue;
+                }
+            }
+            Traffic::Completion => {}
+        }
         match a.marker.as_deref() {
             Some(m) if known.contains(m) => by_marker.entry(m).or_default().push(a),
             None if a.method != "POST" => probes.push(a.clone()),
@@ -309,6 +329,7 @@ pub fn join(
         paths,
         stray,
         probes,
+        unserved,
     }
 }
 
@@ -360,6 +381,124 @@ mod tests {
         assert_eq!(classify(&[], false), Unattributed);
         // The client got a 200, but no provider served one: the gateway made it up.
         assert_eq!(classify(&[a(1)], true), Unattributed);
+    }
+
+    fn journaled(
+        seq: u64,
+        traffic: Traffic,
+        method: &str,
+        path: &str,
+        marker: Option<&str>,
+        status: u16,
+    ) -> Attempt {
+        Attempt {
+            seq,
+            attempt: u64::from(traffic == Traffic::Completion),
+            traffic,
+            deployment: "gpt".into(),
+            dialect: mock_providers::Dialect::Openai,
+            method: method.into(),
+            path: path.into(),
+            model: None,
+            marker: marker.map(str::to_owned),
+            stream: false,
+            bytes_in: 0,
+            prompt_tokens: None,
+            token_counter: None,
+            max_tokens: None,
+            outcome: match status {
+                200 => Outcome::Served,
+                500 => Outcome::Fault(FailureClass::ServerError),
+                _ => Outcome::Refused,
+            },
+            cause: None,
+            status: Some(status),
+            usage: None,
+            bytes_out: 0,
+            events_sent: 0,
+            completed: true,
+            received_unix_ms: 0,
+            received_us: 0,
+            first_byte_us: None,
+            finished_us: 0,
+        }
+    }
+
+    fn record(marker: &str, status: u16) -> RequestRecord {
+        RequestRecord {
+            n: 1,
+            marker: marker.into(),
+            traffic: 0,
+            model: "gpt-4o".into(),
+            stream: false,
+            started_us: 0,
+            latency_us: 0,
+            ttfb_us: None,
+            status: Some(status),
+            transport_error: None,
+            stream_complete: None,
+            stream_error: None,
+            headers: Default::default(),
+            usage: None,
+            cost: None,
+            error_body: None,
+            bytes_sent: 0,
+        }
+    }
+
+    /// Side traffic (even with the request's marker, as a token count sends
+    /// it) is neither a step nor stray; an unserved endpoint the request's
+    /// marker reached is a step, and listed as unserved.
+    #[test]
+    fn side_traffic_is_never_a_step_and_unserved_is_listed() {
+        let attempts = [
+            journaled(1, Traffic::Side, "GET", "/v1/models", None, 200),
+            journaled(
+                2,
+                Traffic::Side,
+                "POST",
+                "/v1/messages/count_tokens",
+                Some("xf:r:1"),
+                200,
+            ),
+            journaled(
+                3,
+                Traffic::Completion,
+                "POST",
+                "/v1/chat/completions",
+                Some("xf:r:1"),
+                500,
+            ),
+            journaled(
+                4,
+                Traffic::Completion,
+                "POST",
+                "/v1/chat/completions",
+                Some("xf:r:1"),
+                200,
+            ),
+            journaled(5, Traffic::Unserved, "GET", "/v1/files", None, 404),
+            journaled(
+                6,
+                Traffic::Unserved,
+                "POST",
+                "/v1/completions",
+                Some("xf:r:1"),
+                404,
+            ),
+        ];
+        let joined = join(&[record("xf:r:1", 200)], &attempts, &HashMap::new());
+        let seqs: Vec<u64> = joined.paths[0].steps.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, [3, 4, 6]);
+        assert_eq!(
+            joined.probes.iter().map(|a| a.seq).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(
+            joined.unserved.iter().map(|a| a.seq).collect::<Vec<_>>(),
+            [5, 6]
+        );
+        assert!(joined.stray.is_empty());
     }
 
     proptest! {

@@ -538,11 +538,47 @@ async fn finish(
             }
         }
     }
+    report
+        .findings
+        .extend(unserved_findings(&joined.unserved, &joined.paths));
     report.paths = joined.paths;
     report.stray = joined.stray;
     report.probes = joined.probes.len();
     report.requests = records;
     report.duration_ms = started.elapsed().as_millis() as u64;
+}
+
+/// One `unserved_endpoint` finding per (deployment, method, path) a mock does
+/// not serve: the gateway called an endpoint crossfire cannot answer as the
+/// provider would, so what followed is not the provider's doing. Names the
+/// first request that reached it, when one did.
+fn unserved_findings(unserved: &[Attempt], paths: &[ReqPath]) -> Vec<Finding> {
+    let mut seen: BTreeMap<(&str, &str, &str), (usize, Option<&ReqPath>)> = Default::default();
+    for a in unserved {
+        let bare = a.path.split('?').next().unwrap_or(&a.path);
+        let path = a
+            .marker
+            .as_deref()
+            .and_then(|m| paths.iter().find(|p| p.marker == m));
+        let entry = seen
+            .entry((a.deployment.as_str(), a.method.as_str(), bare))
+            .or_insert((0, path));
+        entry.0 += 1;
+        entry.1 = entry.1.or(path);
+    }
+    seen.into_iter()
+        .map(|((deployment, method, endpoint), (count, path))| Finding {
+            kind: "unserved_endpoint",
+            request: path.map_or(0, |p| p.n),
+            model: path.map(|p| p.model.clone()).unwrap_or_default(),
+            message: format!(
+                "the gateway called {method} {endpoint} on deployment `{deployment}` ({count} time{}), an endpoint its mock does not serve; it was answered with the provider's 404",
+                if count == 1 { "" } else { "s" }
+            ),
+            path: path.map(ReqPath::describe).unwrap_or_default(),
+            why: None,
+        })
+        .collect()
 }
 
 fn write_report(report: &ScenarioReport) {
@@ -637,4 +673,37 @@ pub fn default_out_dir() -> PathBuf {
         .unwrap_or(0);
     let stamp = mock_providers::errors::rfc3339(now).replace([':', '-'], "");
     PathBuf::from("crossfire-runs").join(stamp)
+}
+
+#[cfg(test)]
+mod unserved_tests {
+    use super::*;
+    use mock_providers::{Dialect, Outcome, Traffic};
+
+    fn unserved(seq: u64, deployment: &str, method: &str, path: &str) -> Attempt {
+        let line = serde_json::json!({
+            "seq": seq, "attempt": 0, "traffic": Traffic::Unserved, "deployment": deployment,
+            "dialect": Dialect::Mistral, "method": method, "path": path, "model": null,
+            "marker": null, "stream": false, "bytes_in": 0, "prompt_tokens": null,
+            "token_counter": null, "max_tokens": null, "outcome": Outcome::Refused,
+            "cause": null, "status": 404, "usage": null, "bytes_out": 0, "events_sent": 0,
+            "completed": true, "received_unix_ms": 0, "received_us": 0,
+            "first_byte_us": null, "finished_us": 0
+        });
+        serde_json::from_value(line).unwrap()
+    }
+
+    /// One finding per deployment, method and path (query left out), counted.
+    #[test]
+    fn unserved_endpoints_are_named_once_per_deployment_method_and_path() {
+        let findings = unserved_findings(
+            &[
+                unserved(1, "mistral", "POST", "/v1/responses"),
+                unserved(2, "mistral", "POST", "/v1/responses?x=1"),
+                unserved(3, "mistral", "GET", "/v1/files"),
+            ],
+            &[],
+        );
+        insta::assert_yaml_snapshot!(findings);
+    }
 }

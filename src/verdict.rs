@@ -368,7 +368,7 @@ pub fn illusion_of(promise: &crate::intent::GroupIntent, p: &Path) -> Option<Fin
             promise.source,
         ),
         path: p.describe(),
-        why: Some(promise.why(class).to_string()),
+        why: promise.why(class).map(str::to_string),
     })
 }
 

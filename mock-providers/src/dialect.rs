@@ -90,6 +90,16 @@ impl Dialect {
         }
     }
 
+    /// Whether the provider serves OpenAI's Responses API (`POST /v1/responses`)
+    /// beside chat completions: OpenAI and Azure do (Groq and vLLM too, at
+    /// their OpenAI-compatible paths); Mistral and DeepSeek do not.
+    pub fn serves_responses_api(self) -> bool {
+        matches!(
+            self,
+            Dialect::Openai | Dialect::Azure | Dialect::Groq | Dialect::Vllm
+        )
+    }
+
     /// A model a request to this dialect names when the caller gives none.
     pub fn default_model(self) -> &'static str {
         match self {

@@ -787,6 +787,26 @@ fn gemini(class: FailureClass, ctx: &ErrorContext<'_>) -> Answer {
     }
 }
 
+/// The Responses API's context overflow (OpenAI, Azure and the compatible
+/// dialects that serve it): its own wording, naming `input` rather than
+/// `messages`, with chat's `context_length_exceeded` code.
+pub fn responses_overflow_answer(dialect: Dialect, request_id: &str) -> Answer {
+    let id_header = match dialect {
+        Dialect::Azure => "apim-request-id",
+        _ => "x-request-id",
+    };
+    answer(
+        400,
+        vec![(id_header, request_id.to_string())],
+        openai_error(
+            "Your input exceeds the context window of this model. Please adjust your input and try again.",
+            json!("invalid_request_error"),
+            json!("input"),
+            json!("context_length_exceeded"),
+        ),
+    )
+}
+
 /// The event a dialect sends when a 200 stream turns into an error
 /// (after some content), terminator included where the dialect has one.
 pub fn stream_error_event(dialect: Dialect, request_id: &str) -> Bytes {

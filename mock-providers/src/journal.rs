@@ -8,6 +8,7 @@
 use crate::dialect::Dialect;
 use crate::fault::FailureClass;
 use crate::plan::{Cause, Outcome};
+use crate::request::Traffic;
 use crate::success::Usage;
 use crate::tokens::TokenCounter;
 use serde::{Deserialize, Serialize};
@@ -19,13 +20,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// One attempt, as a mock saw it.
+/// One request, as a mock saw it: a completion attempt, or side traffic
+/// (model lists, token counts, health) or an unserved endpoint, told apart by
+/// [`Attempt::traffic`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// Global sequence number across all mocks of a set, in arrival order, from 1.
     pub seq: u64,
-    /// Attempt number on this deployment, from 1.
+    /// Completion attempt number on this deployment, from 1 (the count fault
+    /// schedules use); 0 for side traffic and unserved endpoints.
     pub attempt: u64,
+    /// What the request was: a completion attempt, side traffic, or an
+    /// endpoint the mock does not serve. Journals written before this field
+    /// read as completions.
+    #[serde(default)]
+    pub traffic: Traffic,
     /// Deployment id.
     pub deployment: String,
     /// Dialect the deployment speaks.
@@ -80,6 +89,11 @@ impl Attempt {
             Outcome::Fault(class) => Some(class),
             _ => None,
         }
+    }
+
+    /// Whether this is a completion attempt (not side traffic, not unserved).
+    pub fn is_completion(&self) -> bool {
+        self.traffic == Traffic::Completion
     }
 
     /// Time the mock spent on the attempt (arrival to response over), in microseconds.

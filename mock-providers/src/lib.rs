@@ -36,6 +36,7 @@ pub mod models;
 pub mod plan;
 pub mod request;
 pub mod server;
+pub mod side;
 pub mod success;
 pub mod tokens;
 #[cfg(feature = "wiremock")]
@@ -45,6 +46,7 @@ pub use dialect::{Dialect, Wire};
 pub use fault::{FailureClass, Fault, FaultRule, Schedule};
 pub use journal::{Attempt, Journal, JournalConfig, JournalStats};
 pub use plan::{Cause, Delivery, DeploymentSpec, Outcome, Plan, StreamEnd};
+pub use request::Traffic;
 pub use server::{MockError, MockSet, RunningDeployment};
 pub use success::Usage;
 pub use tokens::TokenCounter;

@@ -8,7 +8,10 @@ use crate::dialect::{Dialect, Wire};
 use crate::errors::{self, Answer, ErrorContext};
 use crate::fault::{first_firing, FailureClass, Fault, FaultRule, Schedule};
 use crate::models;
-use crate::request::{self, IncomingRequest, ParsedRequest, RequestProblem};
+use crate::request::{
+    self, Api, Endpoint, IncomingRequest, ParsedRequest, RequestProblem, Route, Traffic,
+};
+use crate::side;
 use crate::success::{self, Reply, StreamParts, Usage};
 use crate::tokens::TokenCounter;
 use bytes::Bytes;
@@ -189,6 +192,8 @@ pub struct Plan {
     pub request: Option<ParsedRequest>,
     /// Usage reported to the client, for served answers.
     pub usage: Option<Usage>,
+    /// What the request was: a completion attempt, side traffic, or unserved.
+    pub traffic: Traffic,
 }
 
 /// Reasoning tokens a model reports by habit.
@@ -204,20 +209,72 @@ fn habitual_reasoning(model: &str) -> u64 {
     }
 }
 
-/// Decides the response to one attempt.
+/// Decides the response to one request.
+///
+/// `ctx.attempt` counts completion attempts only: a front end reads the
+/// request's [`Endpoint`] first and advances its counter only for
+/// [`Traffic::Completion`] (see [`plan_at`]).
 pub fn plan(spec: &DeploymentSpec, req: &IncomingRequest<'_>, ctx: &AttemptContext) -> Plan {
+    plan_at(spec, request::endpoint(spec.dialect, req), req, ctx)
+}
+
+/// Decides the response to a request whose endpoint is already known.
+pub fn plan_at(
+    spec: &DeploymentSpec,
+    endpoint: Endpoint,
+    req: &IncomingRequest<'_>,
+    ctx: &AttemptContext,
+) -> Plan {
     let dialect = spec.dialect;
     let request_id = request_id(dialect, ctx.seq);
-    let parsed = match request::parse(dialect, req) {
+    match endpoint {
+        Endpoint::Completion(Ok(route)) => completion(spec, route, req, ctx, &request_id),
+        Endpoint::Completion(Err(problem)) => refused(dialect, &problem, req, &request_id),
+        Endpoint::Side(endpoint) => {
+            let (answer, parsed) =
+                side::answer(dialect, &endpoint, req, &request_id, spec.context_window);
+            let outcome = if answer.status == 200 {
+                Outcome::Served
+            } else {
+                Outcome::Refused
+            };
+            let mut plan = from_answer(answer, outcome);
+            plan.traffic = Traffic::Side;
+            plan.request = parsed;
+            plan
+        }
+        Endpoint::Unserved => {
+            let mut plan = refused(dialect, &RequestProblem::UnknownEndpoint, req, &request_id);
+            plan.traffic = Traffic::Unserved;
+            plan
+        }
+    }
+}
+
+/// The plan for a completion attempt: a scheduled fault, a natural overflow,
+/// or a served answer.
+fn completion(
+    spec: &DeploymentSpec,
+    route: Route,
+    req: &IncomingRequest<'_>,
+    ctx: &AttemptContext,
+    request_id: &str,
+) -> Plan {
+    let dialect = spec.dialect;
+    let parsed = match request::parse_route(route, req) {
         Ok(p) => p,
-        Err(problem) => return refused(dialect, &problem, req, &request_id),
+        Err(problem) => return refused(dialect, &problem, req, request_id),
     };
     let window = models::context_window(&parsed.model, spec.context_window);
     let scheduled = first_firing(&spec.faults, ctx.attempt, ctx.since_start).cloned();
     let requested = parsed.prompt_tokens + parsed.max_tokens.unwrap_or(0);
-    let overflows = match dialect.wire() {
-        Wire::OpenaiChat | Wire::AzureChat => parsed.prompt_tokens > window || requested > window,
-        Wire::AnthropicMessages | Wire::Gemini => parsed.prompt_tokens > window,
+    // Chat completions count the completion share against the window; the
+    // Responses API and the other dialects reject only an input over it.
+    let overflows = match (dialect.wire(), parsed.api) {
+        (Wire::OpenaiChat | Wire::AzureChat, Api::Native) => {
+            parsed.prompt_tokens > window || requested > window
+        }
+        _ => parsed.prompt_tokens > window,
     };
     let (fault, cause) = match scheduled {
         Some(f) => (Some(f), Some(Cause::Scheduled)),
@@ -232,19 +289,11 @@ pub fn plan(spec: &DeploymentSpec, req: &IncomingRequest<'_>, ctx: &AttemptConte
     let mut plan = match &fault {
         None => served(dialect, &parsed, &reply, spec.event_interval),
         Some(fault) => faulted(
-            dialect,
-            fault,
-            &parsed,
-            &reply,
-            spec,
-            ctx,
-            window,
-            &request_id,
+            dialect, fault, &parsed, &reply, spec, ctx, window, request_id,
         ),
     };
     plan.cause = cause;
-    plan.headers
-        .extend(success_ids(dialect, &request_id, &plan));
+    plan.headers.extend(success_ids(dialect, request_id, &plan));
     plan.request = Some(parsed);
     plan
 }
@@ -274,7 +323,10 @@ pub fn request_id(dialect: Dialect, seq: u64) -> String {
     }
 }
 
-fn response_id(dialect: Dialect, seq: u64) -> String {
+fn response_id(dialect: Dialect, api: Api, seq: u64) -> String {
+    if api == Api::Responses {
+        return format!("resp_0xf{seq:045x}");
+    }
     match dialect.wire() {
         Wire::AnthropicMessages => format!("msg_01XF{seq:020x}"),
         Wire::Gemini => format!("xf{seq:x}"),
@@ -312,13 +364,15 @@ fn reply(
         reasoning_tokens: reasoning,
     };
     ReplyOwned {
-        id: response_id(spec.dialect, ctx.seq),
+        id: response_id(spec.dialect, parsed.api, ctx.seq),
         model: parsed.model.clone(),
         created: ctx.now_unix,
         pieces,
         usage,
         include_usage: parsed.include_usage,
         sse: parsed.sse,
+        api: parsed.api,
+        max_output_tokens: parsed.max_tokens,
     }
 }
 
@@ -353,6 +407,8 @@ struct ReplyOwned {
     usage: Usage,
     include_usage: bool,
     sse: bool,
+    api: Api,
+    max_output_tokens: Option<u64>,
 }
 
 impl ReplyOwned {
@@ -365,6 +421,8 @@ impl ReplyOwned {
             usage: self.usage,
             include_usage: self.include_usage,
             sse: self.sse,
+            api: self.api,
+            max_output_tokens: self.max_output_tokens,
         }
     }
 }
@@ -418,6 +476,7 @@ fn served(
         cause: None,
         request: None,
         usage: Some(reply.usage),
+        traffic: Traffic::Completion,
     }
 }
 
@@ -431,6 +490,7 @@ fn from_answer(a: Answer, outcome: Outcome) -> Plan {
         cause: None,
         request: None,
         usage: None,
+        traffic: Traffic::Completion,
     }
 }
 
@@ -490,6 +550,7 @@ fn faulted(
         cause: None,
         request: None,
         usage: None,
+        traffic: Traffic::Completion,
     };
     match class {
         Timeout => {
@@ -507,6 +568,7 @@ fn faulted(
             cause: None,
             request: None,
             usage: None,
+            traffic: Traffic::Completion,
         },
         Malformed if parsed.stream => {
             let parts = success::stream(dialect, &r);
@@ -524,6 +586,7 @@ fn faulted(
             cause: None,
             request: None,
             usage: None,
+            traffic: Traffic::Completion,
         },
         StreamCut if parsed.stream => events_plan(
             stream_until(&success::stream(dialect, &r), fault.after_events),
@@ -541,6 +604,7 @@ fn faulted(
                 cause: None,
                 request: None,
                 usage: None,
+                traffic: Traffic::Completion,
             }
         }
         Stall if parsed.stream => events_plan(
@@ -556,11 +620,19 @@ fn faulted(
         }
         StreamError if parsed.stream => {
             let mut events = stream_until(&success::stream(dialect, &r), fault.after_events);
-            events.push(errors::stream_error_event(dialect, request_id));
+            let failure = match parsed.api {
+                Api::Responses => success::responses_failed_event(&r, events.len() as u64),
+                Api::Native => errors::stream_error_event(dialect, request_id),
+            };
+            events.push(failure);
             events_plan(events, StreamEnd::Finish)
         }
         StreamError => from_answer(
             errors::error_answer(dialect, stream_error_class(dialect), &error_ctx),
+            outcome,
+        ),
+        ContextOverflow if parsed.api == Api::Responses => from_answer(
+            errors::responses_overflow_answer(dialect, request_id),
             outcome,
         ),
         _ => from_answer(errors::error_answer(dialect, class, &error_ctx), outcome),
@@ -659,6 +731,7 @@ mod tests {
             prompt_tokens: 10,
             counter: TokenCounter::TiktokenO200k,
             messages: 1,
+            api: Api::Native,
         };
         let markers = [
             None,

@@ -6,7 +6,7 @@
 use crate::dialect::Dialect;
 use crate::journal::{unix_ms, Attempt, Journal, JournalConfig};
 use crate::plan::{self, AttemptContext, Delivery, DeploymentSpec, Outcome, StreamEnd};
-use crate::request::{find_marker, IncomingRequest};
+use crate::request::{self, find_marker, IncomingRequest, Traffic};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response};
 use http_body::{Body, Frame, SizeHint};
@@ -295,6 +295,7 @@ fn blank_attempt() -> Attempt {
     Attempt {
         seq: 0,
         attempt: 0,
+        traffic: Traffic::Completion,
         deployment: String::new(),
         dialect: Dialect::Openai,
         method: String::new(),
@@ -337,7 +338,6 @@ async fn handle(
 ) -> Result<Response<MockBody>, AbortConnection> {
     let journal = &state.journal;
     let seq = journal.next_seq();
-    let attempt_no = state.attempts.fetch_add(1, Ordering::Relaxed) + 1;
     let received_us = journal.now_us();
     let received_unix_ms = unix_ms();
     let (parts, body) = req.into_parts();
@@ -347,7 +347,6 @@ async fn handle(
         journal: journal.clone(),
         attempt: Some(Attempt {
             seq,
-            attempt: attempt_no,
             deployment: state.spec.id.clone(),
             dialect: state.spec.dialect,
             method: parts.method.to_string(),
@@ -368,21 +367,31 @@ async fn handle(
         _ = shutdown.cancelled() => return Err(AbortConnection("shutting down")),
     };
     let since_start = Duration::from_micros(received_us);
-    let ctx = AttemptContext {
-        seq,
-        attempt: attempt_no,
-        since_start,
-        now_unix: received_unix_ms / 1000,
-    };
     let incoming = IncomingRequest {
         method: parts.method.as_str(),
         path: &path,
         query: query.as_deref(),
         body: &body,
     };
-    let plan = plan::plan(&state.spec, &incoming, &ctx);
+    // Schedules count completion attempts only: side traffic (LiteLLM's
+    // `GET /v1/models` at start) and unserved endpoints never advance them.
+    let endpoint = request::endpoint(state.spec.dialect, &incoming);
+    let traffic = endpoint.traffic();
+    let attempt_no = match traffic {
+        Traffic::Completion => state.attempts.fetch_add(1, Ordering::Relaxed) + 1,
+        Traffic::Side | Traffic::Unserved => 0,
+    };
+    let ctx = AttemptContext {
+        seq,
+        attempt: attempt_no,
+        since_start,
+        now_unix: received_unix_ms / 1000,
+    };
+    let plan = plan::plan_at(&state.spec, endpoint, &incoming, &ctx);
     {
         let a = recorder.attempt();
+        a.attempt = attempt_no;
+        a.traffic = traffic;
         a.marker = find_marker(&body);
         a.bytes_in = body.len() as u64;
         a.outcome = plan.outcome;

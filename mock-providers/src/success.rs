@@ -2,6 +2,7 @@
 //! realistic `usage` block, the reply text naming the request marker.
 
 use crate::dialect::{Dialect, Wire};
+use crate::request::Api;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -109,6 +110,10 @@ pub struct Reply<'a> {
     pub include_usage: bool,
     /// Gemini streaming: SSE (`alt=sse`) rather than a JSON array.
     pub sse: bool,
+    /// The completion API asked: the dialect's own, or OpenAI's Responses API.
+    pub api: Api,
+    /// Responses API: the `max_output_tokens` asked, echoed in the response object.
+    pub max_output_tokens: Option<u64>,
 }
 
 /// A stream split where faults cut it: events before any content, content
@@ -164,6 +169,9 @@ fn gemini_usage(u: &Usage) -> Value {
 /// The whole JSON body of a non-streaming success answer.
 pub fn body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
     let text: String = r.pieces.concat();
+    if r.api == Api::Responses {
+        return Bytes::from(responses_object(r, "completed", Some(&text)).to_string());
+    }
     let v = match dialect.wire() {
         Wire::OpenaiChat => return openai_body(r, &text),
         Wire::AzureChat => {
@@ -237,6 +245,9 @@ fn azure_filter_results() -> Value {
 
 /// The event stream of a streaming success answer, split for faults.
 pub fn stream(dialect: Dialect, r: &Reply<'_>) -> StreamParts {
+    if r.api == Api::Responses {
+        return responses_stream(r);
+    }
     match dialect.wire() {
         Wire::OpenaiChat | Wire::AzureChat => openai_stream(r),
         Wire::AnthropicMessages => anthropic_stream(r),
@@ -398,6 +409,12 @@ pub fn malformed_body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
 
 /// A stream event whose data is not valid JSON, in the dialect's framing.
 pub fn malformed_event(dialect: Dialect, r: &Reply<'_>) -> Bytes {
+    if r.api == Api::Responses {
+        return Bytes::from(format!(
+            "event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"item_id\":\"{}\",\"delta\":\"te\n\n",
+            message_id(r)
+        ));
+    }
     match dialect.wire() {
         Wire::AnthropicMessages => Bytes::from_static(
             b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_de\n\n",
@@ -408,4 +425,161 @@ pub fn malformed_event(dialect: Dialect, r: &Reply<'_>) -> Bytes {
             r.id
         )),
     }
+}
+
+/// The Responses API `usage` block.
+fn responses_usage(u: &Usage) -> Value {
+    json!({
+        "input_tokens": u.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": u.cached_tokens},
+        "output_tokens": u.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
+        "total_tokens": u.prompt_tokens + u.completion_tokens
+    })
+}
+
+/// The id of the reply's output message: the response id's tail, `msg_` prefixed.
+fn message_id(r: &Reply<'_>) -> String {
+    format!("msg_{}", r.id.strip_prefix("resp_").unwrap_or(r.id))
+}
+
+fn reasoning_item(r: &Reply<'_>) -> Value {
+    json!({"id": format!("rs_{}", r.id.strip_prefix("resp_").unwrap_or(r.id)),
+        "type": "reasoning", "summary": []})
+}
+
+fn output_text(text: &str) -> Value {
+    json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text})
+}
+
+fn message_item(r: &Reply<'_>, status: &str, text: Option<&str>) -> Value {
+    let content: Vec<Value> = text.map(output_text).into_iter().collect();
+    json!({"id": message_id(r), "type": "message", "status": status,
+        "content": content, "role": "assistant"})
+}
+
+/// A Responses API `response` object in `status`; `text` fills its output
+/// message (and `usage`) once there is one.
+fn responses_object(r: &Reply<'_>, status: &str, text: Option<&str>) -> Value {
+    let mut output = Vec::new();
+    if text.is_some() {
+        if r.usage.reasoning_tokens > 0 {
+            output.push(reasoning_item(r));
+        }
+        output.push(message_item(r, "completed", text));
+    }
+    json!({
+        "id": r.id, "object": "response", "created_at": r.created, "status": status,
+        "background": false, "error": null, "incomplete_details": null,
+        "instructions": null, "max_output_tokens": r.max_output_tokens,
+        "max_tool_calls": null, "model": r.model, "output": output,
+        "parallel_tool_calls": true, "previous_response_id": null,
+        "prompt_cache_key": null, "reasoning": {"effort": null, "summary": null},
+        "safety_identifier": null, "service_tier": "default", "store": true,
+        "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto", "tools": [], "top_logprobs": 0, "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": if text.is_some() { responses_usage(&r.usage) } else { Value::Null },
+        "user": null, "metadata": {}
+    })
+}
+
+/// Typed Responses API events: `response.created`, `response.in_progress`,
+/// the output item and content part opened, one `response.output_text.delta`
+/// per piece, then the text, part and item closed and `response.completed`
+/// with the usage. No `[DONE]`: the Responses stream ends with its last event.
+fn responses_stream(r: &Reply<'_>) -> StreamParts {
+    let mut seq = 0u64;
+    // `type` and `sequence_number` lead every event, as OpenAI writes them.
+    let mut event = |name: &str, fields: Value| {
+        let mut v = json!({"type": name, "sequence_number": seq});
+        if let (Some(head), Value::Object(rest)) = (v.as_object_mut(), fields) {
+            head.extend(rest);
+        }
+        seq += 1;
+        sse_event(name, &v)
+    };
+    let text: String = r.pieces.concat();
+    let reasoning = r.usage.reasoning_tokens > 0;
+    let index = u32::from(reasoning);
+    let item_id = message_id(r);
+    let mut preamble = vec![
+        event(
+            "response.created",
+            json!({"response": responses_object(r, "in_progress", None)}),
+        ),
+        event(
+            "response.in_progress",
+            json!({"response": responses_object(r, "in_progress", None)}),
+        ),
+    ];
+    if reasoning {
+        let item = reasoning_item(r);
+        preamble.push(event(
+            "response.output_item.added",
+            json!({"output_index": 0, "item": item}),
+        ));
+        preamble.push(event(
+            "response.output_item.done",
+            json!({"output_index": 0, "item": item}),
+        ));
+    }
+    preamble.push(event(
+        "response.output_item.added",
+        json!({"output_index": index, "item": message_item(r, "in_progress", None)}),
+    ));
+    preamble.push(event(
+        "response.content_part.added",
+        json!({"item_id": item_id, "output_index": index, "content_index": 0,
+            "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}}),
+    ));
+    let content = r
+        .pieces
+        .iter()
+        .map(|p| {
+            event(
+                "response.output_text.delta",
+                json!({"item_id": item_id, "output_index": index, "content_index": 0,
+                    "delta": p, "logprobs": []}),
+            )
+        })
+        .collect();
+    let finale = vec![
+        event(
+            "response.output_text.done",
+            json!({"item_id": item_id, "output_index": index, "content_index": 0,
+                "text": text, "logprobs": []}),
+        ),
+        event(
+            "response.content_part.done",
+            json!({"item_id": item_id, "output_index": index, "content_index": 0,
+                "part": output_text(&text)}),
+        ),
+        event(
+            "response.output_item.done",
+            json!({"output_index": index, "item": message_item(r, "completed", Some(&text))}),
+        ),
+        event(
+            "response.completed",
+            json!({"response": responses_object(r, "completed", Some(&text))}),
+        ),
+    ];
+    StreamParts {
+        preamble,
+        content,
+        finale,
+    }
+}
+
+/// How a Responses API stream reports a failure after some content: a
+/// `response.failed` event whose response carries the error. It is the
+/// stream's last event; `sequence_number` continues the events sent before.
+pub fn responses_failed_event(r: &Reply<'_>, sequence_number: u64) -> Bytes {
+    let mut response = responses_object(r, "failed", None);
+    response["error"] = json!({"code": "server_error",
+        "message": "The server had an error while processing your request. Sorry about that!"});
+    sse_event(
+        "response.failed",
+        &json!({"type": "response.failed", "sequence_number": sequence_number, "response": response}),
+    )
 }

@@ -29,7 +29,7 @@
 
 use crate::journal::{unix_ms, Attempt, Journal};
 use crate::plan::{self, AttemptContext, Delivery, DeploymentSpec, StreamEnd};
-use crate::request::{find_marker, IncomingRequest};
+use crate::request::{self, find_marker, IncomingRequest, Traffic};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,6 +39,7 @@ use wiremock::{Request, Respond, ResponseTemplate};
 pub struct ProviderResponder {
     spec: DeploymentSpec,
     attempts: AtomicU64,
+    seqs: AtomicU64,
     started: Instant,
     journal: Option<Arc<Journal>>,
 }
@@ -49,6 +50,7 @@ impl ProviderResponder {
         ProviderResponder {
             spec,
             attempts: AtomicU64::new(0),
+            seqs: AtomicU64::new(0),
             started: Instant::now(),
             journal: None,
         }
@@ -64,26 +66,32 @@ impl ProviderResponder {
 
 impl Respond for ProviderResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let attempt = self.attempts.fetch_add(1, Ordering::Relaxed) + 1;
-        let seq = match &self.journal {
-            Some(j) => j.next_seq(),
-            None => attempt,
-        };
-        let since_start = self.started.elapsed();
-        let received_unix_ms = unix_ms();
         let incoming = IncomingRequest {
             method: request.method.as_str(),
             path: request.url.path(),
             query: request.url.query(),
             body: &request.body,
         };
+        // Schedules count completion attempts only, as in the hyper server.
+        let endpoint = request::endpoint(self.spec.dialect, &incoming);
+        let traffic = endpoint.traffic();
+        let attempt = match traffic {
+            Traffic::Completion => self.attempts.fetch_add(1, Ordering::Relaxed) + 1,
+            Traffic::Side | Traffic::Unserved => 0,
+        };
+        let seq = match &self.journal {
+            Some(j) => j.next_seq(),
+            None => self.seqs.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        let since_start = self.started.elapsed();
+        let received_unix_ms = unix_ms();
         let ctx = AttemptContext {
             seq,
             attempt,
             since_start,
             now_unix: received_unix_ms / 1000,
         };
-        let plan = plan::plan(&self.spec, &incoming, &ctx);
+        let plan = plan::plan_at(&self.spec, endpoint, &incoming, &ctx);
         let mut degraded = None;
         let (status, body, completed, events_sent) = match &plan.delivery {
             Delivery::Body(b) => (plan.status, b.to_vec(), true, 0),
@@ -118,6 +126,7 @@ impl Respond for ProviderResponder {
             journal.record(Attempt {
                 seq,
                 attempt,
+                traffic,
                 deployment: self.spec.id.clone(),
                 dialect: self.spec.dialect,
                 method: request.method.to_string(),

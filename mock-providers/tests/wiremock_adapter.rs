@@ -83,3 +83,52 @@ async fn openai_rate_limit_headers_survive_the_adapter() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
 }
+
+/// The adapter counts completion attempts only, like the hyper server: a model
+/// list before the first completion leaves a `first: 1` fault for it.
+#[tokio::test]
+async fn a_model_list_does_not_consume_first_1_through_wiremock() {
+    let server = MockServer::start().await;
+    let journal = Journal::open(JournalConfig::default()).unwrap();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ProviderResponder::new(
+                DeploymentSpec::new("gpt", Dialect::Openai)
+                    .fault(Fault::new(FailureClass::ServerError), Schedule::First(1)),
+            )
+            .with_journal(journal.clone()),
+        )
+        .mount(&server)
+        .await;
+    let client = reqwest::Client::new();
+    let models = client
+        .get(format!("{}/v1/models", server.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(models.status(), 200);
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let r = client
+            .post(format!("{}/v1/chat/completions", server.uri()))
+            .json(&json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [500, 200]);
+    let attempts: Vec<(u64, mock_providers::Traffic)> = journal
+        .attempts()
+        .into_iter()
+        .map(|a| (a.attempt, a.traffic))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (0, mock_providers::Traffic::Side),
+            (1, mock_providers::Traffic::Completion),
+            (2, mock_providers::Traffic::Completion)
+        ]
+    );
+}

@@ -175,16 +175,20 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
             .iter()
             .filter(|f| f.kind == "failover_illusion")
             .count();
-        let not_loaded = r
-            .findings
-            .iter()
-            .filter(|f| f.kind == "deployment_not_loaded")
-            .count();
-        let accounts = r.findings.len() - illusions - not_loaded;
+        let of_kind = |kind: &str| r.findings.iter().filter(|f| f.kind == kind).count();
+        let not_loaded = of_kind("deployment_not_loaded");
+        let accounts = of_kind("gateway_account");
+        let unserved = of_kind("unserved_endpoint");
         if not_loaded > 0 {
             s.push_str(&format!(
                 "  {} {not_loaded} deployments skipped at start\n",
                 st.bad("Not loaded by the gateway:")
+            ));
+        }
+        if unserved > 0 {
+            s.push_str(&format!(
+                "  {} {unserved} endpoints the mocks do not serve\n",
+                st.warn("Unserved:")
             ));
         }
         if illusions > 0 {
@@ -204,11 +208,28 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
                 st.warn("The gateway's own account:")
             ));
         }
-        for f in r.findings.iter().take(3) {
-            s.push_str(&format!(
-                "    #{} {}\n       {}\n",
-                f.request, f.message, f.path
-            ));
+        // Per kind, the first three: requests with their path and why,
+        // findings about the gateway or the mocks by their message.
+        let mut kinds: Vec<&str> = Vec::new();
+        for f in &r.findings {
+            if !kinds.contains(&f.kind) {
+                kinds.push(f.kind);
+            }
+        }
+        for kind in kinds {
+            for f in r.findings.iter().filter(|f| f.kind == kind).take(3) {
+                if f.path.is_empty() {
+                    s.push_str(&format!("    {}\n", f.message));
+                } else {
+                    s.push_str(&format!(
+                        "    #{} {}\n       {}\n",
+                        f.request, f.message, f.path
+                    ));
+                }
+                if let (Some(why), "failover_illusion") = (&f.why, f.kind) {
+                    s.push_str(&format!("       why: {why}\n"));
+                }
+            }
         }
     }
     match &r.snapshot {

@@ -430,13 +430,25 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
             set.insert(p.clone());
         }
         let line = src.index.key(&format!("intent.{group}")).map_or(0, |p| p.0);
+        // Where crossfire knows the gateway's rules, an illusion says why.
+        let every: BTreeMap<FailureClass, BTreeSet<String>> = FailureClass::ALL
+            .iter()
+            .map(|c| (*c, set.clone()))
+            .collect();
+        let why = match &own {
+            Some(OwnConfig::Litellm(cfg)) => {
+                crate::gateway::litellm::intent::causes(cfg, group, &every)
+            }
+            Some(OwnConfig::Portkey(cfg)) => crate::gateway::portkey::lint::causes(cfg, &every),
+            None => BTreeMap::new(),
+        };
         intent.insert(
             group.clone(),
             GroupIntent {
                 providers: set,
                 by_class: BTreeMap::new(),
                 source: format!("intent at {}:{line}", src.file.display()),
-                why: BTreeMap::new(),
+                why,
             },
         );
     }

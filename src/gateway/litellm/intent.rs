@@ -250,36 +250,7 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
         } else {
             at(cfg, "content_policy_fallbacks")
         };
-        let mut why = BTreeMap::new();
-        for (class, promised) in &by_class {
-            let Some(p) = lint::predict(cfg, &group, *class) else {
-                continue;
-            };
-            let kept = p
-                .fallback
-                .as_ref()
-                .is_some_and(|(_, pr)| promised.contains(pr));
-            if kept {
-                continue;
-            }
-            let ignored_cause = match class {
-                FailureClass::ContextOverflow if cw.is_empty() && read_general.is_empty() => {
-                    ignored_cw.first().or(ignored_general.first())
-                }
-                FailureClass::ContentPolicy if cp.is_empty() => ignored_cp.first(),
-                _ if read_general.is_empty() => ignored_general.first(),
-                _ => None,
-            };
-            let line = match ignored_cause {
-                Some((b, t)) => format!(
-                    "{} is not read by LiteLLM: nothing falls back to {}",
-                    b.at,
-                    t.join(", ")
-                ),
-                None => p.why.clone(),
-            };
-            why.insert(*class, line);
-        }
+        let why = causes(cfg, &group, &by_class);
         out.insert(
             group.clone(),
             GroupIntent {
@@ -291,6 +262,80 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
         );
     }
     out
+}
+
+/// Why LiteLLM's rules do or do not keep each promise of a group, in one
+/// line with the config line: the located reason of lint's prediction (or
+/// the fallback-looking key LiteLLM ignores) where they break it; where they
+/// keep it, what they predict, so an illusion there names the gateway as
+/// doing otherwise. Used for derived intents and a scenario's own.
+pub fn causes(
+    cfg: &LitellmConfig,
+    group: &str,
+    by_class: &BTreeMap<FailureClass, BTreeSet<String>>,
+) -> BTreeMap<FailureClass, String> {
+    let ignored = ignored_lists(cfg);
+    let of_kind = |kind: ListKind| -> Vec<(&Believed, Vec<String>)> {
+        ignored
+            .iter()
+            .filter(|b| b.kind == kind)
+            .map(|b| (b, believed_targets(b, group)))
+            .filter(|(_, t)| !t.is_empty())
+            .collect()
+    };
+    let (ignored_general, ignored_cw, ignored_cp) = (
+        of_kind(ListKind::General),
+        of_kind(ListKind::ContextWindow),
+        of_kind(ListKind::ContentPolicy),
+    );
+    let read_general = general_targets(cfg, group);
+    let cw =
+        class_targets(cfg.routing.context_window_fallbacks.as_ref(), group).unwrap_or_default();
+    let cp =
+        class_targets(cfg.routing.content_policy_fallbacks.as_ref(), group).unwrap_or_default();
+    let mut why = BTreeMap::new();
+    for (class, promised) in by_class {
+        if promised.is_empty() {
+            continue;
+        }
+        let Some(p) = lint::predict(cfg, group, *class) else {
+            continue;
+        };
+        let kept = p
+            .fallback
+            .as_ref()
+            .is_some_and(|(_, pr)| promised.contains(pr));
+        if kept {
+            why.insert(
+                *class,
+                format!(
+                    "LiteLLM {}'s rules as crossfire reads them keep it (`{}`: {}); the gateway did otherwise",
+                    crate::provision::LITELLM_VERSION,
+                    p.text,
+                    p.why
+                ),
+            );
+            continue;
+        }
+        let ignored_cause = match class {
+            FailureClass::ContextOverflow if cw.is_empty() && read_general.is_empty() => {
+                ignored_cw.first().or(ignored_general.first())
+            }
+            FailureClass::ContentPolicy if cp.is_empty() => ignored_cp.first(),
+            _ if read_general.is_empty() => ignored_general.first(),
+            _ => None,
+        };
+        let line = match ignored_cause {
+            Some((b, t)) => format!(
+                "{} is not read by LiteLLM: nothing falls back to {}",
+                b.at,
+                t.join(", ")
+            ),
+            None => p.why.clone(),
+        };
+        why.insert(*class, line);
+    }
+    why
 }
 
 #[cfg(test)]
@@ -329,7 +374,7 @@ mod tests {
         assert!(opus.for_class(FailureClass::Auth).is_empty());
         assert_eq!(
             opus.why(FailureClass::RateLimit),
-            "`litellm_settings.fallback_models` at c.yaml:9 is not read by LiteLLM: nothing falls back to gpt-4o"
+            Some("`litellm_settings.fallback_models` at c.yaml:9 is not read by LiteLLM: nothing falls back to gpt-4o")
         );
         assert_eq!(
             opus.source,
@@ -365,11 +410,15 @@ mod tests {
         );
         assert_eq!(
             g.why(FailureClass::ContextOverflow),
-            "ContextWindowExceededError is not retried; `router_settings.context_window_fallbacks` at c.yaml:11 has no entry for gpt-4o, so LiteLLM 1.108.7 falls back nowhere, not even to `fallbacks`"
+            Some("ContextWindowExceededError is not retried; `router_settings.context_window_fallbacks` at c.yaml:11 has no entry for gpt-4o, so LiteLLM 1.108.7 falls back nowhere, not even to `fallbacks`")
         );
-        // A rate limit crosses under the literal rules: no cause to give.
+        // A rate limit crosses under the literal rules: an illusion there
+        // would be the gateway doing otherwise.
         assert_eq!(g.for_class(FailureClass::RateLimit), &set(&["anthropic"]));
-        assert!(!g.why.contains_key(&FailureClass::RateLimit));
+        assert!(g
+            .why(FailureClass::RateLimit)
+            .unwrap_or("")
+            .ends_with("the gateway did otherwise"));
         // The 200k Sonnet's overflow has no larger window to go to.
         assert!(!i.contains_key("claude-sonnet"));
     }

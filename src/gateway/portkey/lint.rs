@@ -377,13 +377,60 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
     if by_class.is_empty() {
         return Intent::new();
     }
+    let why = causes(cfg, &by_class);
+    let source = match groups.first() {
+        Some(Node::Group { path, .. }) if !path.is_empty() => {
+            format!("the fallback at `{path}` in {}", cfg.src.file.display())
+        }
+        _ => format!("strategy fallback in {}", cfg.src.file.display()),
+    };
+    Intent::from([(
+        cfg.name.clone(),
+        GroupIntent {
+            providers: BTreeSet::new(),
+            by_class,
+            source,
+            why,
+        },
+    )])
+}
+
+/// Why Portkey's rules do or do not keep each promise, in one line with the
+/// config line (`on_status_codes` that omits a status); where they keep it,
+/// what they predict. Used for derived intents and a scenario's own.
+pub fn causes(
+    cfg: &PortkeyConfig,
+    by_class: &BTreeMap<FailureClass, BTreeSet<String>>,
+) -> BTreeMap<FailureClass, String> {
+    let primary = cfg.primary();
+    let own: BTreeSet<String> = primary
+        .iter()
+        .filter_map(|i| cfg.leaves[*i].mapped.as_ref().map(|(p, _)| p.clone()))
+        .collect();
+    let groups = fallback_groups(&cfg.root);
+    let dialect = primary
+        .first()
+        .and_then(|i| cfg.leaves[*i].mapped.as_ref().map(|(_, d)| *d))
+        .unwrap_or(Dialect::Openai);
     let mut why = BTreeMap::new();
-    for (class, promised) in &by_class {
+    for (class, promised) in by_class {
+        if promised.is_empty() {
+            continue;
+        }
         let p = predict(cfg, *class);
         if p.fallback
             .as_ref()
             .is_some_and(|(_, pr)| promised.contains(pr))
         {
+            why.insert(
+                *class,
+                format!(
+                    "Portkey {}'s rules as crossfire reads them keep it (`{}`: {}); the gateway did otherwise",
+                    crate::provision::PORTKEY_VERSION,
+                    p.text,
+                    p.why
+                ),
+            );
             continue;
         }
         let stranded = match upstream(dialect, *class) {
@@ -416,21 +463,7 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
             }),
         );
     }
-    let source = match groups.first() {
-        Some(Node::Group { path, .. }) if !path.is_empty() => {
-            format!("the fallback at `{path}` in {}", cfg.src.file.display())
-        }
-        _ => format!("strategy fallback in {}", cfg.src.file.display()),
-    };
-    Intent::from([(
-        cfg.name.clone(),
-        GroupIntent {
-            providers: BTreeSet::new(),
-            by_class,
-            source,
-            why,
-        },
-    )])
+    why
 }
 
 /// Warnings a reviewer wants about a Portkey config.
@@ -549,10 +582,13 @@ mod intent_tests {
         assert_eq!(g.for_class(FailureClass::Overloaded), &openai);
         assert_eq!(
             g.why(FailureClass::Overloaded),
-            "`strategy.on_status_codes` at p.json:2 omits 529: anthropic overloaded answers stay on anthropic"
+            Some("`strategy.on_status_codes` at p.json:2 omits 529: anthropic overloaded answers stay on anthropic")
         );
         // 429 is listed: the literal rules keep that promise.
-        assert!(!g.why.contains_key(&FailureClass::RateLimit));
+        assert!(g
+            .why(FailureClass::RateLimit)
+            .unwrap_or("")
+            .ends_with("the gateway did otherwise"));
         // Auth (401) is not named by on_status_codes: no promise.
         assert!(g.for_class(FailureClass::Auth).is_empty());
         // GPT-4o's window is smaller than Claude's: no overflow promise.
@@ -566,7 +602,10 @@ mod intent_tests {
         ));
         let g = &intent(&plain, &FailureClass::ALL)["p"];
         assert!(g.for_class(FailureClass::Auth).is_empty());
-        assert!(!g.why.contains_key(&FailureClass::ServerError));
+        assert!(g
+            .why(FailureClass::ServerError)
+            .unwrap_or("")
+            .ends_with("the gateway did otherwise"));
         let listed = cfg(&format!(
             "{{\n  \"strategy\": {{\"mode\": \"fallback\", \"on_status_codes\": [401, 429]}},\n{TARGETS}"
         ));
