@@ -146,12 +146,7 @@ fn context_window_fallbacks_for_another_group_leave_an_overflow_nowhere() {
     let (code, out) = support::drill_cli("litellm", &file, "context_overflow,rate_limit", "gpt-4o");
     assert!(out.contains("litellm 1.108.7"), "{out}");
     assert_eq!(code, 1, "{out}");
-    let line = |class: &str| {
-        out.lines()
-            .find(|l| l.contains(class) && l.trim_start().starts_with("gpt-4o"))
-            .unwrap_or_else(|| panic!("no {class} row in {out}"))
-            .to_string()
-    };
+    let line = |class: &str| support::drill_row(&out, "gpt-4o", class);
     // Measured on LiteLLM 1.108.7: the overflow is answered 400 at once.
     assert!(
         line("context_overflow").contains("gpt-4o -> client 400"),

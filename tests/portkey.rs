@@ -132,12 +132,7 @@ fn the_drill_calls_a_stranded_anthropic_529_an_illusion_and_names_on_status_code
     let (code, out) = support::drill_cli("portkey", &file, "overloaded,rate_limit", "");
     assert_eq!(code, 1, "{out}");
     // Measured on Portkey 1.15.2: the 529 reaches the client, the 429 crosses.
-    let row = |class: &str| {
-        out.lines()
-            .find(|l| l.contains(class))
-            .unwrap_or_else(|| panic!("no {class} row in {out}"))
-            .to_string()
-    };
+    let row = |class: &str| support::drill_row(&out, "fallback-on-status-codes", class);
     assert!(
         row("overloaded").contains("anthropic -> client 529"),
         "{out}"

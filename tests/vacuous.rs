@@ -6,6 +6,23 @@ mod support;
 
 use support::{case, refgw_config, run, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
 
+/// The verdict of the scenario's first fault.
+fn first_fault(r: &crossfire::runner::ScenarioReport) -> &crossfire::verdict::Verdict {
+    r.verdicts
+        .iter()
+        .find(|v| v.expectation.starts_with("fault faults[0]"))
+        .expect("a verdict per fault")
+}
+
+/// A reference gateway whose one group tries these targets in order.
+fn fallback_to(targets: &[(&str, &str)]) -> String {
+    let list: Vec<String> = targets.iter().map(|(id, d)| target(id, d)).collect();
+    refgw_config(&format!(
+        "{{\"mode\": \"fallback\", \"targets\": [{}]}}",
+        list.join(", ")
+    ))
+}
+
 fn scenario(faults: &str) -> String {
     format!(
         "name: vacuous\n{REFGW_GATEWAY}{THREE_DEPLOYMENTS}{faults}traffic:\n  - model: claude-opus\n    requests: 2\n    concurrency: 1\nexpect:\n  - status: 200\n"
@@ -17,18 +34,11 @@ async fn a_fault_on_a_deployment_the_traffic_never_reaches_fails_the_scenario() 
     // The gateway only ever calls `claude`; the fault waits on `gpt`.
     let c = case(
         &scenario("faults:\n  - on: gpt\n    fault: rate_limit\n"),
-        Some(&refgw_config(&format!(
-            "{{\"mode\": \"fallback\", \"targets\": [{}]}}",
-            target("claude", "anthropic")
-        ))),
+        Some(&fallback_to(&[("claude", "anthropic")])),
     );
     let r = run(&c).await;
     assert_eq!(r.error, None);
-    let fault = r
-        .verdicts
-        .iter()
-        .find(|v| v.expectation.starts_with("fault faults[0]"))
-        .expect("a verdict per fault");
+    let fault = first_fault(&r);
     assert_eq!(
         fault.expectation,
         format!(
@@ -53,17 +63,10 @@ async fn a_fault_whose_schedule_is_spent_elsewhere_says_what_came_instead() {
     // `after: 5` on `claude`: both requests come before the fault starts.
     let c = case(
         &scenario("faults:\n  - on: claude\n    fault: server_error\n    schedule: {after: 5}\n"),
-        Some(&refgw_config(&format!(
-            "{{\"mode\": \"fallback\", \"targets\": [{}]}}",
-            target("claude", "anthropic")
-        ))),
+        Some(&fallback_to(&[("claude", "anthropic")])),
     );
     let r = run(&c).await;
-    let fault = r
-        .verdicts
-        .iter()
-        .find(|v| v.expectation.starts_with("fault faults[0]"))
-        .unwrap();
+    let fault = first_fault(&r);
     assert!(!fault.held);
     assert_eq!(
         fault.detail,
@@ -76,18 +79,10 @@ async fn a_fault_whose_schedule_is_spent_elsewhere_says_what_came_instead() {
 async fn a_fault_that_met_the_traffic_is_a_held_check() {
     let c = case(
         &scenario("faults:\n  - on: claude\n    fault: rate_limit\n"),
-        Some(&refgw_config(&format!(
-            "{{\"mode\": \"fallback\", \"targets\": [{}, {}]}}",
-            target("claude", "anthropic"),
-            target("gpt", "openai")
-        ))),
+        Some(&fallback_to(&[("claude", "anthropic"), ("gpt", "openai")])),
     );
     let r = run(&c).await;
-    let fault = r
-        .verdicts
-        .iter()
-        .find(|v| v.expectation.starts_with("fault faults[0]"))
-        .unwrap();
+    let fault = first_fault(&r);
     assert!(fault.held, "{fault:?}");
     assert_eq!(fault.detail, "it met 2 client requests");
     assert!(r.passed(), "{:#?}", r.verdicts);

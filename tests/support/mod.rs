@@ -207,3 +207,12 @@ pub fn drill_cli(gateway: &str, config: &Path, classes: &str, groups: &str) -> (
     );
     (o.status.code().unwrap_or(-1), stdout)
 }
+
+/// The matrix row of a drill's terminal output for a failure class (and a
+/// group, when several are drilled).
+pub fn drill_row(out: &str, group: &str, class: &str) -> String {
+    out.lines()
+        .find(|l| l.contains(class) && l.trim_start().starts_with(group))
+        .unwrap_or_else(|| panic!("no {group} {class} row in {out}"))
+        .to_string()
+}
