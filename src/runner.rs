@@ -606,7 +606,9 @@ pub fn discover(args: &[PathBuf]) -> Result<Vec<PathBuf>, crate::diag::InputErro
                 ));
             }
             files.extend(found);
-        } else if a.is_file() {
+        } else if a.is_file() || std::fs::symlink_metadata(a).is_ok() {
+            // Reading names what is not a regular file (a device, a FIFO, a
+            // symlink loop) as what it is.
             files.push(a.clone());
         } else {
             return Err(crate::diag::InputError::file(a, "no such file or folder"));
