@@ -296,6 +296,12 @@ const BOM: char = '\u{feff}';
 /// and says which it is, before reading a byte. A leading UTF-8 byte-order
 /// mark is dropped.
 pub fn read_text(file: &Path) -> Result<String, InputError> {
+    read_text_within(file, MAX_INPUT_BYTES)
+}
+
+/// [`read_text`] with a limit of its own, for a file crossfire wrote itself
+/// (a drill report read back by `tax --from`).
+pub fn read_text_within(file: &Path, limit: u64) -> Result<String, InputError> {
     use std::io::Read;
     let meta = std::fs::metadata(file).map_err(|e| InputError::file(file, unreadable(&e)))?;
     if let Some(kind) = not_regular(&meta.file_type()) {
@@ -309,21 +315,21 @@ pub fn read_text(file: &Path) -> Result<String, InputError> {
             file,
             format!(
                 "the file is larger than {} MiB, the limit for crossfire's input files; is it the right file?",
-                MAX_INPUT_BYTES / (1024 * 1024)
+                limit / (1024 * 1024)
             ),
         )
     };
-    if meta.len() > MAX_INPUT_BYTES {
+    if meta.len() > limit {
         return Err(too_big());
     }
     let opened = std::fs::File::open(file).map_err(|e| InputError::file(file, unreadable(&e)))?;
     let mut bytes = Vec::new();
     // A file can grow after `metadata` (or report no size, as /proc does).
     opened
-        .take(MAX_INPUT_BYTES + 1)
+        .take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| InputError::file(file, format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(too_big());
     }
     let mut text = String::from_utf8(bytes).map_err(|e| {

@@ -784,14 +784,10 @@ fn main() -> ExitCode {
             class_mix,
             json,
         } => {
-            let text = match std::fs::read_to_string(&from) {
+            // A drill report, which crossfire wrote: a larger limit than a config's.
+            let text = match crossfire::diag::read_text_within(&from, 256 * 1024 * 1024) {
                 Ok(t) => t,
-                Err(e) => {
-                    return bad_input(InputError::flag(
-                        format!("--from {}", from.display()),
-                        format!("cannot read it: {e}"),
-                    ))
-                }
+                Err(e) => return bad_input(e),
             };
             let value: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(v) => v,

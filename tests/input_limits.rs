@@ -18,6 +18,17 @@ const READERS: &[(&str, &[&str])] = &[
     ("lint (Portkey)", &["lint", "--gateway", "portkey"]),
     ("drill", &["drill", "--gateway", "litellm", "--config"]),
     ("mock", &["mock"]),
+    (
+        "tax",
+        &[
+            "tax",
+            "--monthly-spend",
+            "100",
+            "--selection-savings",
+            "10",
+            "--from",
+        ],
+    ),
 ];
 
 /// Runs crossfire on `file` and returns its exit code and stderr, the temp
@@ -165,4 +176,37 @@ fn a_byte_order_mark_is_accepted_in_every_input_file() {
     std::fs::write(&typo, "\u{feff}nme: x\n").unwrap();
     let e = crossfire::scenario::load(&typo).unwrap_err().to_string();
     assert!(e.contains("typo.yaml:1:1: unknown key `nme`"), "{e}");
+}
+
+/// A LiteLLM `include:` goes through the same reader: a device is named,
+/// deep nesting refused at its place, and before an included device was
+/// "not there".
+#[test]
+fn litellm_includes_are_read_within_the_same_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "include:\n  - zero.yaml\nmodel_list:\n  - model_name: gpt\n    litellm_params:\n      model: openai/gpt-4o\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/dev/zero", tmp.path().join("zero.yaml")).unwrap();
+    let (code, device) = run(&["lint"], &config, tmp.path());
+    assert_eq!(code, Some(2), "{device}");
+    std::fs::remove_file(tmp.path().join("zero.yaml")).unwrap();
+    std::fs::write(
+        tmp.path().join("zero.yaml"),
+        format!(
+            "model_list: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    )
+    .unwrap();
+    let (code, deep) = run(&["lint"], &config, tmp.path());
+    assert_eq!(code, Some(2), "{deep}");
+    insta::assert_snapshot!(format!("{device}{deep}"), @r"
+    error: <tmp>/zero.yaml: a character device, not a regular file; crossfire reads its input from regular files
+    error: <tmp>/zero.yaml:1:268: lists and maps nested more than 64 levels deep; crossfire reads files nested up to 64 levels (is a bracket left open?)
+    ");
 }
