@@ -295,6 +295,15 @@ const BOM: char = '\u{feff}';
 /// not a regular file (a folder, a FIFO, a device, a socket, a symlink loop)
 /// and says which it is, before reading a byte. A leading UTF-8 byte-order
 /// mark is dropped.
+///
+/// ```
+/// use std::path::Path;
+/// let e = crossfire::diag::read_text(Path::new("/dev/zero")).unwrap_err();
+/// assert_eq!(
+///     e.to_string(),
+///     "/dev/zero: a character device, not a regular file; crossfire reads its input from regular files"
+/// );
+/// ```
 pub fn read_text(file: &Path) -> Result<String, InputError> {
     read_text_within(file, MAX_INPUT_BYTES)
 }
