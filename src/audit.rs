@@ -31,7 +31,8 @@ pub struct RequestTokens {
 /// The token audit: the routing tax.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenAudit {
-    /// Per request.
+    /// Per request (JSON: the first few, so a long run's report stays readable).
+    #[serde(serialize_with = "crate::records::serialize_first")]
     pub requests: Vec<RequestTokens>,
     /// Totals.
     pub client_tokens: u64,
@@ -150,7 +151,8 @@ pub struct RequestCost {
 /// The cost audit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CostAudit {
-    /// Per request.
+    /// Per request (JSON: the first few, so a long run's report stays readable).
+    #[serde(serialize_with = "crate::records::serialize_first")]
     pub requests: Vec<RequestCost>,
     /// Total ground truth.
     pub truth_usd: f64,

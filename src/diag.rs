@@ -278,6 +278,154 @@ impl YamlIndex {
     }
 }
 
+/// The largest input file crossfire reads: scenario files, gateway configs,
+/// mock files, config templates. The largest real gateway configs seen are a
+/// few hundred kilobytes; a bigger file is a mistake (or `/dev/zero`), and
+/// reading it whole would only exhaust memory.
+pub const MAX_INPUT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The deepest nesting of lists and maps crossfire reads. Real configs nest
+/// less than ten levels; the YAML scanner's time grows with the square of the
+/// depth, so a file nested thousands deep would hang every command.
+pub const MAX_NESTING: usize = 64;
+
+const BOM: char = '\u{feff}';
+
+/// Reads an input file's text within [`MAX_INPUT_BYTES`]: refuses what is
+/// not a regular file (a folder, a FIFO, a device, a socket, a symlink loop)
+/// and says which it is, before reading a byte. A leading UTF-8 byte-order
+/// mark is dropped.
+///
+/// ```
+/// use std::path::Path;
+/// let e = crossfire::diag::read_text(Path::new("/dev/zero")).unwrap_err();
+/// assert_eq!(
+///     e.to_string(),
+///     "/dev/zero: a character device, not a regular file; crossfire reads its input from regular files"
+/// );
+/// ```
+pub fn read_text(file: &Path) -> Result<String, InputError> {
+    read_text_within(file, MAX_INPUT_BYTES)
+}
+
+/// [`read_text`] with a limit of its own, for a file crossfire wrote itself
+/// (a drill report read back by `tax --from`).
+pub fn read_text_within(file: &Path, limit: u64) -> Result<String, InputError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(file).map_err(|e| InputError::file(file, unreadable(&e)))?;
+    if let Some(kind) = not_regular(&meta.file_type()) {
+        return Err(InputError::file(
+            file,
+            format!("{kind}, not a regular file; crossfire reads its input from regular files"),
+        ));
+    }
+    let too_big = || {
+        InputError::file(
+            file,
+            format!(
+                "the file is larger than {} MiB, the limit for crossfire's input files; is it the right file?",
+                limit / (1024 * 1024)
+            ),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let opened = std::fs::File::open(file).map_err(|e| InputError::file(file, unreadable(&e)))?;
+    let mut bytes = Vec::new();
+    // A file can grow after `metadata` (or report no size, as /proc does).
+    opened
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| InputError::file(file, format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big());
+    }
+    let mut text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        InputError::file(
+            file,
+            format!(
+                "the file is not UTF-8 text (an invalid byte at offset {at}); save it as UTF-8"
+            ),
+        )
+    })?;
+    if text.starts_with(BOM) {
+        text.drain(..BOM.len_utf8());
+    }
+    Ok(text)
+}
+
+/// Why a file cannot be opened, in words: a symlink loop is named as one.
+fn unreadable(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => {
+            "a symbolic link loop: its links lead back to each other and never reach a file"
+                .to_string()
+        }
+        _ if e.kind() == std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => format!("cannot read the file: {e}"),
+    }
+}
+
+/// What a file is when it is not a regular file.
+fn not_regular(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("a folder")
+    } else if t.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a file")
+    }
+}
+
+/// Refuses a document nested deeper than [`MAX_NESTING`], at the place the
+/// limit is crossed. It stops there, so the scanner's cost stays small; a
+/// syntax error is left to the parser that reports it.
+pub fn check_nesting(file: &Path, text: &str) -> Result<(), InputError> {
+    let too_deep = |mark: Marker| {
+        let (line, column) = pos(mark);
+        InputError::At {
+            location: Location {
+                file: file.to_path_buf(),
+                line,
+                column,
+            },
+            message: format!(
+                "lists and maps nested more than {MAX_NESTING} levels deep; crossfire reads files nested up to {MAX_NESTING} levels (is a bracket left open?)"
+            ),
+        }
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::MappingStart(..) | Event::SequenceStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(too_deep(mark));
+                }
+            }
+            Ok((Event::MappingEnd | Event::SequenceEnd, _)) => depth = depth.saturating_sub(1),
+            Ok((Event::StreamEnd, _)) => return Ok(()),
+            Ok(_) => {}
+            // The scanner looks ahead past a flow collection's opening
+            // bracket, so deep brackets meet its own limit before the events do.
+            Err(e) if e.info().contains("recursion limit") => return Err(too_deep(*e.marker())),
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
 /// A YAML file being read: its name, text and node positions.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -290,15 +438,20 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads and indexes a file.
+    /// Reads and indexes a file, within crossfire's input limits: a regular
+    /// file of at most [`MAX_INPUT_BYTES`], UTF-8 (a byte-order mark is
+    /// dropped), nested at most [`MAX_NESTING`] levels deep.
     pub fn read(file: &Path) -> Result<Source, InputError> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| InputError::file(file, format!("cannot read the file: {e}")))?;
+        let text = read_text(file)?;
+        check_nesting(file, &text)?;
         Ok(Source::from_text(file, text))
     }
 
-    /// Indexes text that came from `file`.
-    pub fn from_text(file: &Path, text: String) -> Source {
+    /// Indexes text that came from `file` (a leading byte-order mark is dropped).
+    pub fn from_text(file: &Path, mut text: String) -> Source {
+        if text.starts_with(BOM) {
+            text.drain(..BOM.len_utf8());
+        }
         let index = YamlIndex::build(&text);
         Source {
             file: file.to_path_buf(),

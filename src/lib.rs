@@ -21,6 +21,7 @@ pub mod mockfile;
 pub mod paths;
 pub mod prices;
 pub mod provision;
+pub mod records;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -319,6 +319,20 @@ enum Command {
     },
 }
 
+/// The most requests a drill cell sends: a cell sends them all at once, and
+/// a drill is not a load test.
+const MAX_CELL_REQUESTS: u32 = 1000;
+
+fn cell_requests_bounded(flag: &str, requests: u32) -> Result<(), InputError> {
+    if requests > MAX_CELL_REQUESTS {
+        return Err(InputError::flag(
+            format!("{flag} {requests}"),
+            format!("a drill cell sends at most {MAX_CELL_REQUESTS} requests, all at once; a drill is not a load test"),
+        ));
+    }
+    Ok(())
+}
+
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -606,6 +620,9 @@ fn main() -> ExitCode {
                     "a cell needs at least 1 request",
                 ));
             }
+            if let Err(e) = cell_requests_bounded("--requests", requests) {
+                return bad_input(e);
+            }
             let cancel = tokio_util::sync::CancellationToken::new();
             let opts = crossfire::drill::DrillOptions {
                 out: out.unwrap_or_else(runner::default_out_dir),
@@ -718,6 +735,11 @@ fn main() -> ExitCode {
             ]) {
                 return bad_input(e);
             }
+            if let Err(e) = cell_requests_bounded("--requests", requests)
+                .and_then(|()| cell_requests_bounded("--latency-requests", latency_requests))
+            {
+                return bad_input(e);
+            }
             let intent = match intent {
                 Some(path) => match crossfire::compare::load_intent(&path) {
                     Ok(i) => i,
@@ -762,14 +784,10 @@ fn main() -> ExitCode {
             class_mix,
             json,
         } => {
-            let text = match std::fs::read_to_string(&from) {
+            // A drill report, which crossfire wrote: a larger limit than a config's.
+            let text = match crossfire::diag::read_text_within(&from, 256 * 1024 * 1024) {
                 Ok(t) => t,
-                Err(e) => {
-                    return bad_input(InputError::flag(
-                        format!("--from {}", from.display()),
-                        format!("cannot read it: {e}"),
-                    ))
-                }
+                Err(e) => return bad_input(e),
             };
             let value: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(v) => v,

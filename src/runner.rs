@@ -83,9 +83,12 @@ pub struct ScenarioReport {
     pub verdicts: Vec<Verdict>,
     /// Findings (Failover Illusion).
     pub findings: Vec<Finding>,
-    /// Every request's path.
+    /// Every request's path (JSON: the first few of each class; every path
+    /// is in `paths_file`).
+    #[serde(serialize_with = "crate::records::serialize_examples")]
     pub paths: Vec<ReqPath>,
-    /// Attempts no request claims.
+    /// Attempts no request claims (JSON: the first few).
+    #[serde(serialize_with = "crate::records::serialize_first")]
     pub stray: Vec<Attempt>,
     /// Housekeeping calls the gateway made on its own (not POST), counted.
     pub probes: usize,
@@ -101,8 +104,16 @@ pub struct ScenarioReport {
     pub snapshot: Option<crate::snapshot::SnapshotStatus>,
     /// The latency audit (`--latency-audit`).
     pub latency: Option<crate::audit::LatencyAudit>,
-    /// What the client saw, per request.
+    /// What the client saw, per request (JSON: the first few; every record
+    /// is in `requests_file`).
+    #[serde(serialize_with = "crate::records::serialize_first")]
     pub requests: Vec<RequestRecord>,
+    /// Every request's record, one JSON object a line, written as each completes.
+    pub requests_file: PathBuf,
+    /// Every request's path, one JSON object a line.
+    pub paths_file: PathBuf,
+    /// Whether duration-bounded traffic stopped at the scenario's request cap.
+    pub request_cap_reached: bool,
     /// Journal counts.
     pub journal_stats: JournalStats,
     /// Infrastructure failure that stopped the scenario.
@@ -249,6 +260,9 @@ pub async fn run_scenario(
             .map(|i| format!("{} ({}, group {})", i.id, i.model, i.group))
             .collect(),
         requests: vec![],
+        requests_file: run_dir.join(crate::records::REQUESTS_FILE),
+        paths_file: run_dir.join(crate::records::PATHS_FILE),
+        request_cap_reached: false,
         audit: None,
         snapshot: None,
         latency: None,
@@ -381,7 +395,11 @@ pub async fn run_scenario(
     let run_id = run_id();
     let next_n = Arc::new(AtomicU64::new(0));
     let mut records = Vec::new();
-    let on_done = |r: &RequestRecord| emit(Event::RequestDone(r));
+    let records_file = crate::records::RecordsFile::create(&report.requests_file);
+    let on_done = |r: &RequestRecord| {
+        records_file.append(r);
+        emit(Event::RequestDone(r));
+    };
     for (i, t) in s.traffic.iter().enumerate() {
         let list = traffic::drive(
             &client,
@@ -401,6 +419,11 @@ pub async fn run_scenario(
         }
     }
     report.interrupted = opts.cancel.is_cancelled();
+    if let Err(e) = records_file.finish() {
+        tracing::warn!("{e}");
+    }
+    report.request_cap_reached = s.traffic.iter().any(|t| t.requests.is_none())
+        && records.len() as u64 >= crate::scenario::model::MAX_REQUESTS;
     let account = account_context(s, &mocks);
     drop(target);
     finish(&mut report, mocks, Some(gw), records, started, account, s).await;
@@ -582,6 +605,9 @@ fn unserved_findings(unserved: &[Attempt], paths: &[ReqPath]) -> Vec<Finding> {
 }
 
 fn write_report(report: &ScenarioReport) {
+    if let Err(e) = crate::records::write_paths(&report.paths_file, &report.paths) {
+        eprintln!("error: {e}");
+    }
     crate::report::write(
         &report.run_dir.join("report.json"),
         crate::report::json(report),
@@ -642,7 +668,9 @@ pub fn discover(args: &[PathBuf]) -> Result<Vec<PathBuf>, crate::diag::InputErro
                 ));
             }
             files.extend(found);
-        } else if a.is_file() {
+        } else if a.is_file() || std::fs::symlink_metadata(a).is_ok() {
+            // Reading names what is not a regular file (a device, a FIFO, a
+            // symlink loop) as what it is.
             files.push(a.clone());
         } else {
             return Err(crate::diag::InputError::file(a, "no such file or folder"));

@@ -329,6 +329,9 @@ pub async fn drive(
                     }
                 }
                 let n = next_n.fetch_add(1, Ordering::Relaxed) + 1;
+                if !within_cap(n) {
+                    return;
+                }
                 let record = tokio::select! {
                     r = one(client, target, traffic_index, t, run_id, n, run_start) => r,
                     _ = cancel.cancelled() => return,
@@ -350,6 +353,13 @@ pub async fn drive(
     let mut list = std::mem::take(&mut *records.lock().unwrap_or_else(|e| e.into_inner()));
     list.sort_by_key(|r| r.n);
     list
+}
+
+/// Whether request number `n` (from 1, across a scenario) may be sent: a
+/// scenario sends at most [`MAX_REQUESTS`](crate::scenario::model::MAX_REQUESTS),
+/// so duration-bounded traffic runs in bounded memory.
+pub fn within_cap(n: u64) -> bool {
+    n <= crate::scenario::model::MAX_REQUESTS
 }
 
 /// Sends one request numbered `n` and records what the client saw.

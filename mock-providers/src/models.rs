@@ -77,6 +77,27 @@ pub fn families() -> impl Iterator<Item = &'static str> {
     CONTEXT_WINDOWS.iter().map(|(family, _)| *family)
 }
 
+/// The table's largest context window: the longest prompt any real model
+/// takes.
+///
+/// ```
+/// let big = mock_providers::models::largest();
+/// assert!(big.context_window >= 2_000_000);
+/// ```
+pub fn largest() -> ModelInfo {
+    CONTEXT_WINDOWS
+        .iter()
+        .max_by_key(|(_, window)| *window)
+        .map(|(family, window)| ModelInfo {
+            family,
+            context_window: *window,
+        })
+        .unwrap_or(ModelInfo {
+            family: "default",
+            context_window: DEFAULT_CONTEXT_WINDOW,
+        })
+}
+
 /// Looks a model up in the table: the longest prefix of its bare name wins.
 ///
 /// ```

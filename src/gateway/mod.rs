@@ -201,8 +201,7 @@ pub fn preflight(s: &Scenario) -> Result<(), InputError> {
     };
     let known = template_names(s);
     if let Some(t) = &c.config_template {
-        let text = std::fs::read_to_string(t)
-            .map_err(|e| InputError::file(t, format!("cannot read the config template: {e}")))?;
+        let text = crate::diag::read_text(t)?;
         template::check(&text, &known, t)?;
     }
     Ok(())
@@ -312,8 +311,7 @@ async fn start_command(
     });
     let vars = vars(s, mocks, port, rendered_path.as_deref(), run_dir);
     if let (Some(t), Some(out)) = (&c.config_template, &rendered_path) {
-        let text = std::fs::read_to_string(t)
-            .map_err(|e| InputError::file(t, format!("cannot read the config template: {e}")))?;
+        let text = crate::diag::read_text(t)?;
         write_file(out, template::render(&text, &vars))?;
     }
     let args: Vec<String> = c

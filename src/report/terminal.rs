@@ -130,6 +130,12 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
     if r.interrupted {
         s.push_str("  interrupted: expectations were not judged\n");
     }
+    if r.request_cap_reached {
+        s.push_str(&format!(
+            "  stopped at {} requests, the most a scenario sends (its `duration` allowed more)\n",
+            crate::scenario::model::MAX_REQUESTS
+        ));
+    }
     if !r.counts.is_empty() {
         let counts: Vec<String> = r.counts.iter().map(|(c, n)| format!("{c} {n}")).collect();
         s.push_str(&format!("  paths: {}\n", counts.join(", ")));

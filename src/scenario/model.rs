@@ -376,6 +376,13 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
     if traffic.is_empty() {
         return Err(src.error_at("traffic", "`traffic` needs at least one entry"));
     }
+    let total: u64 = traffic.iter().filter_map(|t| t.requests).sum();
+    if total > MAX_REQUESTS {
+        return Err(src.error_at(
+            "traffic",
+            format!("the traffic entries send {total} requests together; a scenario sends at most {MAX_REQUESTS}: it keeps every request's path to judge it; split it into scenarios"),
+        ));
+    }
     let groups: BTreeSet<&str> = traffic.iter().map(|t| t.model.as_str()).collect();
     if let Some(OwnConfig::Litellm(cfg)) = &own {
         let known = cfg.groups();
@@ -797,6 +804,21 @@ fn gateway(
 }
 
 const DEFAULT_PROMPT_TOKENS: u64 = 50;
+
+/// The most requests one scenario sends. A scenario keeps every request's
+/// path to judge it (a few kilobytes each); past this a run is a load test,
+/// and a duration-bounded entry stops issuing requests here.
+pub const MAX_REQUESTS: u64 = 100_000;
+
+/// The longest prompt a traffic entry sends: twice the largest real context
+/// window, enough to overflow any model.
+pub fn max_prompt_tokens() -> u64 {
+    2 * mock_providers::models::largest().context_window
+}
+
+/// Prompt tokens all the requests in flight may hold together (about four
+/// bytes a token, held by the client and the mock alike).
+pub const MAX_TOKENS_IN_FLIGHT: u64 = 16 * 1024 * 1024;
 const DEFAULT_MAX_TOKENS: u64 = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -842,6 +864,42 @@ fn traffic(
             ));
         }
     }
+    let too_many = format!(
+        "a scenario sends at most {MAX_REQUESTS} requests: it keeps every request's path to judge it; for a longer run, split it into scenarios or measure with a load tool"
+    );
+    if t.requests.is_some_and(|n| n > MAX_REQUESTS) {
+        return Err(src.error_at(&format!("{path}.requests"), too_many));
+    }
+    if let (None, Some(rate), Some(d)) = (t.requests, t.rate, &t.duration) {
+        if rate * d.0.as_secs_f64() > MAX_REQUESTS as f64 {
+            return Err(src.error_at(
+                &format!("{path}.duration"),
+                format!("`rate` x `duration` is more than {MAX_REQUESTS} requests; {too_many}"),
+            ));
+        }
+    }
+    let prompt_tokens = t.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS);
+    let largest = mock_providers::models::largest();
+    if prompt_tokens > max_prompt_tokens() {
+        return Err(src.error_at(
+            &format!("{path}.prompt_tokens"),
+            format!(
+                "`prompt_tokens` is at most {}: twice the largest real context window ({}, {} tokens), enough to overflow any model",
+                max_prompt_tokens(),
+                largest.family,
+                largest.context_window
+            ),
+        ));
+    }
+    if prompt_tokens * u64::from(concurrency) > MAX_TOKENS_IN_FLIGHT {
+        return Err(src.error_at(
+            &format!("{path}.prompt_tokens"),
+            format!(
+                "{prompt_tokens} prompt tokens at concurrency {concurrency} is {} tokens in flight; every prompt in flight is held in memory, up to {MAX_TOKENS_IN_FLIGHT} tokens together: lower `prompt_tokens` or `concurrency`",
+                prompt_tokens * u64::from(concurrency)
+            ),
+        ));
+    }
     let timeout = t.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT);
     if timeout.is_zero() {
         return Err(src.error_at(&format!("{path}.timeout"), "`timeout` must be more than 0"));
@@ -879,7 +937,7 @@ fn traffic(
         duration: t.duration.map(|d| d.0),
         concurrency,
         rate: t.rate,
-        prompt_tokens: t.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS),
+        prompt_tokens,
         max_tokens: t.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         stream: t.stream.unwrap_or(false),
         api,

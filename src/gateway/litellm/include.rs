@@ -133,7 +133,9 @@ pub fn merge(root: Source, doc: Value) -> Result<Merged, InputError> {
         if !loaded.insert(abspath(&location)) {
             continue;
         }
-        if !location.is_file() {
+        // Anything else that is there (a folder, a device, a symlink loop)
+        // is named as what it is when it is read.
+        if std::fs::symlink_metadata(&location).is_err() {
             return Err(sources[declared_by].error_at(
                 &format!("{INCLUDE}[{at}]"),
                 format!(
