@@ -199,3 +199,32 @@ async fn a_probability_schedule_is_seeded_and_reproducible() {
     let other = run(&cases[2]).await;
     assert_ne!(pattern(&other), a);
 }
+
+#[tokio::test]
+async fn a_run_whose_memory_journal_evicted_attempts_joins_from_the_journal_file() {
+    // Ten requests, each crossing from Claude to GPT (20 attempts), with
+    // room for 3 attempts in memory: the paths come from the file.
+    let c = fallback_case(
+        "evicted",
+        "  - on: claude\n    fault: rate_limit\n",
+        "  - model: claude-opus\n    requests: 10\n    concurrency: 2\n",
+        "expect:\n  - path: crossed_provider\n",
+    );
+    let s = crossfire::scenario::load(&c.scenario).unwrap();
+    let opts = crossfire::runner::RunOptions {
+        journal_memory_cap: 3,
+        ..support::options(c.dir.path().join("out"))
+    };
+    let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
+    let r = &summary.scenarios[0];
+    assert_eq!(r.error, None);
+    assert_eq!(r.journal_stats.recorded, 20);
+    assert_eq!(r.journal_stats.evicted, 17);
+    assert_eq!(r.paths.len(), 10);
+    for p in &r.paths {
+        assert_eq!(p.class.name(), "crossed_provider", "{}", p.describe());
+        assert_eq!(p.steps.len(), 2, "{}", p.describe());
+    }
+    assert!(r.stray.is_empty(), "{:?}", r.stray);
+    assert!(r.passed());
+}
