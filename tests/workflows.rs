@@ -216,45 +216,36 @@ async fn the_committed_snapshots_hold_what_the_workflows_produce() {
         assert_eq!(g.paths.values().sum::<u64>(), 2, "{k}");
     }
 
-    // A real drill and the PR workflow's scenario, side by side.
+    // A real drill of the config the workflows use.
     let out = tempfile::tempdir().unwrap();
-    let opts = support::drill_options(&out.path().join("drill"), &CHECKED_CLASSES, &[]);
-    let snaps = tempfile::tempdir().unwrap();
-    let scenario_snapshot = "litellm-rate-limit-crosses.yaml";
-    std::fs::copy(
-        root().join("snapshots").join(scenario_snapshot),
-        snaps.path().join(scenario_snapshot),
-    )
-    .unwrap();
-    let scenario =
-        crossfire::scenario::load(&root().join("scenarios/litellm-rate-limit-crosses.yaml"))
-            .unwrap();
-    let run_opts = crossfire::runner::RunOptions {
-        snapshots: Some(crossfire::snapshot::SnapshotOptions {
-            dir: snaps.path().to_path_buf(),
-            update: false,
-        }),
-        ..support::options(out.path().join("run"))
-    };
-    let (drilled, run) = tokio::join!(
-        crossfire::drill::drill_litellm(&cfg, &opts),
-        crossfire::runner::run(std::slice::from_ref(&scenario), &run_opts, &|_| {})
-    );
-    let drilled = drilled.unwrap();
+    let opts = support::drill_options(out.path(), &CHECKED_CLASSES, &[]);
+    let drilled = crossfire::drill::drill_litellm(&cfg, &opts).await.unwrap();
     assert_eq!(drilled.gateway_version.as_deref(), Some("1.108.7"));
     let seen = crossfire::drill::behaviour(&drilled, &Default::default());
     assert_eq!(seen.groups.len(), CHECKED_CLASSES.len() * 2);
     for (k, g) in &seen.groups {
         assert_eq!(Some(g), committed_drill.groups.get(k), "{k}");
     }
-    let r = &run.scenarios[0];
-    assert_eq!(r.gateway_version.as_deref(), Some("1.108.7"));
-    let status = serde_json::to_value(r.snapshot.as_ref().unwrap()).unwrap();
-    assert_eq!(status["status"], "matched", "{status}");
+
+    // The PR workflow's scenario puts a 429 on Claude with the same config:
+    // its snapshot holds the drill's rate-limit path, once per request.
+    let committed_run = read("litellm-rate-limit-crosses.yaml");
+    let scenario =
+        crossfire::scenario::load(&root().join("scenarios/litellm-rate-limit-crosses.yaml"))
+            .unwrap();
+    assert_eq!(committed_run.name, scenario.name);
+    let requests = scenario.traffic[0].requests.unwrap();
+    let drilled_path = seen.groups["rate_limit, claude-opus"]
+        .paths
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let group = &committed_run.groups["claude-opus"];
     assert_eq!(
-        std::fs::read_to_string(snaps.path().join(scenario_snapshot)).unwrap(),
-        std::fs::read_to_string(root().join("snapshots").join(scenario_snapshot)).unwrap(),
-        "the check rewrote the accepted snapshot"
+        group.paths,
+        [(drilled_path, requests)].into_iter().collect()
     );
-    assert_eq!(run.exit_code(), crossfire::exit::OK);
+    assert_eq!(group.ends_on, ["openai".to_string()].into_iter().collect());
+    assert_eq!(committed_run.groups.len(), 1);
 }
