@@ -328,13 +328,20 @@ fn a_drill_whose_gateway_will_not_start_exits_3_and_says_why() {
 fn ctrl_c_during_a_drill_stops_portkey_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    // Timeouts keep every request waiting for seconds, so the drill is
-    // still running when Ctrl-C comes.
+    // Timeouts keep their requests waiting for seconds, so the drill is
+    // still running when Ctrl-C comes; the rate-limit cell, sent at the
+    // same time, answers at once and shows the traffic is flowing.
     let mut child = ChildGuard(
         crossfire()
             .args(["drill", "--gateway", "portkey", "--config"])
             .arg(example("fallback.json"))
-            .args(["--classes", "timeout", "--requests", "4", "--out"])
+            .args([
+                "--classes",
+                "rate_limit,timeout",
+                "--requests",
+                "4",
+                "--out",
+            ])
             .arg(&out)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -343,19 +350,17 @@ fn ctrl_c_during_a_drill_stops_portkey_and_exits_130() {
     );
     let start = Instant::now();
     let pgid = loop {
+        let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap_or_default();
         let pid = std::fs::read_to_string(out.join("gateway.pid")).unwrap_or_default();
-        if let Ok(pid) = pid.trim().parse::<i32>() {
+        if let (false, Ok(pid)) = (journal.is_empty(), pid.trim().parse::<i32>()) {
             break pid;
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),
-            "Portkey never started"
+            "no traffic reached the mocks"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     };
-    // The requests are sent once Portkey is ready; the slow answers take
-    // seconds, so the drill is mid-cell a second later.
-    std::thread::sleep(Duration::from_millis(1500));
     assert!(group_alive(pgid), "Portkey is not running");
     // SAFETY: signalling the crossfire process this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
@@ -380,7 +385,11 @@ fn ctrl_c_during_a_drill_stops_portkey_and_exits_130() {
         said.contains("  fallback  timeout                not run   not run"),
         "{said}"
     );
-    assert!(said.contains("1 not run;"), "{said}");
+    // An interrupted drill judges no cell, not even one whose requests ended.
+    assert!(
+        said.contains("2 cells: 0 Failover Illusion, 0 unlike the prediction, 2 not run;"),
+        "{said}"
+    );
     assert!(
         took < Duration::from_secs(5),
         "Ctrl-C took {took:?}: {said}"
