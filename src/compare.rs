@@ -231,6 +231,10 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
             Loaded::Litellm(cfg) => drill::drill_litellm(cfg, &drill_opts).await?,
             Loaded::Portkey(cfg) => drill::drill_portkey(cfg, &drill_opts).await?,
         };
+        // Ctrl-C during the drill: start nothing more.
+        if opts.cancel.is_cancelled() {
+            return Err(GatewayError::Interrupted);
+        }
         let healthy = healthy_phase(g, &config, &group, &dir, opts).await?;
         results.push(GatewayResult {
             gateway: g.clone(),
@@ -292,6 +296,9 @@ async fn healthy_phase(
     opts: &CompareOptions,
 ) -> Result<Healthy, GatewayError> {
     let scenario_path = dir.join("healthy.yaml");
+    // A scenario reads its config relative to its own folder: a relative
+    // `--out` or `--portkey-config` would be joined twice.
+    let config = &gateway::absolute(config)?;
     // Paths and group names go in as JSON strings, which YAML reads as-is.
     let quote = |v: &str| serde_json::to_string(v).unwrap_or_default();
     gateway::write_file(

@@ -306,6 +306,7 @@ pub fn explore(
             gateway: opts.gateway.clone(),
             snapshots: None,
             latency_audit: false,
+            journal_memory_cap: crate::runner::DEFAULT_JOURNAL_MEMORY_CAP,
         };
         let summary = rt.block_on(runner::run(std::slice::from_ref(&case), &run_opts, &|_| {}));
         let verdict = match summary.scenarios.first() {

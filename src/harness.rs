@@ -179,6 +179,7 @@ impl Harness {
             gateway: Default::default(),
             snapshots: None,
             latency_audit: false,
+            journal_memory_cap: crate::runner::DEFAULT_JOURNAL_MEMORY_CAP,
         };
         let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
         let report = summary

@@ -490,6 +490,7 @@ fn main() -> ExitCode {
                 gateway: gateway.gateway_options(),
                 snapshots: snapshots.options(),
                 latency_audit,
+                journal_memory_cap: runner::DEFAULT_JOURNAL_MEMORY_CAP,
             };
             let summary = until_stopped(&runtime, cancel, runner::run(&loaded, &opts, &emit));
             ExitCode::from(summary.exit_code() as u8)

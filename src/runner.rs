@@ -160,6 +160,9 @@ impl RunSummary {
     }
 }
 
+/// Attempts a run keeps in memory by default.
+pub const DEFAULT_JOURNAL_MEMORY_CAP: usize = 1_000_000;
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -173,6 +176,10 @@ pub struct RunOptions {
     pub snapshots: Option<crate::snapshot::SnapshotOptions>,
     /// `--latency-audit`: pair every request with a direct call to a healthy mock.
     pub latency_audit: bool,
+    /// Attempts the journal keeps in memory; beyond that the oldest are
+    /// dropped from memory and read back from the journal file at the end
+    /// ([`DEFAULT_JOURNAL_MEMORY_CAP`] unless a test wants less).
+    pub journal_memory_cap: usize,
 }
 
 /// A folder name for a scenario: `01-rate-limit-on-claude`.
@@ -281,7 +288,7 @@ pub async fn run_scenario(
     let mocks = match MockSet::start(
         specs,
         JournalConfig {
-            memory_cap: 1_000_000,
+            memory_cap: opts.journal_memory_cap,
             file: Some(journal_path.clone()),
         },
     )

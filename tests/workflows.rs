@@ -5,6 +5,8 @@
 
 mod support;
 
+use crossfire::mock_providers::FailureClass;
+use crossfire::snapshot::RoutingBehaviour;
 use std::path::Path;
 use support::crossfire;
 
@@ -150,17 +152,100 @@ fn the_documented_workflows_are_valid() {
             .args(["lint", "--gateway", gateway, config])
             .output()
             .unwrap();
-        // Exit 1 is a warning about the config; 2 would be one it cannot read.
-        assert!(
-            matches!(lint.status.code(), Some(0 | 1)),
-            "`crossfire lint {config}` exited {:?}: {}",
+        // LiteLLM 1.108.7 rules: the one warning is about `gpt-4o`, which has
+        // no fallback of its own; `claude-opus` crosses to it.
+        let said = String::from_utf8_lossy(&lint.stdout);
+        assert_eq!(
             lint.status.code(),
+            Some(1),
+            "`crossfire lint {config}`: {said}{}",
             String::from_utf8_lossy(&lint.stderr)
         );
+        assert!(
+            said.contains("warnings:\n  `gpt-4o` has one deployment and no `fallbacks`: a 429, 5xx or timeout on it reaches the client\n\n"),
+            "{said}"
+        );
+        assert!(
+            said.contains("  claude-opus  rate_limit        claude-opus x3 -> gpt-4o (openai) 200"),
+            "{said}"
+        );
     }
-    // Their snapshots are committed.
+    // Their snapshots are committed (their content is checked below).
     assert!(root()
         .join("snapshots/litellm-rate-limit-crosses.yaml")
-        .exists());
-    assert!(root().join("snapshots/drill-fallbacks.yaml").exists());
+        .is_file());
+    assert!(root().join("snapshots/drill-fallbacks.yaml").is_file());
+}
+
+/// The failure classes of the committed drill snapshot checked against a
+/// real drill here: one per kind of path it holds (crossed after retries,
+/// crossed at once, failed on the fallback too).
+const CHECKED_CLASSES: [FailureClass; 3] = [
+    FailureClass::RateLimit,
+    FailureClass::Auth,
+    FailureClass::ContextOverflow,
+];
+
+#[tokio::test]
+async fn the_committed_snapshots_hold_what_the_workflows_produce() {
+    // Measured with LiteLLM 1.108.7 (crossfire's pin; the drill reports the
+    // version that ran).
+    assert_eq!(crossfire::provision::LITELLM_VERSION, "1.108.7");
+    let read = |name: &str| -> RoutingBehaviour {
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("snapshots").join(name)).unwrap())
+            .unwrap()
+    };
+    let committed_drill = read("drill-fallbacks.yaml");
+    // The drill snapshot holds every drill class on both groups, each cell
+    // with the drill's two requests.
+    let cfg =
+        crossfire::gateway::litellm::config::load(&root().join("examples/litellm/fallbacks.yaml"))
+            .unwrap();
+    let mut keys: Vec<String> = Vec::new();
+    for class in crossfire::gateway::litellm::lint::DRILL_CLASSES {
+        for group in cfg.groups() {
+            keys.push(format!("{class}, {group}"));
+        }
+    }
+    keys.sort();
+    assert_eq!(
+        committed_drill.groups.keys().cloned().collect::<Vec<_>>(),
+        keys
+    );
+    for (k, g) in &committed_drill.groups {
+        assert_eq!(g.paths.values().sum::<u64>(), 2, "{k}");
+    }
+
+    // A real drill of the config the workflows use.
+    let out = tempfile::tempdir().unwrap();
+    let opts = support::drill_options(out.path(), &CHECKED_CLASSES, &[]);
+    let drilled = crossfire::drill::drill_litellm(&cfg, &opts).await.unwrap();
+    assert_eq!(drilled.gateway_version.as_deref(), Some("1.108.7"));
+    let seen = crossfire::drill::behaviour(&drilled, &Default::default());
+    assert_eq!(seen.groups.len(), CHECKED_CLASSES.len() * 2);
+    for (k, g) in &seen.groups {
+        assert_eq!(Some(g), committed_drill.groups.get(k), "{k}");
+    }
+
+    // The PR workflow's scenario puts a 429 on Claude with the same config:
+    // its snapshot holds the drill's rate-limit path, once per request.
+    let committed_run = read("litellm-rate-limit-crosses.yaml");
+    let scenario =
+        crossfire::scenario::load(&root().join("scenarios/litellm-rate-limit-crosses.yaml"))
+            .unwrap();
+    assert_eq!(committed_run.name, scenario.name);
+    let requests = scenario.traffic[0].requests.unwrap();
+    let drilled_path = seen.groups["rate_limit, claude-opus"]
+        .paths
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let group = &committed_run.groups["claude-opus"];
+    assert_eq!(
+        group.paths,
+        [(drilled_path, requests)].into_iter().collect()
+    );
+    assert_eq!(group.ends_on, ["openai".to_string()].into_iter().collect());
+    assert_eq!(committed_run.groups.len(), 1);
 }

@@ -90,6 +90,7 @@ pub fn options(out: PathBuf) -> RunOptions {
         gateway: Default::default(),
         snapshots: None,
         latency_audit: false,
+        journal_memory_cap: runner::DEFAULT_JOURNAL_MEMORY_CAP,
     }
 }
 
