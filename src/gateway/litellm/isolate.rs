@@ -182,6 +182,9 @@ pub fn isolate(
             m.insert(key(k), v);
         }
     }
+    // The copy is a file in the run folder: no credential of the team's
+    // reaches it (rewrite puts the mocks' dummies in later anyway).
+    super::rewrite::scrub(&mut doc);
     let text = super::yaml::emit(&doc);
     std::fs::write(file, &text)
         .map_err(|e| InputError::file(file, format!("cannot write: {e}")))?;
