@@ -123,7 +123,7 @@ fn a_litellm_drill_writes_no_secret_of_the_config_anywhere() {
         .lines()
         .find(|l| l.contains("rate_limit"))
         .unwrap_or_else(|| panic!("no rate_limit row:\n{printed}"));
-    assert!(row.contains("claude-opus -> gpt-4o"), "{row}");
+    assert!(row.contains("-> gpt-4o (openai) 200"), "{row}");
     assert!(out.join("drill-source.yaml").exists());
     assert!(out.join("litellm-config.yaml").exists());
     assert_nowhere(&LITELLM_MARKERS, &out, &printed);
