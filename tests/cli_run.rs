@@ -12,18 +12,11 @@ use support::{
     REFGW_GATEWAY, THREE_DEPLOYMENTS,
 };
 
-/// The gateway's process group, once the gateway has logged that it
-/// started (`pid=` from the reference gateway, or the test's command). The
-/// group id is in `gateway.pid`: the group's leader is crossfire's
-/// supervisor, not the gateway.
+/// The gateway's pid from the line the reference gateway logs when it listens.
 fn gateway_pid(run_dir: &Path) -> Option<i32> {
     let log = std::fs::read_to_string(run_dir.join("gateway.log")).ok()?;
-    log.split("pid=").nth(1)?;
-    std::fs::read_to_string(run_dir.join("gateway.pid"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let pid = log.split("pid=").nth(1)?;
+    pid.split_whitespace().next()?.parse().ok()
 }
 
 #[test]
