@@ -138,6 +138,9 @@ impl Drop for ProcessGuard {
 fn start_watcher(watch: RawFd) -> std::io::Result<()> {
     // SAFETY (whole function): only async-signal-safe calls, see `spawn`.
     unsafe {
+        // std has made this process a group leader already; say so here
+        // too, since the watcher relies on it.
+        libc::setpgid(0, 0);
         // The gateway itself still ends when crossfire's thread goes.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
         let group = libc::getpid();
