@@ -7,6 +7,10 @@
 
 mod support;
 
+use crossfire::diag::Source;
+use crossfire::gateway::litellm::{config, isolate, rewrite, yaml};
+use crossfire::gateway::portkey;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use support::crossfire;
@@ -169,4 +173,57 @@ fn a_portkey_drill_writes_no_secret_of_the_config_anywhere() {
     assert!(row.contains("anthropic -> openai"), "{row}");
     assert!(out.join("portkey-config.json").exists());
     assert_nowhere(&PORTKEY_MARKERS, &out, &printed);
+}
+
+/// Mock base URLs for every item, as a run gives them.
+fn bases<'a>(ids: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+    ids.enumerate()
+        .map(|(i, id)| (id.to_string(), format!("http://127.0.0.1:{}", 41000 + i)))
+        .collect()
+}
+
+/// What the proxy is given, and the drill's isolated copy: every planted
+/// secret is the dummy; routing (fallbacks, hosts, groups) is as written.
+#[test]
+fn the_rewritten_litellm_config_and_the_drill_copy_hold_dummies_only() {
+    let cfg = config::read(Source::from_text(
+        Path::new("team.yaml"),
+        LITELLM_CONFIG.into(),
+    ))
+    .expect("the planted config reads");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("drill-source.yaml");
+    let isolated =
+        isolate::isolate(&cfg, &["claude-opus".to_string()], &copy).expect("the drill copy reads");
+    let copy_text = std::fs::read_to_string(&copy).expect("the copy was written");
+    let doc = rewrite::rewrite(
+        &isolated,
+        &bases(isolated.items.iter().map(|i| i.id.as_str())),
+        "sk-crossfire-test",
+    );
+    let text = yaml::emit(&doc);
+    for m in LITELLM_MARKERS {
+        assert!(
+            !copy_text.contains(m),
+            "{m} in the drill copy:\n{copy_text}"
+        );
+        assert!(!text.contains(m), "{m} in the rewrite:\n{text}");
+    }
+    insta::assert_snapshot!("drill_copy", copy_text);
+    insta::assert_snapshot!("rewritten_for_the_proxy", text);
+}
+
+#[test]
+fn the_rewritten_portkey_config_holds_dummies_only() {
+    let cfg = portkey::config::read(Source::from_text(
+        Path::new("team.json"),
+        PORTKEY_CONFIG.into(),
+    ))
+    .expect("the planted config reads");
+    let doc = portkey::config::rewrite(&cfg, &bases(cfg.leaves.iter().map(|l| l.id.as_str())));
+    let text = serde_json::to_string_pretty(&doc).expect("json");
+    for m in PORTKEY_MARKERS {
+        assert!(!text.contains(m), "{m} in the rewrite:\n{text}");
+    }
+    insta::assert_snapshot!(text);
 }

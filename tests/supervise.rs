@@ -149,8 +149,48 @@ fn kill_crossfire_and_time_the_rest(
     Err(left())
 }
 
+/// Runs `c` with `crossfire run`, waits for traffic through the gateway
+/// (then `settle`), checks that the gateway group holds a process whose
+/// command line contains `gateway` and that one watcher runs, SIGKILLs
+/// crossfire, and asserts that everything it started is gone within 3 s.
+fn sigkill_leaves_nothing(c: &support::Case, run: &str, gateway: &str, settle: Duration) {
+    let out = c.dir.path().join("out");
+    let mut child = ChildGuard(
+        crossfire()
+            .arg("run")
+            .arg(&c.scenario)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("crossfire starts"),
+    );
+    let pgid = wait_for_traffic(&out.join(run), Duration::from_secs(180));
+    let _cleanup = GroupGuard(pgid);
+    std::thread::sleep(settle);
+    let before = group_members(pgid);
+    assert!(
+        before.iter().any(|p| p.cmdline.contains(gateway)),
+        "no `{gateway}` in the gateway's group: {before:?}"
+    );
+    // crossfire and its watcher (a fork of it), outside the gateway's group.
+    let watchers: Vec<Proc> = naming(&out)
+        .into_iter()
+        .filter(|p| p.cmdline.contains("crossfire") && p.pid != child.id() as i32)
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert_eq!(watchers.len(), 1, "{watchers:?}");
+    match kill_crossfire_and_time_the_rest(&mut child, pgid, &out, Duration::from_secs(3)) {
+        Ok(took) => eprintln!("{run}: all gone {took:?} after SIGKILL of crossfire"),
+        Err(left) => panic!("still running 3 s after crossfire died: {left:?}"),
+    }
+}
+
 #[test]
 fn a_gateway_behind_a_shell_wrapper_dies_with_a_sigkilled_crossfire() {
+    // The wrapper runs the gateway, which spawns a helper: three processes
+    // of one group, of which only the shell would get a death signal.
     let c = case(
         &format!(
             "name: wrapped\ngateway:\n  kind: command\n  command: [sh, -c, \"python3 REFGW {{{{ config }}}}; echo wrapper done\"]\n  config: gateway.json.tmpl\n  ready: /health\n{THREE_DEPLOYMENTS}traffic:\n  - model: claude-opus\n    duration: 60s\n    rate: 20\n"
@@ -163,46 +203,14 @@ fn a_gateway_behind_a_shell_wrapper_dies_with_a_sigkilled_crossfire() {
             .replace("\"groups\"", "\"spawn_helper\": true,\n  \"groups\""),
         ),
     );
-    let out = c.dir.path().join("out");
-    let mut child = ChildGuard(
-        crossfire()
-            .arg("run")
-            .arg(&c.scenario)
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("crossfire starts"),
-    );
-    let pgid = wait_for_traffic(&out.join("01-wrapped"), Duration::from_secs(30));
-    let _cleanup = GroupGuard(pgid);
-    let before = group_members(pgid);
-    // The wrapper, the gateway it runs and the helper the gateway spawned.
-    assert!(
-        before.iter().any(|p| p.cmdline.starts_with("sh -c")),
-        "{before:?}"
-    );
-    // crossfire and its watcher, outside the gateway's group.
-    let watchers = naming(&out)
-        .iter()
-        .filter(|p| p.cmdline.contains("crossfire") && p.pid != child.id() as i32)
-        .count();
-    assert_eq!(watchers, 1, "{:?}", naming(&out));
-    let gateway = before
-        .iter()
-        .filter(|p| p.cmdline.contains("refgw.py"))
-        .count();
-    assert!(gateway >= 1, "the gateway is not running: {before:?}");
-    let gone = kill_crossfire_and_time_the_rest(&mut child, pgid, &out, Duration::from_secs(3));
-    match gone {
-        Ok(took) => eprintln!("group gone {took:?} after SIGKILL of crossfire"),
-        Err(left) => panic!("still running 3 s after crossfire died: {left:?}"),
-    }
+    sigkill_leaves_nothing(&c, "01-wrapped", "refgw.py", Duration::ZERO);
 }
 
 #[test]
 fn the_litellm_proxy_dies_with_a_sigkilled_crossfire() {
+    // After three answers, requests hang at the provider: LiteLLM, given
+    // SIGTERM alone, waits for them before it exits (how it outlived
+    // crossfire).
     let c = case(
         "name: long\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: anthropic\n    fault: timeout\n    delay: 60s\n    schedule: {after: 3}\ntraffic:\n  - model: claude-opus\n    duration: 120s\n    rate: 5\n",
         None,
@@ -212,31 +220,19 @@ fn the_litellm_proxy_dies_with_a_sigkilled_crossfire() {
         c.dir.path().join("litellm.yaml"),
     )
     .expect("copy the config");
-    let out = c.dir.path().join("out");
-    let mut child = ChildGuard(
-        crossfire()
-            .arg("run")
-            .arg(&c.scenario)
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("crossfire starts"),
+    sigkill_leaves_nothing(&c, "01-long", "litellm", Duration::from_secs(1));
+}
+
+#[test]
+fn the_portkey_gateway_dies_with_a_sigkilled_crossfire() {
+    let c = case(
+        &format!(
+            "name: pk\ngateway: {{kind: portkey, config: {}}}\nfaults:\n  - on: anthropic\n    fault: timeout\n    delay: 60s\n    schedule: {{after: 3}}\ntraffic:\n  - model: claude-opus\n    duration: 120s\n    rate: 5\n",
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/portkey/fallback.json")
+                .display()
+        ),
+        None,
     );
-    let pgid = wait_for_traffic(&out.join("01-long"), Duration::from_secs(180));
-    let _cleanup = GroupGuard(pgid);
-    // Requests now hang at the provider: LiteLLM, given SIGTERM alone,
-    // waits for them before it exits (how it outlived crossfire).
-    std::thread::sleep(Duration::from_secs(1));
-    let before = group_members(pgid);
-    assert!(
-        before.iter().any(|p| p.cmdline.contains("litellm")),
-        "the proxy is not running: {before:?}"
-    );
-    let gone = kill_crossfire_and_time_the_rest(&mut child, pgid, &out, Duration::from_secs(3));
-    match gone {
-        Ok(took) => eprintln!("LiteLLM group gone {took:?} after SIGKILL of crossfire"),
-        Err(left) => panic!("still running 3 s after crossfire died: {left:?}"),
-    }
+    sigkill_leaves_nothing(&c, "01-pk", "start-server.js", Duration::from_secs(1));
 }

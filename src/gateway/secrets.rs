@@ -65,12 +65,14 @@ pub fn is_secret_key(k: &str) -> bool {
 }
 
 /// Whether a key holds a secret even when it is written as a number (a
-/// numeric password): the secret keys that are not limits by nature.
+/// numeric password or key). Narrower than [`is_secret_key`]: a number under
+/// a `*token*` key may be a limit crossfire does not know.
 pub fn is_password_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
+    let k = k.to_ascii_lowercase().replace('-', "_");
     ["password", "passwd", "passphrase", "secret"]
         .iter()
         .any(|w| k.contains(w))
+        || ((k.ends_with("_key") || k == "key") && is_secret_key(&k))
 }
 
 /// Whether a key holds a mapping of header names to values
@@ -209,6 +211,21 @@ mod tests {
             "database_connection_pool_limit",
         ] {
             assert!(!is_secret_key(k), "{k} is no secret");
+        }
+    }
+
+    #[test]
+    fn numbers_are_secrets_under_password_and_key_names_only() {
+        for k in ["redis_password", "api_key", "master_key", "client_secret"] {
+            assert!(is_password_key(k), "{k}");
+        }
+        for k in [
+            "max_tokens",
+            "input_cost_per_token",
+            "token_counter",
+            "timeout",
+        ] {
+            assert!(!is_password_key(k), "{k}");
         }
     }
 
