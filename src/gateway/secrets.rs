@@ -108,7 +108,7 @@ const KEY_PREFIXES: [&str; 6] = ["sk-", "sk_", "AIza", "gsk_", "xai-", "AKIA"];
 ///
 /// ```
 /// use crossfire::gateway::secrets::{scrub_str, DUMMY_KEY};
-/// assert_eq!(scrub_str("sk-live-123", false).as_deref(), Some(DUMMY_KEY));
+/// assert_eq!(scrub_str("sk-live-0123456789abcdef", false).as_deref(), Some(DUMMY_KEY));
 /// assert_eq!(
 ///     scrub_str("https://bob:hunter2@llm.example.com/v1?key=abc&x=1", false).as_deref(),
 ///     Some("https://llm.example.com/v1?key=sk-crossfire-dummy&x=1"),
@@ -119,12 +119,20 @@ pub fn scrub_str(s: &str, secret: bool) -> Option<String> {
     if secret {
         return (s != DUMMY_KEY).then(|| DUMMY_KEY.to_string());
     }
-    let trimmed = s.trim_start();
-    let lower = trimmed.to_ascii_lowercase();
-    if lower.starts_with("bearer ") || lower.starts_with("basic ") {
-        return Some(DUMMY_KEY.to_string());
-    }
-    if s != DUMMY_KEY && KEY_PREFIXES.iter().any(|p| trimmed.starts_with(p)) {
+    let trimmed = s.trim();
+    // A credential is one long token: `Bearer abc...`, `sk-proj-...`; free
+    // text that starts with "Basic" or "sk-" is left alone.
+    let token = |t: &str| t.len() >= 8 && !t.contains(char::is_whitespace);
+    let scheme = trimmed
+        .split_once(' ')
+        .filter(|(w, rest)| {
+            ["bearer", "basic"].contains(&w.to_ascii_lowercase().as_str()) && token(rest.trim())
+        })
+        .is_some();
+    let provider_key = trimmed.len() >= 20
+        && token(trimmed)
+        && KEY_PREFIXES.iter().any(|p| trimmed.starts_with(p));
+    if scheme || (provider_key && s != DUMMY_KEY) {
         return Some(DUMMY_KEY.to_string());
     }
     let url = scrub_url(s);
@@ -257,8 +265,21 @@ mod tests {
 
     #[test]
     fn credentials_are_found_by_form_under_any_key() {
-        assert_eq!(scrub_str("Bearer abc", false).as_deref(), Some(DUMMY_KEY));
-        assert_eq!(scrub_str("AIzaSyXX", false).as_deref(), Some(DUMMY_KEY));
+        for secret in [
+            "Bearer abcdefgh123",
+            "basic dXNlcjpwYXNzd29yZA==",
+            "AIzaSyA1234567890abcdefgh",
+            "sk-proj-abcdefghijklmnopqrstuvwxyz",
+        ] {
+            assert_eq!(
+                scrub_str(secret, false).as_deref(),
+                Some(DUMMY_KEY),
+                "{secret}"
+            );
+        }
+        for text in ["Basic support tier", "sk-large", "Bearer of bad news"] {
+            assert_eq!(scrub_str(text, false), None, "{text}");
+        }
         assert_eq!(scrub_str(DUMMY_KEY, false), None);
         assert_eq!(scrub_str(DUMMY_KEY, true), None);
         assert_eq!(scrub_str("anything", true).as_deref(), Some(DUMMY_KEY));
