@@ -152,6 +152,7 @@ fn start_watcher(watch: RawFd) -> std::io::Result<()> {
                 // never sees it exit or has to reap it).
                 match libc::fork() {
                     0 => watch_group(watch, group),
+                    -1 => libc::_exit(1),
                     _ => libc::_exit(0),
                 }
             }
@@ -160,6 +161,10 @@ fn start_watcher(watch: RawFd) -> std::io::Result<()> {
                 while libc::waitpid(middle, &mut st, 0) < 0
                     && *libc::__errno_location() == libc::EINTR
                 {}
+                // No watcher, no start: a gateway must not outlive crossfire.
+                if !libc::WIFEXITED(st) || libc::WEXITSTATUS(st) != 0 {
+                    return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+                }
             }
         }
         libc::close(watch);
@@ -209,10 +214,15 @@ unsafe fn watch_group(watch: RawFd, group: libc::pid_t) -> ! {
                 end_group(group);
             }
         }
-        if libc::kill(-group, 0) != 0 {
+        if group_gone(group) {
             libc::_exit(0);
         }
     }
+}
+
+/// Whether no process of `group` exists any more.
+unsafe fn group_gone(group: libc::pid_t) -> bool {
+    libc::kill(-group, 0) != 0 && *libc::__errno_location() == libc::ESRCH
 }
 
 /// crossfire is gone: SIGTERM to the group, up to [`ORPHAN_GRACE`] for it
@@ -224,7 +234,7 @@ unsafe fn end_group(group: libc::pid_t) -> ! {
         tv_nsec: 20_000_000,
     };
     for _ in 0..ORPHAN_GRACE.as_millis() / 20 {
-        if libc::kill(-group, 0) != 0 {
+        if group_gone(group) {
             libc::_exit(0);
         }
         libc::nanosleep(&step, std::ptr::null_mut());

@@ -188,5 +188,9 @@ pub fn isolate(
     let text = super::yaml::emit(&doc);
     std::fs::write(file, &text)
         .map_err(|e| InputError::file(file, format!("cannot write: {e}")))?;
-    config::read(Source::from_text(file, text))
+    let mut copy = config::read(Source::from_text(file, text))?;
+    // The scrub replaced `os.environ/NAME` secrets with dummies; the proxy
+    // still gets every variable the team's config names, as a dummy.
+    copy.env_refs.extend(cfg.env_refs.iter().cloned());
+    Ok(copy)
 }
