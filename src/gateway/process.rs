@@ -228,6 +228,10 @@ unsafe fn group_gone(group: libc::pid_t) -> bool {
 /// crossfire is gone: SIGTERM to the group, up to [`ORPHAN_GRACE`] for it
 /// to go, then SIGKILL.
 unsafe fn end_group(group: libc::pid_t) -> ! {
+    // After a normal stop the group is gone before the pipe closes.
+    if group_gone(group) {
+        libc::_exit(0);
+    }
     libc::kill(-group, libc::SIGTERM);
     let step = libc::timespec {
         tv_sec: 0,
