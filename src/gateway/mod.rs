@@ -5,6 +5,7 @@ pub mod account;
 pub mod litellm;
 pub mod portkey;
 pub mod process;
+pub mod secrets;
 pub mod sink;
 pub mod template;
 
@@ -48,30 +49,7 @@ impl GatewayError {
     }
 }
 
-/// The dummy every secret in a gateway config is replaced with.
-pub const DUMMY_KEY: &str = "sk-crossfire-dummy";
-
-/// Whether a config key holds a secret (an API key, token, password, a
-/// service account).
-pub fn is_secret_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
-    // `max_tokens` and friends are limits, not secrets.
-    if k.contains("tokens") {
-        return false;
-    }
-    [
-        "api_key",
-        "secret",
-        "token",
-        "password",
-        "credential",
-        "access_key",
-        "private_key",
-        "service_account",
-    ]
-    .iter()
-    .any(|s| k.contains(s))
-}
+pub use secrets::{is_secret_key, DUMMY_KEY};
 
 /// `dir` as an absolute path. A gateway runs in its own working folder, so
 /// every path crossfire hands it (config, seal, run folder) must not depend

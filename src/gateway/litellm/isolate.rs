@@ -182,8 +182,15 @@ pub fn isolate(
             m.insert(key(k), v);
         }
     }
+    // The copy is a file in the run folder: no credential of the team's
+    // reaches it (rewrite puts the mocks' dummies in later anyway).
+    super::rewrite::scrub(&mut doc);
     let text = super::yaml::emit(&doc);
     std::fs::write(file, &text)
         .map_err(|e| InputError::file(file, format!("cannot write: {e}")))?;
-    config::read(Source::from_text(file, text))
+    let mut copy = config::read(Source::from_text(file, text))?;
+    // The scrub replaced `os.environ/NAME` secrets with dummies; the proxy
+    // still gets every variable the team's config names, as a dummy.
+    copy.env_refs.extend(cfg.env_refs.iter().cloned());
+    Ok(copy)
 }

@@ -8,8 +8,8 @@ use mock_providers::Dialect;
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeMap;
 
-use crate::gateway::is_secret_key;
 pub use crate::gateway::DUMMY_KEY;
+use crate::gateway::{is_secret_key, secrets};
 
 /// The `api_base` LiteLLM needs to reach a mock at `base` (`http://127.0.0.1:P`)
 /// on the provider's real path (measured with LiteLLM 1.108.7: OpenAI-style
@@ -43,21 +43,38 @@ pub(super) fn child_mapping<'a>(m: &'a mut Mapping, name: &str) -> Option<&'a mu
     v.as_mapping_mut()
 }
 
-/// Replaces every literal secret in the document with the dummy.
-fn scrub(v: &mut Value) {
+/// Replaces everything the team wrote as a credential with the dummy (see
+/// [`secrets`](crate::gateway::secrets)): values under secret keys, header
+/// values, the environment section, URL userinfo and credential query
+/// parameters. Whatever routing reads (names, hosts, paths, settings) stays.
+pub fn scrub(doc: &mut Value) {
+    scrub_value(doc, false);
+}
+
+fn scrub_value(v: &mut Value, secret: bool) {
     match v {
+        Value::String(s) => {
+            if let Some(r) = secrets::scrub_str(s, secret) {
+                *s = r;
+            }
+        }
         Value::Mapping(m) => {
             for (k, val) in m.iter_mut() {
-                let secret = k.as_str().is_some_and(is_secret_key);
-                if secret && val.is_string() {
+                let name = k.as_str().unwrap_or_default();
+                let inner = secret
+                    || is_secret_key(name)
+                    || secrets::is_environment_key(name)
+                    || (secrets::is_header_map_key(name) && val.is_mapping());
+                if secrets::is_password_key(name) && val.is_number() {
                     *val = key(DUMMY_KEY);
                 } else {
-                    scrub(val);
+                    scrub_value(val, inner);
                 }
             }
         }
-        Value::Sequence(list) => list.iter_mut().for_each(scrub),
-        _ => {}
+        Value::Sequence(list) => list.iter_mut().for_each(|x| scrub_value(x, secret)),
+        Value::Tagged(t) => scrub_value(&mut t.value, secret),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
@@ -140,5 +157,27 @@ mod tests {
         assert!(!is_secret_key("model"));
         assert!(!is_secret_key("max_tokens"));
         assert!(is_secret_key("azure_ad_token"));
+    }
+
+    #[test]
+    fn scrub_replaces_header_values_organization_userinfo_and_numeric_passwords() {
+        let mut doc: Value = serde_yaml::from_str(
+            "model_list:\n- model_name: g\n  litellm_params:\n    model: openai/gpt-4o\n    api_base: https://u:pw1@h.example/v1\n    organization: org-1\n    extra_headers: {Authorization: Bearer t1, X-Team: team-1}\n    input_cost_per_token: 0.5\n    max_tokens: 10\nlitellm_settings:\n  cache_params: {type: redis, password: 12345}\n",
+        )
+        .expect("yaml");
+        scrub(&mut doc);
+        let text = serde_yaml::to_string(&doc).expect("yaml");
+        for gone in ["pw1", "org-1", "t1", "team-1", "12345"] {
+            assert!(!text.contains(gone), "{gone} survived:\n{text}");
+        }
+        for kept in [
+            "https://h.example/v1",
+            "X-Team",
+            "0.5",
+            "max_tokens: 10",
+            "type: redis",
+        ] {
+            assert!(text.contains(kept), "{kept} lost:\n{text}");
+        }
     }
 }

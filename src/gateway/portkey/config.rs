@@ -337,20 +337,32 @@ fn leaf_object<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Map<String,
     cur.as_object_mut()
 }
 
-/// Replaces every literal secret in the document with the dummy.
-fn scrub(v: &mut Value) {
+/// Replaces everything the team wrote as a credential with the dummy (see
+/// [`secrets`](crate::gateway::secrets)): values under secret keys
+/// (`api_key`, `openai_organization`, `aws_session_token`, ...), header
+/// values, URL userinfo and credential query parameters.
+fn scrub(v: &mut Value, secret: bool) {
+    use crate::gateway::secrets;
     match v {
+        Value::String(s) => {
+            if let Some(r) = secrets::scrub_str(s, secret) {
+                *s = r;
+            }
+        }
         Value::Object(m) => {
             for (k, val) in m.iter_mut() {
-                if crate::gateway::is_secret_key(k) && val.is_string() {
-                    *val = Value::String(crate::gateway::DUMMY_KEY.into());
+                let inner = secret
+                    || secrets::is_secret_key(k)
+                    || (secrets::is_header_map_key(k) && val.is_object());
+                if secrets::is_password_key(k) && val.is_number() {
+                    *val = Value::String(secrets::DUMMY_KEY.into());
                 } else {
-                    scrub(val);
+                    scrub(val, inner);
                 }
             }
         }
-        Value::Array(list) => list.iter_mut().for_each(scrub),
-        _ => {}
+        Value::Array(list) => list.iter_mut().for_each(|x| scrub(x, secret)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 
@@ -359,7 +371,7 @@ fn scrub(v: &mut Value) {
 /// a mock. Routing is left as written.
 pub fn rewrite(cfg: &PortkeyConfig, bases: &std::collections::BTreeMap<String, String>) -> Value {
     let mut doc = cfg.doc.clone();
-    scrub(&mut doc);
+    scrub(&mut doc, false);
     for leaf in &cfg.leaves {
         let (Some((_, dialect)), Some(base)) = (&leaf.mapped, bases.get(&leaf.id)) else {
             continue;
