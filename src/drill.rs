@@ -582,6 +582,16 @@ fn judge_cell(
             .collect(),
         None => vec![],
     };
+    // A split lint knows (measured before) stays the finding when this drill
+    // saw only one of its sides: under load the gateway may take one path
+    // for all 20 requests, and the finding must not change with the load.
+    let known_split = cell.prediction.as_ref().is_some_and(|x| {
+        let alternatives: Vec<&str> = x.text.split(" or ").collect();
+        x.nondeterministic
+            && distribution
+                .iter()
+                .all(|(shape, _)| alternatives.contains(&shape.as_str()))
+    });
     let (verdict, why) = if cell_paths.is_empty() {
         let v = if interrupted {
             CellVerdict::NotRun
@@ -594,7 +604,7 @@ fn judge_cell(
             CellVerdict::NotObserved,
             Some(received_instead(&cell_paths, cell.class)),
         )
-    } else if outcomes.len() > 1 {
+    } else if outcomes.len() > 1 || known_split {
         (
             CellVerdict::Nondeterministic,
             illusions.first().and_then(|f| f.why.clone()),
@@ -617,10 +627,7 @@ fn judge_cell(
     let as_predicted = met.is_empty()
         || cell.prediction.as_ref().is_none_or(|x| {
             if x.nondeterministic {
-                let alternatives: Vec<&str> = x.text.split(" or ").collect();
-                return distribution
-                    .iter()
-                    .all(|(shape, _)| alternatives.contains(&shape.as_str()));
+                return known_split;
             }
             let text = x
                 .text
@@ -1208,6 +1215,37 @@ mod tests {
             false,
         );
         assert_eq!(kept.verdict, CellVerdict::Crossed);
+    }
+
+    #[test]
+    fn a_known_split_seen_on_one_side_only_is_still_nondeterministic() {
+        let mut p = plan(Some(promise()));
+        p.prediction = Some(lint::Prediction {
+            group: "claude-opus".into(),
+            class: FailureClass::RateLimit,
+            exception: String::new(),
+            attempts: 1,
+            fallback: None,
+            outcome: PathClass::FailedNoFailover,
+            client_status: 429,
+            text: "claude-opus -> client 429 or claude-opus -> gpt-4o (openai) 200".into(),
+            why: "measured".into(),
+            nondeterministic: true,
+        });
+        let failed = |n| path(n, vec![step("claude", "anthropic", LIMIT, 429)], false, 429);
+        let c = judge_cell(p, vec![failed(1), failed(2)], &groups(), false);
+        assert_eq!(c.verdict, CellVerdict::Nondeterministic);
+        assert!(c.as_predicted);
+        // A path outside both sides contradicts the prediction.
+        let mut p = plan(Some(promise()));
+        p.prediction = Some(lint::Prediction {
+            text: "claude-opus -> client 500 or claude-opus -> gpt-4o (openai) 200".into(),
+            nondeterministic: true,
+            ..c.predicted.clone().expect("prediction")
+        });
+        let other = judge_cell(p, vec![failed(1), failed(2)], &groups(), false);
+        assert_eq!(other.verdict, CellVerdict::Illusion);
+        assert!(!other.as_predicted);
     }
 
     #[test]
