@@ -156,7 +156,7 @@ fn believed_targets(b: &Believed, group: &str) -> Vec<String> {
 
 /// The key `fallbacks` gives a group through: its own entry or `*` in
 /// `fallbacks`, else `default_fallbacks`.
-fn general_key(cfg: &LitellmConfig, group: &str) -> &'static str {
+pub fn general_key(cfg: &LitellmConfig, group: &str) -> &'static str {
     let listed = cfg
         .routing
         .fallbacks

@@ -178,16 +178,17 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
         .content_policy_fallbacks
         .as_ref()
         .filter(|l| !l.is_empty());
+    let general = super::intent::general_key(cfg, group);
     let (targets, list_name) = match exception {
         "ContextWindowExceededError" => match class_targets(cw, group) {
             Some(t) => (t, "context_window_fallbacks"),
-            None => (general_targets(cfg, group), "fallbacks"),
+            None => (general_targets(cfg, group), general),
         },
         "ContentPolicyViolationError" => match class_targets(cp, group) {
             Some(t) => (t, "content_policy_fallbacks"),
-            None => (general_targets(cfg, group), "fallbacks"),
+            None => (general_targets(cfg, group), general),
         },
-        _ => (general_targets(cfg, group), "fallbacks"),
+        _ => (general_targets(cfg, group), general),
     };
     let no_retry_for_own_list = (exception == "ContextWindowExceededError" && cw.is_some())
         || (exception == "ContentPolicyViolationError" && cp.is_some());
@@ -271,7 +272,7 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             )
         }
         None => {
-            let why = if list_name != "fallbacks" && targets.is_empty() {
+            let why = if list_name != general && targets.is_empty() {
                 format!(
                     "{retry_note}; {} has no entry for {group}, so LiteLLM {} falls back nowhere, not even to `fallbacks`",
                     super::intent::at(cfg, list_name),
