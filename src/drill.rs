@@ -34,6 +34,9 @@ pub struct DrillOptions {
     pub gateway: GatewayOptions,
     /// Cancelled on Ctrl-C.
     pub cancel: CancellationToken,
+    /// Drill even when config items have no mock (`--allow-unmapped`): their
+    /// traffic is sealed, as `run` does; otherwise such an item stops the drill.
+    pub allow_unmapped: bool,
 }
 
 /// What a cell shows.
@@ -317,13 +320,31 @@ pub async fn drill_litellm(
     opts: &DrillOptions,
 ) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
-    crate::gateway::create_dir(&opts.out)?;
+    // The same rule as `run`: an item without a mock would send its traffic
+    // to the real provider, so it stops the drill unless allowed.
+    crate::scenario::litellm_deployments(cfg, opts.allow_unmapped)?;
     let groups: Vec<String> = cfg
         .groups()
         .into_iter()
         .filter(|g| opts.groups.is_empty() || opts.groups.contains(g))
         .filter(|g| cfg.items_of(g).iter().any(|i| i.mapped.is_some()))
         .collect();
+    if groups.is_empty() {
+        let unmapped: Vec<String> = cfg
+            .items
+            .iter()
+            .filter(|i| i.mapped.is_none())
+            .map(|i| format!("`{}`", i.model))
+            .collect();
+        return Err(GatewayError::Input(cfg.src.error_at_key(
+            "model_list",
+            format!(
+                "no model group to drill has an item crossfire can map to a mock (unmapped: {}); nothing to drill",
+                unmapped.join(", ")
+            ),
+        )));
+    }
+    crate::gateway::create_dir(&opts.out)?;
     let pairs = cell_pairs(&groups, &opts.classes);
     let cell_groups: Vec<String> = pairs.iter().map(|(g, _)| g.clone()).collect();
     let isolated = isolate::isolate(cfg, &cell_groups, &opts.out.join("drill-source.yaml"))?;

@@ -614,6 +614,7 @@ fn main() -> ExitCode {
                 groups,
                 gateway: gateway.gateway_options(),
                 cancel: cancel.clone(),
+                allow_unmapped: gateway.allow_unmapped,
             };
             let result = until_stopped(&runtime, cancel, async {
                 match &cfg {
@@ -735,6 +736,7 @@ fn main() -> ExitCode {
                 latency_requests,
                 out: out.unwrap_or_else(runner::default_out_dir),
                 gateway: gateway.gateway_options(),
+                allow_unmapped: gateway.allow_unmapped,
                 cancel: cancel.clone(),
             };
             let result = until_stopped(&runtime, cancel, crossfire::compare::compare(&opts));

@@ -1,0 +1,157 @@
+//! Outcomes a user once got wrong: a command that failed where it should
+//! have run, an exit code that blamed the wrong party, an interrupted report
+//! that called what never ran a finding. Each test is named after what it
+//! guards; the comment says why it broke.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+use support::crossfire;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(out: &Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A LiteLLM config with an item crossfire has no mock for (Cohere) beside
+/// one it maps.
+const WITH_UNMAPPED: &str = "model_list:\n  - model_name: command-r\n    litellm_params:\n      model: cohere/command-r\n      api_key: os.environ/COHERE_API_KEY\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/gpt-4o\n";
+
+/// Only items crossfire has no mock for.
+const ONLY_UNMAPPED: &str =
+    "model_list:\n  - model_name: command-r\n    litellm_params:\n      model: cohere/command-r\n";
+
+/// The base folder of a scenario given as a bare file name was its empty
+/// parent, and the command gateway could not start in it (exit 3).
+#[test]
+fn a_command_gateway_scenario_given_as_a_bare_file_name_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crossfire()
+        .args(["run", "refgw-cross-provider-failover.yaml", "--out"])
+        .arg(dir.path())
+        .current_dir(root().join("scenarios"))
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 scenario: 1 passed"), "{stdout}");
+}
+
+/// `drill` ran a config with an unmapped item anyway (LiteLLM then tried the
+/// cloud metadata address) where `run` refused: they now agree, exit 2,
+/// naming the item in the user's file, before anything starts.
+#[test]
+fn drill_refuses_an_unmapped_item_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("litellm.yaml");
+    std::fs::write(&config, WITH_UNMAPPED).unwrap();
+    let out = crossfire()
+        .args(["drill", "--gateway", "litellm", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    let expected = format!(
+        "error: {}:4:14: model `cohere/command-r` (group `command-r`): crossfire has no mock for LiteLLM provider `cohere`",
+        config.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(stderr.contains("--allow-unmapped"), "{stderr}");
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing starts before the input is valid"
+    );
+}
+
+/// A config whose every item is unmapped was blamed on crossfire's own
+/// generated `drill-source.yaml`; the error is in the user's file.
+#[test]
+fn a_drill_with_nothing_mappable_names_the_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("litellm.yaml");
+    std::fs::write(&config, ONLY_UNMAPPED).unwrap();
+    let out = crossfire()
+        .args([
+            "drill",
+            "--gateway",
+            "litellm",
+            "--allow-unmapped",
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&out);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {}:1:1: no model group to drill has an item crossfire can map to a mock (unmapped: `cohere/command-r`); nothing to drill\n",
+            config.display()
+        )
+    );
+}
+
+fn url_scenario(dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(
+        &file,
+        "name: staging\ndeployments:\n  - id: gpt\n    dialect: openai\ntraffic:\n  - model: gpt-4o\n    requests: 1\n",
+    )
+    .unwrap();
+    file
+}
+
+/// A url gateway nobody listens on was reported as a gateway that "answered
+/// by itself" (exit 1, a finding); it is infrastructure: exit 3, in words.
+#[test]
+fn a_url_gateway_that_refuses_connections_is_infrastructure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = url_scenario(dir.path());
+    let out = crossfire()
+        .arg("run")
+        .arg(&file)
+        .args(["--gateway", "url", "--url", "http://127.0.0.1:1", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = text(&out);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("cannot connect to the gateway at http://127.0.0.1:1: connection refused"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("answered by itself"), "{stdout}");
+}
+
+/// A bad `--url` was blamed on `scenario.yaml:1:1`.
+#[test]
+fn a_malformed_url_flag_is_the_flags_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = url_scenario(dir.path());
+    let out = crossfire()
+        .arg("run")
+        .arg(&file)
+        .args(["--gateway", "url", "--url", "http://[::1"])
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&out);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: --url http://[::1: `http://[::1` is not a valid URL: invalid IPv6 address\n"
+    );
+}
