@@ -33,11 +33,24 @@ pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Res
         let _ = writeln!(out, "{line}");
     }
     let _ = out.flush();
-    wait_for_stop_signal().await;
+    let failed = tokio::select! {
+        _ = wait_for_stop_signal() => None,
+        e = mocks.journal().write_failure() => Some(e),
+    };
     let journal = mocks.shutdown().await;
     let stats = journal.stats();
     tracing::info!(recorded = stats.recorded, "mocks stopped");
-    Ok(())
+    // A journal that cannot be written stops the mocks at once, and one that
+    // cannot be flushed at the end fails the command: either way attempts
+    // are missing from the evidence.
+    let failed = failed.or_else(|| journal.flush().err().map(|e| e.to_string()));
+    match (failed, journal.path()) {
+        (Some(message), Some(path)) => Err(MockError::JournalWrite {
+            path: path.to_path_buf(),
+            message,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

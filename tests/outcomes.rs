@@ -155,3 +155,68 @@ fn a_malformed_url_flag_is_the_flags_fault() {
         "error: --url http://[::1: `http://[::1` is not a valid URL: invalid IPv6 address\n"
     );
 }
+
+/// A journal on a full disk was warned about once at shutdown, exit 0,
+/// while every request was served: the journal is the evidence, so the
+/// first failed write stops the mocks with an error naming the file.
+#[test]
+fn a_journal_that_cannot_be_written_stops_the_mocks_at_once() {
+    use std::process::Stdio;
+    use std::time::Duration;
+    let mut child = support::ChildGuard(
+        crossfire()
+            .args([
+                "mock",
+                "--deployment",
+                "gpt=openai",
+                "--journal",
+                "/dev/full",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = support::lines(child.stdout.take().unwrap());
+    let line = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the mock prints its URL")
+        .unwrap();
+    let url = line.split_whitespace().nth(2).unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .json(&serde_json::json!({"model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hi [xf:full:1]"}]}))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    assert_eq!(status.ok(), Some(200), "the request itself is served");
+    // No signal is sent: the failed write alone ends the command.
+    let status = support::wait_with_timeout(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status, Some(3), "{stderr}");
+    assert!(
+        stderr
+            .contains("error: could not write the journal file /dev/full: No space left on device"),
+        "{stderr}"
+    );
+}
+
+/// `mock --journal /` exited 3 without saying which file.
+#[test]
+fn a_journal_that_cannot_be_opened_is_named() {
+    let out = crossfire()
+        .args(["mock", "--deployment", "gpt=openai", "--journal", "/"])
+        .output()
+        .unwrap();
+    let (code, _, stderr) = text(&out);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.starts_with("error: could not open the journal file /: "),
+        "{stderr}"
+    );
+}
