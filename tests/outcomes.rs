@@ -199,6 +199,11 @@ fn a_journal_that_cannot_be_written_stops_the_mocks_at_once() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(status, Some(3), "{stderr}");
+    assert!(stderr.contains("WARN"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour into a pipe: {stderr:?}"
+    );
     assert!(
         stderr
             .contains("error: could not write the journal file /dev/full: No space left on device"),
@@ -219,4 +224,38 @@ fn a_journal_that_cannot_be_opened_is_named() {
         stderr.starts_with("error: could not open the journal file /: "),
         "{stderr}"
     );
+}
+
+/// Warnings and logs carried ANSI colour codes into pipes and files.
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    use std::process::Stdio;
+    use std::time::Duration;
+    let mut child = support::ChildGuard(
+        crossfire()
+            .args(["-v", "mock", "--deployment", "gpt=openai"])
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .env("TERM", "xterm-256color")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = support::lines(child.stdout.take().unwrap());
+    lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the mock prints its URL")
+        .unwrap();
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        support::wait_with_timeout(&mut child, Duration::from_secs(10)),
+        Some(0)
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("INFO"), "{stderr}");
+    assert!(stderr.contains("mocks stopped"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
