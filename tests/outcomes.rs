@@ -259,3 +259,66 @@ fn logs_into_a_pipe_carry_no_colour_codes() {
     assert!(stderr.contains("mocks stopped"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+/// Ctrl-C while every request waited on the gateway reported "0 requests,
+/// attempts no request claims" though the journal held their attempts: the
+/// requests cut short now claim their attempts and are named as cut short,
+/// neither counted as paths nor judged.
+#[test]
+fn an_interrupted_run_says_what_ran_and_what_was_cut_short() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let c = support::case(
+        &format!(
+            "name: cut-short\n{}deployments:\n  - id: claude\n    dialect: anthropic\n  - id: gpt\n    dialect: openai\nfaults:\n  - on: claude\n    fault: server_error\n  - on: gpt\n    fault: timeout\n    delay: 60s\ntraffic:\n  - model: claude-opus\n    requests: 4\n    concurrency: 4\n",
+            support::REFGW_GATEWAY
+        ),
+        Some(&support::refgw_config(&format!(
+            "{{\"mode\": \"fallback\", \"timeout\": 90, \"targets\": [{}, {}]}}",
+            support::target("claude", "anthropic"),
+            support::target("gpt", "openai")
+        ))),
+    );
+    let out = c.dir.path().join("out");
+    let mut child = support::ChildGuard(
+        crossfire()
+            .arg("run")
+            .arg(&c.scenario)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Wait until the four Anthropic attempts are journaled: every request
+    // now waits on the slow OpenAI deployment.
+    let journal = out.join("01-cut-short/journal.jsonl");
+    let start = Instant::now();
+    while mock_providers::journal::read_jsonl(&journal).map_or(0, |j| j.len()) < 4 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no traffic");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling the crossfire process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        support::wait_with_timeout(&mut child, Duration::from_secs(30)),
+        Some(130)
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(stdout.contains("INTERRUPTED cut-short"), "{stdout}");
+    assert!(
+        stdout.contains("interrupted: 0 requests were answered; 4 requests were cut short before the gateway answered"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no request claims"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("01-cut-short/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["cut_short"].as_array().map(Vec::len), Some(4));
+    assert_eq!(report["stray"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
+}
