@@ -782,6 +782,9 @@ async fn execute(
     let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
     drop(gw);
     let journal = mocks.shutdown().await;
+    // Requests Ctrl-C cut short ran only in part: no cell is judged on them.
+    let (cut, records): (Vec<RequestRecord>, Vec<RequestRecord>) =
+        records.into_iter().partition(RequestRecord::cut_short);
     let joined = paths::join(&records, &journal.attempts(), &p.providers);
     let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
@@ -801,6 +804,12 @@ async fn execute(
         });
         let not_loaded = !unloaded.is_empty() && own.all(|id| unloaded.contains(id.as_str()));
         let mut judged = judge_cell(cell, cell_paths, &p.group_map, interrupted);
+        let cut_here = cut.iter().filter(|r| r.traffic == k).count();
+        if judged.verdict == CellVerdict::NotRun && cut_here > 0 {
+            judged.why = Some(format!(
+                "Ctrl-C stopped its {cut_here} requests before the gateway answered"
+            ));
+        }
         if not_loaded {
             judged.verdict = CellVerdict::NotLoaded;
             judged.as_predicted = true;
@@ -885,6 +894,21 @@ pub fn behaviour(
     )
 }
 
+/// What an interrupted drill ran: the cells it judged, and the ones it
+/// marks not run (never findings).
+fn interrupted_line(r: &DrillReport) -> String {
+    let not_run = r
+        .cells
+        .iter()
+        .filter(|c| c.verdict == CellVerdict::NotRun)
+        .count();
+    format!(
+        "interrupted by Ctrl-C: {} of {} cells ran and are judged on the requests that completed; {not_run} not run\n",
+        r.cells.len() - not_run,
+        r.cells.len()
+    )
+}
+
 /// The drill as a person reads it in a terminal (colour per `st`).
 pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> String {
     let mut s = format!(
@@ -898,6 +922,9 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
         r.startup_ms as f64 / 1000.0,
         r.duration_ms as f64 / 1000.0
     );
+    if r.interrupted {
+        s.push_str(&interrupted_line(r));
+    }
     let wg = column_width(r.cells.iter().map(|c| &c.group), "group");
     let wo = column_width(r.cells.iter().map(|c| &c.observed), "observed");
     s.push_str(&format!(
@@ -1011,6 +1038,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
         r.cells.len(),
         r.duration_ms as f64 / 1000.0
     );
+    if r.interrupted {
+        s.push_str(&format!("**{}**\n\n", interrupted_line(r).trim_end()));
+    }
     let mut classes: Vec<FailureClass> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     for c in &r.cells {

@@ -322,3 +322,86 @@ fn an_interrupted_run_says_what_ran_and_what_was_cut_short() {
     assert_eq!(report["stray"].as_array().map(Vec::len), Some(0));
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
 }
+
+/// An interrupted Portkey drill once showed a cell it never finished as a
+/// finding. Ctrl-C while the timeout cell waits on its slow provider: that
+/// cell is "not run" (in the terminal, drill.json and Markdown), the report
+/// says it was interrupted, and nothing unrun counts as a finding.
+/// Pinned on Portkey 1.15.2.
+#[test]
+fn an_interrupted_drill_marks_its_unfinished_cell_not_run() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let markdown = dir.path().join("drill.md");
+    let mut child = support::ChildGuard(
+        crossfire()
+            .args(["drill", "--gateway", "portkey", "--config"])
+            .arg(root().join("examples/portkey/fallback.json"))
+            .args(["--classes", "server_error,timeout", "--out"])
+            .arg(&out)
+            .arg("--markdown")
+            .arg(&markdown)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The server_error cell is over once both of its requests crossed; the
+    // timeout cell's provider holds its answer for 10 s.
+    let journal = out.join("journal.jsonl");
+    let start = Instant::now();
+    let served = |j: &[mock_providers::Attempt]| {
+        j.iter()
+            .filter(|a| a.outcome == mock_providers::Outcome::Served)
+            .count()
+    };
+    while mock_providers::journal::read_jsonl(&journal).map_or(0, |j| served(&j)) < 2 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no traffic");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling the crossfire process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(
+        support::wait_with_timeout(&mut child, Duration::from_secs(30)),
+        Some(130)
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert!(
+        stdout.contains("interrupted by Ctrl-C: 1 of 2 cells ran"),
+        "{stdout}"
+    );
+    let timeout_row = stdout
+        .lines()
+        .find(|l| l.contains(" timeout "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(timeout_row.trim_end().ends_with("not run"), "{stdout}");
+    assert!(
+        stdout.contains("why: Ctrl-C stopped its 2 requests before the gateway answered"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ILLUSION"), "{stdout}");
+    assert!(
+        stdout.contains("2 cells: 0 Failover Illusion, 0 unlike the prediction, 1 not run"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("drill.json")).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true);
+    let verdicts: Vec<&str> = report["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["crossed", "not_run"]);
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    assert!(
+        md.contains("**interrupted by Ctrl-C: 1 of 2 cells ran"),
+        "{md}"
+    );
+    assert!(md.contains("| fallback | crossed | not run |"), "{md}");
+}
