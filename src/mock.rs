@@ -21,6 +21,7 @@ pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Res
         file: plan.journal.clone(),
         ..JournalConfig::default()
     };
+    let stop = stop_signal();
     let mocks = MockSet::start(plan.deployments, journal).await?;
     for d in mocks.deployments() {
         let line = match listing {
@@ -34,7 +35,7 @@ pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Res
     }
     let _ = out.flush();
     let failed = tokio::select! {
-        _ = wait_for_stop_signal() => None,
+        _ = stop => None,
         e = mocks.journal().write_failure() => Some(e),
     };
     let journal = mocks.shutdown().await;
@@ -55,13 +56,27 @@ pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Res
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn wait_for_stop_signal() {
+    stop_signal().await
+}
+
+/// Catches SIGINT and SIGTERM from the moment it is called (it must be
+/// called inside the runtime), and resolves when one arrives: a signal sent
+/// as soon as the URLs are printed must not kill the process unflushed.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     }
 }
