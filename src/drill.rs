@@ -806,8 +806,9 @@ async fn execute(
         let mut judged = judge_cell(cell, cell_paths, &p.group_map, interrupted);
         let cut_here = cut.iter().filter(|r| r.traffic == k).count();
         if judged.verdict == CellVerdict::NotRun && cut_here > 0 {
+            let noun = if cut_here == 1 { "request" } else { "requests" };
             judged.why = Some(format!(
-                "Ctrl-C stopped its {cut_here} requests before the gateway answered"
+                "Ctrl-C stopped its {cut_here} {noun} before the gateway answered"
             ));
         }
         if not_loaded {
