@@ -177,6 +177,8 @@ pub struct CompareOptions {
     pub out: PathBuf,
     /// Gateway options.
     pub gateway: GatewayOptions,
+    /// Run a team's config even when items have no mock (`--allow-unmapped`).
+    pub allow_unmapped: bool,
     /// Ctrl-C.
     pub cancel: CancellationToken,
 }
@@ -226,6 +228,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
             groups: vec![group.clone()],
             gateway: opts.gateway.clone(),
             cancel: opts.cancel.clone(),
+            allow_unmapped: opts.allow_unmapped,
         };
         let report = match &loaded {
             Loaded::Litellm(cfg) => drill::drill_litellm(cfg, &drill_opts).await?,
@@ -297,7 +300,7 @@ async fn healthy_phase(
 ) -> Result<Healthy, GatewayError> {
     let scenario_path = dir.join("healthy.yaml");
     // A scenario reads its config relative to its own folder: a relative
-    // `--out` or `--portkey-config` would be joined twice.
+    // `--out`, `--litellm-config` or `--portkey-config` would be joined twice.
     let config = &gateway::absolute(config)?;
     // Paths and group names go in as JSON strings, which YAML reads as-is.
     let quote = |v: &str| serde_json::to_string(v).unwrap_or_default();
@@ -309,7 +312,11 @@ async fn healthy_phase(
             quote(group),
         ),
     )?;
-    let s = scenario::load_with(&scenario_path, &LoadOptions::default())?;
+    let load = LoadOptions {
+        allow_unmapped: opts.allow_unmapped,
+        ..LoadOptions::default()
+    };
+    let s = scenario::load_with(&scenario_path, &load)?;
     let mocks = MockSet::start(
         s.deployments.iter().map(|d| d.spec.clone()).collect(),
         JournalConfig {

@@ -34,6 +34,9 @@ pub struct DrillOptions {
     pub gateway: GatewayOptions,
     /// Cancelled on Ctrl-C.
     pub cancel: CancellationToken,
+    /// Drill even when config items have no mock (`--allow-unmapped`): their
+    /// traffic is sealed, as `run` does; otherwise such an item stops the drill.
+    pub allow_unmapped: bool,
 }
 
 /// What a cell shows.
@@ -317,13 +320,31 @@ pub async fn drill_litellm(
     opts: &DrillOptions,
 ) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
-    crate::gateway::create_dir(&opts.out)?;
+    // The same rule as `run`: an item without a mock would send its traffic
+    // to the real provider, so it stops the drill unless allowed.
+    crate::scenario::litellm_deployments(cfg, opts.allow_unmapped)?;
     let groups: Vec<String> = cfg
         .groups()
         .into_iter()
         .filter(|g| opts.groups.is_empty() || opts.groups.contains(g))
         .filter(|g| cfg.items_of(g).iter().any(|i| i.mapped.is_some()))
         .collect();
+    if groups.is_empty() {
+        let unmapped: Vec<String> = cfg
+            .items
+            .iter()
+            .filter(|i| i.mapped.is_none())
+            .map(|i| format!("`{}`", i.model))
+            .collect();
+        return Err(GatewayError::Input(cfg.src.error_at_key(
+            "model_list",
+            format!(
+                "no model group to drill has an item crossfire can map to a mock (unmapped: {}); nothing to drill",
+                unmapped.join(", ")
+            ),
+        )));
+    }
+    crate::gateway::create_dir(&opts.out)?;
     let pairs = cell_pairs(&groups, &opts.classes);
     let cell_groups: Vec<String> = pairs.iter().map(|(g, _)| g.clone()).collect();
     let isolated = isolate::isolate(cfg, &cell_groups, &opts.out.join("drill-source.yaml"))?;
@@ -768,6 +789,9 @@ async fn execute(
     let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
     drop(gw);
     let journal = mocks.shutdown().await;
+    // Requests Ctrl-C cut short ran only in part: no cell is judged on them.
+    let (cut, records): (Vec<RequestRecord>, Vec<RequestRecord>) =
+        records.into_iter().partition(RequestRecord::cut_short);
     let joined = paths::join(&records, &journal.attempts(), &p.providers);
     let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
@@ -787,6 +811,13 @@ async fn execute(
         });
         let not_loaded = !unloaded.is_empty() && own.all(|id| unloaded.contains(id.as_str()));
         let mut judged = judge_cell(cell, cell_paths, &p.group_map, interrupted);
+        let cut_here = cut.iter().filter(|r| r.traffic == k).count();
+        if judged.verdict == CellVerdict::NotRun && cut_here > 0 {
+            let noun = if cut_here == 1 { "request" } else { "requests" };
+            judged.why = Some(format!(
+                "Ctrl-C stopped its {cut_here} {noun} before the gateway answered"
+            ));
+        }
         if not_loaded {
             judged.verdict = CellVerdict::NotLoaded;
             judged.as_predicted = true;
@@ -871,6 +902,21 @@ pub fn behaviour(
     )
 }
 
+/// What an interrupted drill ran: the cells it judged, and the ones it
+/// marks not run (never findings).
+fn interrupted_line(r: &DrillReport) -> String {
+    let not_run = r
+        .cells
+        .iter()
+        .filter(|c| c.verdict == CellVerdict::NotRun)
+        .count();
+    format!(
+        "interrupted by Ctrl-C: {} of {} cells ran and are judged on the requests that completed; {not_run} not run\n",
+        r.cells.len() - not_run,
+        r.cells.len()
+    )
+}
+
 /// The drill as a person reads it in a terminal (colour per `st`).
 pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> String {
     let mut s = format!(
@@ -884,6 +930,9 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
         r.startup_ms as f64 / 1000.0,
         r.duration_ms as f64 / 1000.0
     );
+    if r.interrupted {
+        s.push_str(&interrupted_line(r));
+    }
     let wg = column_width(r.cells.iter().map(|c| &c.group), "group");
     let wo = column_width(r.cells.iter().map(|c| &c.observed), "observed");
     s.push_str(&format!(
@@ -997,6 +1046,9 @@ pub fn render_markdown(r: &DrillReport) -> String {
         r.cells.len(),
         r.duration_ms as f64 / 1000.0
     );
+    if r.interrupted {
+        s.push_str(&format!("**{}**\n\n", interrupted_line(r).trim_end()));
+    }
     let mut classes: Vec<FailureClass> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     for c in &r.cells {

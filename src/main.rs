@@ -341,9 +341,12 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only where a person reads a terminal: a pipe or a CI log gets
+    // plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(crossfire::report::style::Style::stderr().is_enabled())
         .init();
 }
 
@@ -632,6 +635,7 @@ fn main() -> ExitCode {
                 groups,
                 gateway: gateway.gateway_options(),
                 cancel: cancel.clone(),
+                allow_unmapped: gateway.allow_unmapped,
             };
             let result = until_stopped(&runtime, cancel, async {
                 match &cfg {
@@ -758,6 +762,7 @@ fn main() -> ExitCode {
                 latency_requests,
                 out: out.unwrap_or_else(runner::default_out_dir),
                 gateway: gateway.gateway_options(),
+                allow_unmapped: gateway.allow_unmapped,
                 cancel: cancel.clone(),
             };
             let result = until_stopped(&runtime, cancel, crossfire::compare::compare(&opts));

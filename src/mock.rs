@@ -21,6 +21,7 @@ pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Res
         file: plan.journal.clone(),
         ..JournalConfig::default()
     };
+    let stop = stop_signal();
     let mocks = MockSet::start(plan.deployments, journal).await?;
     for d in mocks.deployments() {
         let line = match listing {
@@ -33,22 +34,49 @@ pub async fn serve(plan: MockPlan, listing: Listing, out: &mut dyn Write) -> Res
         let _ = writeln!(out, "{line}");
     }
     let _ = out.flush();
-    wait_for_stop_signal().await;
+    let failed = tokio::select! {
+        _ = stop => None,
+        e = mocks.journal().write_failure() => Some(e),
+    };
     let journal = mocks.shutdown().await;
     let stats = journal.stats();
     tracing::info!(recorded = stats.recorded, "mocks stopped");
-    Ok(())
+    // A journal that cannot be written stops the mocks at once, and one that
+    // cannot be flushed at the end fails the command: either way attempts
+    // are missing from the evidence.
+    let failed = failed.or_else(|| journal.flush().err().map(|e| e.to_string()));
+    match (failed, journal.path()) {
+        (Some(message), Some(path)) => Err(MockError::JournalWrite {
+            path: path.to_path_buf(),
+            message,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn wait_for_stop_signal() {
+    stop_signal().await
+}
+
+/// Catches SIGINT and SIGTERM from the moment it is called (it must be
+/// called inside the runtime), and resolves when one arrives: a signal sent
+/// as soon as the URLs are printed must not kill the process unflushed.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     }
 }

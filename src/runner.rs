@@ -90,6 +90,10 @@ pub struct ScenarioReport {
     /// Attempts no request claims (JSON: the first few).
     #[serde(serialize_with = "crate::records::serialize_first")]
     pub stray: Vec<Attempt>,
+    /// Requests Ctrl-C cut short before the gateway answered, with the
+    /// attempts they made: what ran, neither counted nor judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cut_short: Vec<ReqPath>,
     /// Housekeeping calls the gateway made on its own (not POST), counted.
     pub probes: usize,
     /// What the gateway tried to reach outside the machine (sealed, refused).
@@ -258,6 +262,7 @@ pub async fn run_scenario(
         findings: vec![],
         paths: vec![],
         stray: vec![],
+        cut_short: vec![],
         probes: 0,
         escaped: vec![],
         gateway_version: None,
@@ -538,7 +543,16 @@ async fn finish(
     } else {
         journal.attempts()
     };
-    let joined = paths::join(&records, &attempts, &providers);
+    // A request Ctrl-C cut short claims its attempts, but is no path of the
+    // run: the gateway never got to answer it.
+    let (cut, records): (Vec<RequestRecord>, Vec<RequestRecord>) =
+        records.into_iter().partition(RequestRecord::cut_short);
+    let mut joined = paths::join(&records, &attempts, &providers);
+    if !cut.is_empty() {
+        let claimed = paths::join(&cut, &joined.stray, &providers);
+        joined.stray = claimed.stray;
+        report.cut_short = claimed.paths;
+    }
     if !records.is_empty() {
         report.audit = Some(crate::audit::Audits {
             tokens: crate::audit::tokens(&records, &joined.paths, &attempts, &s.traffic),

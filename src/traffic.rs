@@ -61,7 +61,16 @@ pub struct RequestRecord {
     pub bytes_sent: u64,
 }
 
+/// The transport error of a request Ctrl-C cut short: sent, but stopped
+/// before the gateway answered. It is not a failure of the gateway.
+pub const CUT_SHORT: &str = "interrupted by Ctrl-C before the gateway answered";
+
 impl RequestRecord {
+    /// Whether Ctrl-C cut this request short before the gateway answered.
+    pub fn cut_short(&self) -> bool {
+        self.transport_error.as_deref() == Some(CUT_SHORT)
+    }
+
     /// Whether the client got a good, complete answer.
     pub fn ok(&self) -> bool {
         self.transport_error.is_none()
@@ -332,9 +341,18 @@ pub async fn drive(
                 if !within_cap(n) {
                     return;
                 }
+                let started_us = run_start.elapsed().as_micros() as u64;
                 let record = tokio::select! {
                     r = one(client, target, traffic_index, t, run_id, n, run_start) => r,
-                    _ = cancel.cancelled() => return,
+                    _ = cancel.cancelled() => {
+                        // Sent and maybe already at a provider: recorded, so
+                        // its attempts are claimed, as cut short.
+                        let mut cut = blank_record(traffic_index, t, run_id, n, started_us);
+                        cut.latency_us = (run_start.elapsed().as_micros() as u64).saturating_sub(started_us);
+                        cut.transport_error = Some(CUT_SHORT.to_string());
+                        records.lock().unwrap_or_else(|e| e.into_inner()).push(cut);
+                        return;
+                    }
                 };
                 on_done(&record);
                 records
@@ -362,27 +380,21 @@ pub fn within_cap(n: u64) -> bool {
     n <= crate::scenario::model::MAX_REQUESTS
 }
 
-/// Sends one request numbered `n` and records what the client saw.
-pub async fn one(
-    client: &reqwest::Client,
-    target: &Target,
+/// The record of request `n` before anything is known of its answer.
+fn blank_record(
     traffic_index: usize,
     t: &Traffic,
     run_id: &str,
     n: u64,
-    run_start: Instant,
+    started_us: u64,
 ) -> RequestRecord {
-    let marker = format!("xf:{run_id}:{n}");
-    let text = prompt(t.prompt_tokens, &marker);
-    let (path, body, fixed_headers) = request_for(t.api, &t.model, t, &text);
-    let body = body.to_string();
-    let mut record = RequestRecord {
+    RequestRecord {
         n,
-        marker,
+        marker: format!("xf:{run_id}:{n}"),
         traffic: traffic_index,
         model: t.model.clone(),
         stream: t.stream,
-        started_us: run_start.elapsed().as_micros() as u64,
+        started_us,
         latency_us: 0,
         ttfb_us: None,
         status: None,
@@ -393,8 +405,31 @@ pub async fn one(
         usage: None,
         cost: None,
         error_body: None,
-        bytes_sent: body.len() as u64,
-    };
+        bytes_sent: 0,
+    }
+}
+
+/// Sends one request numbered `n` and records what the client saw.
+pub async fn one(
+    client: &reqwest::Client,
+    target: &Target,
+    traffic_index: usize,
+    t: &Traffic,
+    run_id: &str,
+    n: u64,
+    run_start: Instant,
+) -> RequestRecord {
+    let mut record = blank_record(
+        traffic_index,
+        t,
+        run_id,
+        n,
+        run_start.elapsed().as_micros() as u64,
+    );
+    let text = prompt(t.prompt_tokens, &record.marker);
+    let (path, body, fixed_headers) = request_for(t.api, &t.model, t, &text);
+    let body = body.to_string();
+    record.bytes_sent = body.len() as u64;
     let started = Instant::now();
     let mut req = client
         .post(format!("{}{path}", target.base_url))

@@ -349,6 +349,7 @@ async fn compare_puts_both_gateways_side_by_side() {
         latency_requests: 10,
         out: out.path().to_path_buf(),
         gateway: Default::default(),
+        allow_unmapped: false,
         cancel: CancellationToken::new(),
     };
     let c = crossfire::compare::compare(&opts).await.unwrap();

@@ -1,65 +1,461 @@
-//! The README's main command, as a new user runs it: from their own folder,
-//! with no `--out`, so the run folder is the relative `crossfire-runs/<time>`
-//! (a relative run folder once broke every gateway crossfire starts, since a
-//! gateway runs in a working folder of its own).
+//! Every crossfire command README.md shows in a code block, run as a new user
+//! runs it: verbatim, from a fresh folder holding what a clone has
+//! (`examples/`, `scenarios/`, `snapshots/`, copied) and the team's own files
+//! the README names (`litellm.yaml`, `portkey.json`, `scenario.yaml`), with no
+//! `--out`, so the run folder is the relative `crossfire-runs/<time>`. A
+//! relative run folder once broke every gateway crossfire starts (a gateway
+//! runs in a working folder of its own) and then `compare`, which joined the
+//! run folder twice.
+//!
+//! The README is parsed, so a command added to it fails
+//! `every_readme_command_is_run_here` until a test below runs it. `cargo run
+//! --release -- ARGS` is run as the built `crossfire ARGS`. Every command runs
+//! as written, none shortened.
 //! Pinned on LiteLLM 1.108.7 and Portkey 1.15.2.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-fn drill_from_a_fresh_folder(gateway: &str, config: &str) -> (i32, String, tempfile::TempDir) {
-    let cwd = tempfile::tempdir().expect("temp dir");
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(config);
-    let out = Command::new(env!("CARGO_BIN_EXE_crossfire"))
-        .args(["drill", "--gateway", gateway, "--config"])
-        .arg(&config)
-        .current_dir(cwd.path())
-        .output()
-        .expect("crossfire runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.code().is_some(),
-        "crossfire died by a signal: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), stdout, cwd)
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+const README: &str = include_str!("../README.md");
+const THIS_FILE: &str = include_str!("readme.rs");
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn run_folder(cwd: &Path) -> std::path::PathBuf {
-    let runs: Vec<_> = std::fs::read_dir(cwd.join("crossfire-runs"))
+/// The crossfire commands of the README's `sh` blocks, and the `run:` steps
+/// of its workflow (`yaml`) blocks, continuation lines joined and comments
+/// dropped.
+fn readme_commands() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut block: Option<&str> = None;
+    let mut pending = String::new();
+    for line in README.lines() {
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            block = match block {
+                None => Some(info.trim()),
+                Some(_) => None,
+            };
+            continue;
+        }
+        let Some(kind) = block else { continue };
+        let text = line.trim();
+        let text = match kind {
+            "sh" => text,
+            "yaml" => match text.strip_prefix("run: ") {
+                Some(cmd) => cmd,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let text = strip_comment(text);
+        pending.push_str(text.trim_end_matches('\\').trim());
+        if text.ends_with('\\') {
+            pending.push(' ');
+            continue;
+        }
+        let cmd = std::mem::take(&mut pending);
+        if cmd.starts_with("crossfire ") || cmd.starts_with("cargo run --release -- ") {
+            out.push(cmd);
+        }
+    }
+    out
+}
+
+/// A line without its shell comment (`#` after a space, outside quotes).
+fn strip_comment(line: &str) -> &str {
+    let mut quote = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if prev.is_whitespace() => return line[..i].trim_end(),
+            _ => {}
+        }
+        prev = c;
+    }
+    line.trim_end()
+}
+
+/// Shell words: spaces split, quotes group and are removed.
+fn words(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut any = false;
+    for c in cmd.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if any {
+                    out.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            (_, c) => {
+                word.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(word);
+    }
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A new user's folder: what a clone has, and the team's own files the
+/// README's commands name.
+fn fresh() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["examples", "scenarios", "snapshots"] {
+        copy_tree(&root().join(d), &dir.path().join(d));
+    }
+    std::fs::copy(
+        root().join("examples/litellm/fallbacks.yaml"),
+        dir.path().join("litellm.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("examples/portkey/fallback.json"),
+        dir.path().join("portkey.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("scenario.yaml"),
+        "name: claude-429-crosses\nfaults:\n  - on: anthropic\n    fault: rate_limit\ntraffic:\n  - model: claude-opus\n    requests: 2\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// The command's program arguments (after `crossfire`), with `subst`
+/// applied to each word; it must be one the README shows.
+fn args_of(cmd: &str, subst: &[(&str, &str)]) -> Vec<String> {
+    assert!(
+        readme_commands().iter().any(|c| c == cmd),
+        "not a README command: {cmd}"
+    );
+    let w = words(cmd);
+    let skip = if w[0] == "cargo" { 4 } else { 1 };
+    w[skip..]
+        .iter()
+        .map(|a| {
+            subst
+                .iter()
+                .fold(a.clone(), |a, (from, to)| a.replace(from, to))
+        })
+        .collect()
+}
+
+fn command(cmd: &str, cwd: &Path, subst: &[(&str, &str)]) -> std::process::Command {
+    let mut c = support::crossfire();
+    c.args(args_of(cmd, subst)).current_dir(cwd);
+    c
+}
+
+/// Runs a README command in `cwd`: exit code, stdout, stderr.
+fn readme(cmd: &str, cwd: &Path) -> (i32, String, String) {
+    readme_with(cmd, cwd, &[])
+}
+
+fn readme_with(cmd: &str, cwd: &Path, subst: &[(&str, &str)]) -> (i32, String, String) {
+    let out: Output = command(cmd, cwd, subst).output().expect("crossfire runs");
+    let code = out.status.code();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(code.is_some(), "{cmd}: died by a signal\n{stderr}");
+    (code.unwrap_or(-1), stdout, stderr)
+}
+
+/// The one run folder a command made under `cwd/crossfire-runs`.
+fn run_folders(cwd: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<_> = std::fs::read_dir(cwd.join("crossfire-runs"))
         .expect("the run folder is made under the current folder")
         .map(|e| e.expect("entry").path())
         .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs[0].clone()
+    runs.sort();
+    runs
 }
 
 #[test]
-fn the_readme_main_command_runs_from_any_folder() {
-    let (code, stdout, cwd) =
-        drill_from_a_fresh_folder("litellm", "examples/litellm/fallbacks.yaml");
+fn every_readme_command_is_run_here() {
+    let commands = readme_commands();
+    assert!(commands.len() >= 15, "{commands:#?}");
+    // `readme("<command>"` or `readme_with("<command>"`, however rustfmt
+    // wraps the call.
+    let calls: String = THIS_FILE.split_whitespace().collect::<Vec<_>>().join(" ");
+    let calls = calls.replace("( \"", "(\"");
+    for cmd in &commands {
+        let quoted = format!("\"{cmd}\"");
+        assert!(
+            calls.contains(&format!("readme({quoted}"))
+                || calls.contains(&format!("readme_with({quoted}"))
+                || calls.contains(&format!("command({quoted}")),
+            "README command with no test running it: {cmd}"
+        );
+    }
+}
+
+#[test]
+fn readme_parsing_finds_continued_and_commented_commands() {
+    let commands = readme_commands();
+    assert!(
+        commands.contains(&"crossfire run scenarios/litellm-rate-limit-crosses.yaml".to_string())
+    );
+    assert!(commands
+        .iter()
+        .any(|c| c.starts_with("crossfire tax --from") && c.contains("--class-mix")));
+    assert!(!commands.iter().any(|c| c.contains('#') || c.contains('\\')));
+    assert_eq!(
+        words("a --fault 'x=y(z=1)@first:3' b"),
+        ["a", "--fault", "x=y(z=1)@first:3", "b"]
+    );
+}
+
+#[test]
+fn the_readme_main_command_runs_from_any_folder_and_matches_its_snapshot() {
+    let cwd = fresh();
+    let (code, stdout, _) = readme(
+        "cargo run --release -- drill --gateway litellm --config examples/litellm/fallbacks.yaml",
+        cwd.path(),
+    );
     assert!(stdout.contains("(litellm 1.108.7, started in"), "{stdout}");
     assert!(
         stdout.contains("20 cells: 3 Failover Illusion, 0 unlike the prediction"),
         "{stdout}"
     );
     assert_eq!(code, 1, "findings exit 1: {stdout}");
-    let run = run_folder(cwd.path());
+    let run = &run_folders(cwd.path())[0];
     assert!(run.join("drill.json").is_file());
     assert!(run.join("litellm-config.yaml").is_file());
+    // The monthly workflow's step: the same drill against the accepted snapshot.
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --gateway litellm --config examples/litellm/fallbacks.yaml --markdown drill.md --snapshots snapshots/ --fail-on changes",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("snapshot: "), "{stdout}");
+    assert!(cwd.path().join("drill.md").is_file());
 }
 
 #[test]
-fn a_portkey_drill_runs_from_any_folder() {
-    let (code, stdout, cwd) =
-        drill_from_a_fresh_folder("portkey", "examples/portkey/fallback.json");
+fn the_readme_litellm_scenario_and_its_ci_step_run() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire run scenarios/litellm-rate-limit-crosses.yaml",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 scenario: 1 passed"), "{stdout}");
+    let (code, stdout, stderr) = readme(
+        "crossfire run scenarios/litellm-rate-limit-crosses.yaml --junit crossfire.xml --markdown crossfire.md --snapshots snapshots/",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(cwd.path().join("crossfire.xml").is_file());
+    assert!(cwd.path().join("crossfire.md").is_file());
+    assert_eq!(run_folders(cwd.path()).len(), 2);
+}
+
+#[test]
+fn the_readme_lint_commands_run() {
+    let cwd = fresh();
+    let (code, stdout, _) = readme(
+        "crossfire lint examples/litellm/fallback-models-typo.yaml",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "warnings exit 1: {stdout}");
+    assert!(stdout.contains("fallback_models"), "{stdout}");
+    let (code, stdout, _) = readme(
+        "crossfire lint --gateway portkey examples/portkey/fallback-on-status-codes.json",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "warnings exit 1: {stdout}");
+    assert!(stdout.contains("falls back only on [429"), "{stdout}");
+}
+
+#[test]
+fn the_readme_drill_of_the_teams_litellm_config_runs_and_snapshots() {
+    let cwd = fresh();
+    let (code, stdout, _) = readme(
+        "crossfire drill --gateway litellm --config litellm.yaml --markdown drill.md",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "findings exit 1: {stdout}");
+    let md = std::fs::read_to_string(cwd.path().join("drill.md")).unwrap();
+    assert!(md.starts_with("# crossfire drill: `litellm.yaml`"), "{md}");
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --gateway litellm --config litellm.yaml --snapshots snapshots/ --fail-on changes",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "a first snapshot is written: {stdout}\n{stderr}");
+    assert!(stdout.contains("snapshot: "), "{stdout}");
+}
+
+#[test]
+fn the_readme_portkey_commands_run() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire run scenario.yaml --gateway portkey --config portkey.json",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("(portkey 1.15.2 gateway, 2 requests"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = readme(
+        "crossfire drill --gateway portkey --config examples/portkey/fallback.json",
+        cwd.path(),
+    );
     assert!(stdout.contains("(portkey 1.15.2, started in"), "{stdout}");
     assert!(
         stdout.contains("10 cells: 3 Failover Illusion, 0 unlike the prediction"),
         "{stdout}"
     );
     assert_eq!(code, 1, "findings exit 1: {stdout}");
-    let run = run_folder(cwd.path());
-    assert!(run.join("drill.json").is_file());
+    let run = run_folders(cwd.path()).pop().unwrap();
     assert!(run.join("crossfire-seal.cjs").is_file());
+}
+
+/// `compare` with the default run folder once failed with the run folder
+/// joined twice (`crossfire-runs/<time>/litellm/crossfire-runs/...`).
+#[test]
+fn the_readme_compare_and_tax_run_from_a_fresh_folder() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire compare --gateways litellm,portkey --markdown compare.md",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let md = std::fs::read_to_string(cwd.path().join("compare.md")).unwrap();
+    assert!(
+        md.contains("| failover on rate_limit | crossed | crossed |"),
+        "{md}"
+    );
+    let run = run_folders(cwd.path()).pop().unwrap();
+    let time = run.file_name().unwrap().to_string_lossy().to_string();
+    let (code, stdout, stderr) = readme_with(
+        "crossfire tax --from crossfire-runs/<time>/compare.json --gateway litellm --monthly-spend 20000 --selection-savings 12 --failure-rate 3 --class-mix rate_limit=0.6,server_error=0.2,overloaded=0.1,timeout=0.1",
+        cwd.path(),
+        &[("<time>", &time)],
+    );
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("ratio"), "{stdout}");
+}
+
+#[test]
+fn the_readme_compare_of_the_teams_configs_runs() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire compare --litellm-config litellm.yaml --portkey-config portkey.json",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("litellm"), "{stdout}");
+    assert!(stdout.contains("portkey"), "{stdout}");
+    assert!(stdout.contains("failover on rate_limit"), "{stdout}");
+}
+
+#[test]
+fn the_readme_explore_runs() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire explore scenarios/refgw-cross-provider-failover.yaml --cases 64 --time-budget 5m",
+        cwd.path(),
+    );
+    assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("seed"), "{stderr}");
+    assert!(
+        stdout.contains("no invariant broken in") || stdout.contains("VIOLATION after"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_readme_snapshot_commands_run() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire run scenarios/ --snapshots snapshots/ --update-snapshots",
+        cwd.path(),
+    );
+    assert!(stdout.contains("5 scenarios"), "{stdout}\n{stderr}");
+    assert_ne!(code, 2, "{stdout}\n{stderr}");
+    assert_ne!(code, 3, "{stdout}\n{stderr}");
+    let (again, stdout, stderr) = readme(
+        "crossfire run scenarios/ --snapshots snapshots/",
+        cwd.path(),
+    );
+    assert_eq!(again, code, "the same run twice: {stdout}\n{stderr}");
+    assert!(!stdout.contains("SNAPSHOT CHANGED"), "{stdout}");
+}
+
+#[test]
+fn the_readme_mock_command_serves_and_journals() {
+    let cwd = fresh();
+    let mut child = support::ChildGuard(
+        command(
+            "crossfire mock --deployment claude=anthropic --deployment gpt=openai --fault 'claude=rate_limit(retry_after=2s)@first:3' --fault 'gpt=stream_cut(after_events=1)@every:2' --journal attempts.jsonl",
+            cwd.path(),
+            &[],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let lines = support::lines(child.stdout.take().unwrap());
+    let mut urls = std::collections::HashMap::new();
+    for _ in 0..2 {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap()
+            .unwrap();
+        let w: Vec<&str> = line.split_whitespace().collect();
+        urls.insert(w[0].to_string(), w[2].to_string());
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/v1/messages", urls["claude"]))
+            .json(
+                &serde_json::json!({"model": "claude-opus-4-1", "max_tokens": 5,
+                "messages": [{"role": "user", "content": "hi [xf:readme:1]"}]}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 429);
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(
+        support::wait_with_timeout(&mut child, Duration::from_secs(10)),
+        Some(0)
+    );
+    let journal = mock_providers::journal::read_jsonl(&cwd.path().join("attempts.jsonl")).unwrap();
+    assert_eq!(journal.len(), 1);
 }

@@ -146,6 +146,8 @@ pub struct Journal {
     started: Instant,
     started_unix_ms: u64,
     path: Option<PathBuf>,
+    /// Signalled on the first failed write to the file.
+    write_failed: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Journal {
@@ -181,6 +183,7 @@ impl Journal {
             started: Instant::now(),
             started_unix_ms: unix_ms(),
             path: config.file,
+            write_failed: tokio::sync::Notify::new(),
         }))
     }
 
@@ -231,6 +234,7 @@ impl Journal {
             if let Err(e) = result {
                 inner.stats.write_errors += 1;
                 inner.last_write_error = Some(e.to_string());
+                self.write_failed.notify_one();
             }
         }
         if inner.cap == 0 {
@@ -259,6 +263,17 @@ impl Journal {
     /// The last error writing the file, if any.
     pub fn last_write_error(&self) -> Option<String> {
         self.lock().last_write_error.clone()
+    }
+
+    /// Resolves when a write to the file fails (at once if one already
+    /// has), with the error.
+    pub async fn write_failure(&self) -> String {
+        loop {
+            if let Some(e) = self.last_write_error() {
+                return e;
+            }
+            self.write_failed.notified().await;
+        }
     }
 
     /// Flushes the file.

@@ -46,8 +46,22 @@ pub enum MockError {
         source: std::io::Error,
     },
     /// The journal file could not be opened.
-    #[error("could not open the journal file: {0}")]
-    Journal(std::io::Error),
+    #[error("could not open the journal file {}: {source}", path.display())]
+    Journal {
+        /// The file asked for.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The journal file could not be written while serving: the journal is
+    /// the evidence, so serving on without it would lose attempts.
+    #[error("could not write the journal file {}: {message}; the mocks stopped, since the journal is the record of every attempt", path.display())]
+    JournalWrite {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        message: String,
+    },
 }
 
 /// A deployment being served.
@@ -116,7 +130,9 @@ impl MockSet {
         specs: Vec<DeploymentSpec>,
         journal: JournalConfig,
     ) -> Result<MockSet, MockError> {
-        let journal = Journal::open(journal).map_err(MockError::Journal)?;
+        let path = journal.file.clone().unwrap_or_default();
+        let journal =
+            Journal::open(journal).map_err(|source| MockError::Journal { path, source })?;
         MockSet::start_with_journal(specs, journal).await
     }
 

@@ -248,7 +248,10 @@ pub async fn start(
         }
         Gateway::Url {
             base_url, headers, ..
-        } => Ok(RunningGateway::at(base_url.clone(), headers.clone())),
+        } => {
+            reachable(base_url).await?;
+            Ok(RunningGateway::at(base_url.clone(), headers.clone()))
+        }
         Gateway::Command(c) => start_command(s, c, mocks, run_dir, cancel).await,
         Gateway::Litellm(l) => {
             let bin = litellm::binary(&opts.litellm, &mut |line| eprintln!("crossfire: {line}"))?;
@@ -268,6 +271,37 @@ pub async fn start(
             )
             .await
         }
+    }
+}
+
+/// A gateway already running must accept a connection before traffic is
+/// sent: otherwise every request fails in the client, and the report would
+/// blame the gateway for what is the infrastructure.
+async fn reachable(base_url: &str) -> Result<(), GatewayError> {
+    let url = reqwest::Url::parse(base_url).map_err(|e| {
+        GatewayError::start(format!("the gateway URL {base_url} is not valid: {e}"))
+    })?;
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    let port = url.port_or_known_default().unwrap_or(80);
+    let connect = tokio::net::TcpStream::connect((host, port));
+    match tokio::time::timeout(Duration::from_secs(10), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(GatewayError::start(format!(
+            "cannot connect to the gateway at {base_url}: {}; is it running?",
+            connect_error(&e)
+        ))),
+        Err(_) => Err(GatewayError::start(format!(
+            "cannot connect to the gateway at {base_url}: no answer in 10 s; is it running?"
+        ))),
+    }
+}
+
+/// A connection error in plain words ("connection refused").
+fn connect_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+        std::io::ErrorKind::TimedOut => "timed out".to_string(),
+        _ => e.to_string(),
     }
 }
 

@@ -67,6 +67,13 @@ fn scenario(r: &ScenarioReport) -> String {
     if let Some(a) = &r.about {
         s.push_str(&format!("{}\n\n", a.trim()));
     }
+    if r.interrupted {
+        s.push_str(&format!(
+            "**Interrupted:** {} requests answered, {} cut short before the gateway answered; expectations were not judged.\n\n",
+            r.paths.len(),
+            r.cut_short.len()
+        ));
+    }
     if let Some(e) = &r.error {
         s.push_str(&format!(
             "**Error:** {}\n\n",

@@ -27,6 +27,20 @@ impl Style {
         )
     }
 
+    /// For stderr (warnings and logs), from the environment.
+    pub fn stderr() -> Style {
+        Style::decide(
+            std::io::stderr().is_terminal(),
+            std::env::var("NO_COLOR").ok().as_deref(),
+            std::env::var("TERM").ok().as_deref(),
+        )
+    }
+
+    /// Whether this style colours at all.
+    pub fn is_enabled(self) -> bool {
+        self.enabled
+    }
+
     /// No colour at all.
     pub fn plain() -> Style {
         Style { enabled: false }

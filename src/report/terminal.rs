@@ -90,8 +90,11 @@ pub fn render_scenario(r: &ScenarioReport) -> String {
 /// The block printed for a finished scenario.
 pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
     let mut s = String::new();
+    // An interrupted scenario neither passed nor failed: it says what ran.
     let mark = if r.passed() {
         st.good("PASS")
+    } else if r.interrupted && r.error.is_none() {
+        st.warn("INTERRUPTED")
     } else {
         st.bad("FAIL")
     };
@@ -128,7 +131,23 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
         }
     }
     if r.interrupted {
-        s.push_str("  interrupted: expectations were not judged\n");
+        let attempts: usize = r.cut_short.iter().map(|p| p.steps.len()).sum();
+        let cut = match r.cut_short.len() {
+            0 => String::new(),
+            n => format!(
+                "; {n} {} cut short before the gateway answered (their {attempts} provider attempts are in the journal)",
+                if n == 1 { "request was" } else { "requests were" }
+            ),
+        };
+        s.push_str(&format!(
+            "  interrupted: {} {} answered{cut}; expectations were not judged\n",
+            r.paths.len(),
+            if r.paths.len() == 1 {
+                "request was"
+            } else {
+                "requests were"
+            }
+        ));
     }
     if r.request_cap_reached {
         s.push_str(&format!(

@@ -317,8 +317,35 @@ fn effective_gateway(
     }
 }
 
+/// The folder a command gateway runs in: the scenario's own, from its
+/// canonical path (a bare file name has an empty parent, which no process
+/// can start in).
+fn workdir(file: &Path, dir: &Path) -> PathBuf {
+    match std::fs::canonicalize(file) {
+        Ok(full) => full.parent().map(Path::to_path_buf).unwrap_or_default(),
+        Err(_) if dir.as_os_str().is_empty() => PathBuf::from("."),
+        Err(_) => dir.to_path_buf(),
+    }
+}
+
+/// Why a gateway URL is not one crossfire can send traffic to.
+fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("`{url}` is not an http:// URL"));
+    }
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(_) => Err(format!("`{url}` names no host")),
+        Err(e) => Err(format!("`{url}` is not a valid URL: {e}")),
+    }
+}
+
 /// Validates a scenario already read, with command-line options.
 pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, InputError> {
+    // A URL given as a flag is the flag's fault, not the file's.
+    if let Some(url) = opts.gateway.as_ref().and_then(|g| g.url.as_deref()) {
+        check_url(url).map_err(|m| InputError::flag(format!("--url {url}"), m))?;
+    }
     let file: ScenarioFile = src.parse()?;
     let dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
     if file.name.trim().is_empty() {
@@ -757,7 +784,7 @@ fn gateway(
                 api: api(g.api),
                 startup_timeout,
                 headers: g.headers.clone(),
-                workdir: dir.to_path_buf(),
+                workdir: workdir(&src.file, dir),
             }))
         }
         GatewayKind::Url => {
@@ -766,9 +793,7 @@ fn gateway(
             let Some(url) = &g.url else {
                 return Err(src.error_at("gateway", "a url gateway needs `url: http://...`"));
             };
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(src.error_at("gateway.url", format!("`{url}` is not an http:// URL")));
-            }
+            check_url(url).map_err(|m| src.error_at("gateway.url", m))?;
             Ok(Gateway::Url {
                 base_url: url.trim_end_matches('/').to_string(),
                 api: api(g.api),

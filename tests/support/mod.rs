@@ -105,6 +105,7 @@ pub fn drill_options(out: &Path, classes: &[FailureClass], groups: &[&str]) -> D
         groups: groups.iter().map(|g| g.to_string()).collect(),
         gateway: Default::default(),
         cancel: CancellationToken::new(),
+        allow_unmapped: false,
     }
 }
 
