@@ -793,7 +793,16 @@ fn main() -> ExitCode {
             // A drill report, which crossfire wrote: a larger limit than a config's.
             let text = match crossfire::diag::read_text_within(&from, 256 * 1024 * 1024) {
                 Ok(t) => t,
-                Err(e) => return bad_input(e),
+                Err(e) => {
+                    // Name the flag the file came from.
+                    let message = e.to_string();
+                    let at = format!("{}: ", from.display());
+                    let what = message.strip_prefix(&at).unwrap_or(&message);
+                    return bad_input(InputError::flag(
+                        format!("--from {}", from.display()),
+                        format!("cannot read it: {what}"),
+                    ));
+                }
             };
             let value: serde_json::Value = match serde_json::from_str(&text) {
                 Ok(v) => v,
