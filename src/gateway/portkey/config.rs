@@ -110,11 +110,12 @@ pub fn map_provider(name: &str) -> Option<(&'static str, Dialect)> {
 
 /// The `custom_host` that sends a provider's requests to a mock at `base`
 /// (measured with Portkey 1.15.2: it appends `/chat/completions`, `/messages`,
-/// `/deployments/{id}/chat/completions`, `/v1beta/models/...`).
+/// `/deployments/{id}/chat/completions`, `/v1beta/models/...`, and for
+/// DeepSeek `/v1/chat/completions`).
 pub fn custom_host_for(dialect: Dialect, base: &str) -> String {
     match dialect {
         Dialect::Azure => format!("{base}/openai"),
-        Dialect::Gemini => base.to_string(),
+        Dialect::Gemini | Dialect::Deepseek => base.to_string(),
         _ => format!("{base}/v1"),
     }
 }
@@ -506,8 +507,9 @@ mod tests {
 
     /// The `custom_host` of every provider form, written out as measured on
     /// Portkey 1.15.2 (it appends `/chat/completions`, `/messages`,
-    /// `/deployments/{id}/chat/completions?api-version=...` and
-    /// `/v1beta/models/{model}:generateContent` to it); tests/portkey.rs sends a
+    /// `/deployments/{id}/chat/completions?api-version=...`,
+    /// `/v1beta/models/{model}:generateContent`, and for DeepSeek
+    /// `/v1/chat/completions` to it); tests/portkey.rs sends a
     /// request through the real gateway for each.
     #[test]
     fn every_provider_form_has_its_measured_custom_host() {
@@ -519,7 +521,7 @@ mod tests {
             ("google", "http://127.0.0.1:9"),
             ("groq", "http://127.0.0.1:9/v1"),
             ("mistral-ai", "http://127.0.0.1:9/v1"),
-            ("deepseek", "http://127.0.0.1:9/v1"),
+            ("deepseek", "http://127.0.0.1:9"),
         ];
         let names: Vec<&str> = PROVIDERS.iter().map(|(name, ..)| *name).collect();
         let pinned: Vec<&str> = measured.iter().map(|(name, _)| *name).collect();
