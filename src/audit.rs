@@ -251,7 +251,7 @@ fn price_of(model: &str, overrides: &BTreeMap<String, Price>) -> Option<Price> {
 }
 
 /// The cost of one attempt under the billing rule.
-fn billed(a: &Attempt, price: &Price) -> f64 {
+pub(crate) fn billed(a: &Attempt, price: &Price) -> f64 {
     match (a.outcome, a.usage, a.status) {
         (Outcome::Served | Outcome::Fault(FailureClass::Timeout), Some(u), Some(200)) => {
             prices::cost(price, &u)
