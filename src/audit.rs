@@ -253,7 +253,7 @@ fn price_of(model: &str, overrides: &BTreeMap<String, Price>) -> Option<Price> {
 }
 
 /// The cost of one attempt under the billing rule.
-fn billed(a: &Attempt, price: &Price) -> f64 {
+pub(crate) fn billed(a: &Attempt, price: &Price) -> f64 {
     match (a.outcome, a.usage, a.status) {
         (Outcome::Served | Outcome::Fault(FailureClass::Timeout), Some(u), Some(200)) => {
             prices::cost(price, &u)
@@ -642,20 +642,139 @@ mod tests {
         assert_eq!(l.overhead_p50_us, 100);
     }
 
+    /// One attempt of request `n` on model `m`, ending as `outcome` with
+    /// `status` and (when the mock reported one) `usage`.
+    fn attempt(
+        seq: u64,
+        outcome: &str,
+        status: u16,
+        usage: Option<serde_json::Value>,
+        events_sent: u32,
+    ) -> Attempt {
+        let ended = match outcome {
+            "served" => serde_json::json!("served"),
+            class => serde_json::json!({ "fault": class }),
+        };
+        serde_json::from_value(serde_json::json!({
+            "seq": seq, "attempt": 1, "deployment": "d", "dialect": "openai",
+            "method": "POST", "path": "/v1/chat/completions", "model": "m",
+            "marker": "xf:t:1", "stream": events_sent > 0, "bytes_in": 100,
+            "prompt_tokens": 1_000_000, "token_counter": null, "max_tokens": null,
+            "outcome": ended, "cause": null, "status": status, "usage": usage,
+            "bytes_out": 100, "events_sent": events_sent, "completed": outcome == "served",
+            "received_unix_ms": 0, "received_us": 0, "first_byte_us": null,
+            "finished_us": 0
+        }))
+        .expect("a journal line")
+    }
+
+    /// What `cost()` bills for one request whose path made `attempts`, at
+    /// $2 input, $1 cached input and $10 output per million tokens.
+    fn bill(attempts: Vec<Attempt>) -> f64 {
+        let (mut record, mut path, _) = served(1, "m", "openai", false, None);
+        record.cost = None;
+        path.steps = attempts
+            .iter()
+            .map(|a| Step {
+                seq: a.seq,
+                deployment: "d".into(),
+                provider: "openai".into(),
+                outcome: a.outcome,
+                status: a.status,
+                completed: a.completed,
+                service_us: 0,
+                prompt_tokens: a.prompt_tokens,
+            })
+            .collect();
+        let prices = BTreeMap::from([(
+            "m".to_string(),
+            Price {
+                input: 2.0,
+                cached_input: 1.0,
+                output: 10.0,
+            },
+        )]);
+        let audit = cost(&[record], &[path], &attempts, &prices, None);
+        assert_eq!(audit.requests.len(), 1);
+        assert!((audit.truth_usd - audit.requests[0].truth_usd).abs() < 1e-12);
+        audit.truth_usd
+    }
+
+    fn usage(prompt: u64, completion: u64, cached: u64, reasoning: u64) -> serde_json::Value {
+        serde_json::json!({"prompt_tokens": prompt, "completion_tokens": completion,
+                           "cached_tokens": cached, "reasoning_tokens": reasoning})
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
     #[test]
-    fn failed_attempts_are_not_billed_and_cached_tokens_are_cheaper() {
-        let price = Price {
-            input: 2.0,
-            cached_input: 1.0,
-            output: 10.0,
-        };
-        let u = mock_providers::Usage {
-            prompt_tokens: 1_000_000,
-            completion_tokens: 100_000,
-            cached_tokens: 500_000,
-            reasoning_tokens: 50_000,
-        };
-        // 0.5M uncached x 2 + 0.5M cached x 1 + 0.1M out x 10 = 2.5 USD
-        assert!((prices::cost(&price, &u) - 2.5).abs() < 1e-9);
+    fn failed_attempts_are_not_billed_only_the_attempt_that_served() {
+        // 1M prompt x $2 + 0.1M out x $10 = $3 for the attempt that served.
+        let served = || attempt(3, "served", 200, Some(usage(1_000_000, 100_000, 0, 0)), 0);
+        assert!(close(bill(vec![served()]), 3.0));
+        let failed = vec![
+            attempt(1, "server_error", 500, None, 0),
+            attempt(2, "rate_limit", 429, None, 0),
+            served(),
+        ];
+        let total = bill(failed);
+        assert!(close(total, 3.0), "a 500 and a 429 were billed: ${total}");
+        // A failed attempt whose error answer carries a usage is still not billed.
+        let with_usage = attempt(1, "server_error", 500, Some(usage(1_000_000, 0, 0, 0)), 0);
+        assert!(close(bill(vec![with_usage]), 0.0));
+    }
+
+    #[test]
+    fn a_stream_broken_after_content_bills_its_input_only() {
+        // The mock sent content, then cut the stream: its prompt (1M x $2) is billed.
+        for class in ["stream_cut", "stream_error", "stall"] {
+            let total = bill(vec![attempt(1, class, 200, None, 3)]);
+            assert!(close(total, 2.0), "{class}: ${total}");
+        }
+        // Then a fallback served: both are billed.
+        let total = bill(vec![
+            attempt(1, "stream_cut", 200, None, 3),
+            attempt(2, "served", 200, Some(usage(1_000_000, 100_000, 0, 0)), 0),
+        ]);
+        assert!(close(total, 5.0), "${total}");
+    }
+
+    #[test]
+    fn cached_tokens_are_billed_at_the_cached_price_and_reasoning_once_as_output() {
+        // 0.5M uncached x 2 + 0.5M cached x 1 = $1.5 input.
+        let cached = bill(vec![attempt(
+            1,
+            "served",
+            200,
+            Some(usage(1_000_000, 0, 500_000, 0)),
+            0,
+        )]);
+        assert!(close(cached, 1.5), "${cached}");
+        // Reasoning tokens are part of the completion tokens (OpenAI's
+        // `completion_tokens_details`, Gemini's `thoughtsTokenCount` beside
+        // `candidatesTokenCount`): 0.1M out x 10 = $1, with or without 50k
+        // of them being reasoning.
+        let reasoning = bill(vec![attempt(
+            1,
+            "served",
+            200,
+            Some(usage(0, 100_000, 0, 50_000)),
+            0,
+        )]);
+        assert!(close(reasoning, 1.0), "${reasoning}");
+    }
+
+    #[test]
+    fn an_attempt_the_gateway_abandoned_on_timeout_is_billed_in_full() {
+        let total = bill(vec![attempt(
+            1,
+            "timeout",
+            200,
+            Some(usage(1_000_000, 100_000, 0, 0)),
+            0,
+        )]);
+        assert!(close(total, 3.0), "${total}");
     }
 }

@@ -113,4 +113,45 @@ mod tests {
         // 8k and 16k windows no longer collapse onto the same floor.
         assert!(scaled_window("gpt-4-0613") < scaled_window("gpt-3.5-turbo"));
     }
+
+    /// Context windows as the providers document them (OpenAI's model pages,
+    /// Anthropic's models overview, Google's Gemini models page, Groq's and
+    /// Mistral's model lists), written out here, not read from the mocks' table.
+    const DOCUMENTED: [(&str, u64); 12] = [
+        ("gpt-3.5-turbo", 16_385),
+        ("gpt-4-0613", 8_192),
+        ("gpt-4o", 128_000),
+        ("gpt-4.1", 1_047_576),
+        ("o3-mini", 200_000),
+        ("claude-opus-4-1", 200_000),
+        ("claude-2.1", 200_000),
+        ("gemini-1.5-pro", 2_097_152),
+        ("gemini-2.0-flash", 1_048_576),
+        ("groq/llama-3.3-70b-versatile", 131_072),
+        ("llama3-8b-8192", 8_192),
+        ("mixtral-8x7b-32768", 32_768),
+    ];
+
+    #[test]
+    fn the_drills_overflow_refusals_match_the_documented_windows() {
+        for (model, window) in DOCUMENTED {
+            assert_eq!(
+                scaled_window(model),
+                window / WINDOW_SCALE,
+                "{model}: the drill's window is not its documented {window} scaled"
+            );
+        }
+        // In production, a prompt a fifth over the primary's window fits a
+        // fallback exactly when the fallback's window holds it.
+        for (primary, primary_window) in DOCUMENTED {
+            for (fallback, fallback_window) in DOCUMENTED {
+                let real = fallback_window * 5 < primary_window * 6;
+                assert_eq!(
+                    refuses_overflow(primary, fallback),
+                    real,
+                    "an overflow of {primary} ({primary_window}) sent to {fallback} ({fallback_window})"
+                );
+            }
+        }
+    }
 }

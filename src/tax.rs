@@ -715,4 +715,47 @@ mod tests {
         assert_eq!(m.classes[0].received_overhead_pct(), 100.0);
         assert_eq!(m.classes[0].billed_overhead_pct(), 0.0);
     }
+
+    /// The tax and the cost audit state the billing rule each in its own
+    /// code: they must bill the same attempts' input.
+    #[test]
+    fn the_tax_bills_the_attempts_the_cost_audit_bills() {
+        let price = crate::prices::Price {
+            input: 1.0,
+            cached_input: 1.0,
+            output: 1.0,
+        };
+        let outcomes = [Outcome::Served, Outcome::Refused]
+            .into_iter()
+            .chain(FailureClass::ALL.into_iter().map(Outcome::Fault));
+        for outcome in outcomes {
+            for status in [Some(200), Some(429), Some(500), None] {
+                let attempt: mock_providers::Attempt = serde_json::from_value(json!({
+                    "seq": 1, "attempt": 1, "deployment": "d", "dialect": "openai",
+                    "method": "POST", "path": "/v1/chat/completions", "model": "m",
+                    "marker": null, "stream": true, "bytes_in": 1, "prompt_tokens": 1000,
+                    "token_counter": null, "max_tokens": null, "outcome": outcome,
+                    "cause": null, "status": status,
+                    "usage": {"prompt_tokens": 1000, "completion_tokens": 10,
+                              "cached_tokens": 0, "reasoning_tokens": 0},
+                    "bytes_out": 1, "events_sent": 1, "completed": false,
+                    "received_unix_ms": 0, "received_us": 0, "first_byte_us": null,
+                    "finished_us": 0
+                }))
+                .expect("a journal line");
+                let step = StepFacts {
+                    provider: "p".into(),
+                    outcome,
+                    status,
+                    prompt_tokens: Some(1000),
+                };
+                assert_eq!(
+                    bills_input(&step),
+                    crate::audit::billed(&attempt, &price) > 0.0,
+                    "{} with status {status:?}",
+                    outcome.name()
+                );
+            }
+        }
+    }
 }

@@ -13,6 +13,29 @@ use support::{
 };
 
 /// The gateway's pid from the line the reference gateway logs when it listens.
+/// The processes of process group `pgid`, from /proc/PID/stat (field 5).
+fn group_members(pgid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The command name may hold spaces: the fields start after its `)`.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        // fields[0] is the state (Z: a zombie is already gone), fields[2] the group.
+        if fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z") {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 fn gateway_pid(run_dir: &Path) -> Option<i32> {
     let log = std::fs::read_to_string(run_dir.join("gateway.log")).ok()?;
     let pid = log.split("pid=").nth(1)?;
@@ -143,9 +166,22 @@ fn ctrl_c_stops_the_gateway_process_group_and_keeps_the_journal() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    // Let some traffic through, then press Ctrl-C.
-    std::thread::sleep(Duration::from_millis(700));
-    assert!(group_alive(pid));
+    // Let some traffic through, then press Ctrl-C. The group holds the
+    // gateway and the helper it spawned (`sleep 600`): it must exist first.
+    let until = Instant::now() + Duration::from_secs(10);
+    while group_members(pid).len() < 2 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = group_members(pid);
+    assert!(
+        before.contains(&pid) && before.len() >= 2,
+        "the gateway {pid} and its helper are not both in its group: {before:?}"
+    );
+    let journal_file = run_dir.join("journal.jsonl");
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&journal_file).map_or(0, |m| m.len()) == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SAFETY: signalling the crossfire process this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert_eq!(
@@ -154,12 +190,13 @@ fn ctrl_c_stops_the_gateway_process_group_and_keeps_the_journal() {
     );
     // The gateway and the helper it spawned (same process group) are gone.
     let gone = Instant::now();
-    while group_alive(pid) && gone.elapsed() < Duration::from_secs(2) {
+    while !group_members(pid).is_empty() && gone.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    let after = group_members(pid);
     assert!(
-        !group_alive(pid),
-        "the gateway's process group outlived crossfire"
+        after.is_empty(),
+        "the gateway's process group outlived crossfire: {after:?} (of {before:?})"
     );
     let journal = mock_providers::journal::read_jsonl(&run_dir.join("journal.jsonl")).unwrap();
     assert!(!journal.is_empty(), "the journal lost what was recorded");

@@ -114,7 +114,17 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             "base_url": mocks.get(&id).unwrap().base_url(),
             "model": model(d),
             "stream": class.is_some_and(streams),
-            "timeout": 1.5,
+            // Only the timing faults meet the client's timer: a `timeout`
+            // answers after 4 s, so 1.5 s fires first however slow the
+            // machine; a `stall` is read after its first event (classify.py
+            // runs it again with a longer timer when the first event had
+            // not come). Every other case answers at once: a timer that can
+            // only fire on a busy machine.
+            "timeout": match class {
+                Some(FailureClass::Timeout | FailureClass::Stall) => 1.5,
+                _ => 20.0,
+            },
+            "after_content": class == Some(FailureClass::Stall),
         })
     };
     let all = |client: &str, dialects: &[Dialect]| -> Vec<Value> {
@@ -154,6 +164,12 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             .unwrap()
             .to_string()
     };
+    // A stall is read after its first event, on every client.
+    for (id, v) in &results {
+        if id.ends_with("-stall") {
+            assert!(v["chunks"].as_u64() > Some(0), "{id}: {v}");
+        }
+    }
     // Every healthy mock is accepted by every client.
     for d in Dialect::ALL {
         assert_eq!(exception(&format!("litellm/{d}-served")), "", "litellm {d}");

@@ -2,6 +2,8 @@
 //! rewrite is snapshotted (only api_base, keys and the master key change;
 //! no real key survives), and unknown structures are clear errors.
 
+mod support;
+
 use crossfire::diag::Source;
 use crossfire::gateway::litellm::{config, isolate, rewrite, yaml};
 use std::collections::BTreeMap;
@@ -84,6 +86,9 @@ fn items_become_deployments_with_providers() {
     );
 }
 
+/// The `api_base` forms in the snapshot were measured on LiteLLM 1.108.7:
+/// `every_rewritten_api_base_form_reaches_its_mock_through_litellm` sends each
+/// through the real proxy.
 #[test]
 fn the_rewrite_changes_only_what_must_change() {
     let cfg = config::read(Source::from_text(
@@ -733,4 +738,117 @@ fn include_merges_like_litellm_and_errors_point_into_the_included_file() {
         "{:?}",
         lint.warnings
     );
+}
+
+// ---------------------------------------------------------------------------
+// Every `api_base` form the rewrite writes (`rewrite::api_base_for`, pinned in
+// the snapshot above), sent through the real LiteLLM proxy once.
+
+/// The LiteLLM version the forms below were measured on.
+const MEASURED_ON: &str = "1.108.7";
+
+/// One item per provider route crossfire maps, each its own group: one
+/// request to each reaches its mock at the path the provider serves.
+#[tokio::test]
+async fn every_rewritten_api_base_form_reaches_its_mock_through_litellm() {
+    assert_eq!(
+        crossfire::provision::LITELLM_VERSION,
+        MEASURED_ON,
+        "crossfire now pins another LiteLLM: re-measure the paths pinned here"
+    );
+    // (group, litellm_params beyond the key, the journaled path).
+    let forms: [(&str, &str, &str); 12] = [
+        ("openai", "model: openai/gpt-4o", "/v1/chat/completions"),
+        ("anthropic", "model: anthropic/claude-sonnet-4-5", "/v1/messages"),
+        (
+            "azure",
+            "model: azure/gpt4o-eu\n      api_base: https://team-eu.openai.azure.com\n      api_version: \"2024-10-21\"",
+            "/openai/deployments/gpt4o-eu/chat/completions?api-version=2024-10-21",
+        ),
+        (
+            "gemini",
+            "model: gemini/gemini-2.5-flash",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+        ),
+        ("groq", "model: groq/llama-3.3-70b-versatile", "/openai/v1/chat/completions"),
+        (
+            "groq-by-host",
+            "model: openai/llama-3.3-70b-versatile\n      api_base: https://api.groq.com/openai/v1",
+            "/openai/v1/chat/completions",
+        ),
+        ("mistral", "model: mistral/mistral-large-latest", "/v1/chat/completions"),
+        (
+            "mistral-by-host",
+            "model: openai/mistral-large-latest\n      api_base: https://api.mistral.ai/v1",
+            "/v1/chat/completions",
+        ),
+        ("deepseek", "model: deepseek/deepseek-chat", "/v1/chat/completions"),
+        (
+            "deepseek-by-host",
+            "model: openai/deepseek-chat\n      api_base: https://api.deepseek.com",
+            "/v1/chat/completions",
+        ),
+        (
+            "vllm",
+            "model: hosted_vllm/meta-llama/Llama-3.1-8B-Instruct\n      api_base: http://vllm.internal:8000/v1",
+            "/v1/chat/completions",
+        ),
+        (
+            "team",
+            "model: openai/llama-3.3-70b\n      api_base: http://llm.internal:8000/v1",
+            "/v1/chat/completions",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = String::from("model_list:\n");
+    let mut traffic = String::new();
+    for (group, params, _) in &forms {
+        config.push_str(&format!(
+            "  - model_name: {group}\n    litellm_params:\n      {params}\n      api_key: os.environ/KEY\n    model_info:\n      id: {group}\n"
+        ));
+        traffic.push_str(&format!("  - model: {group}\n    requests: 1\n"));
+    }
+    config.push_str("router_settings:\n  num_retries: 0\n");
+    std::fs::write(dir.path().join("litellm.yaml"), config).unwrap();
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: forms\ngateway: {{kind: litellm, config: litellm.yaml}}\ntraffic:\n{traffic}"
+        ),
+    )
+    .unwrap();
+    let s = crossfire::scenario::load(&scenario).unwrap_or_else(|e| panic!("{e}"));
+    let opts = support::options(dir.path().join("out"));
+    let summary = crossfire::runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
+    let r = &summary.scenarios[0];
+    assert_eq!(r.error, None);
+    assert_eq!(r.gateway_version.as_deref(), Some(MEASURED_ON));
+    // Each request served at once by its own group's only deployment.
+    let served: Vec<(&str, &str, Option<u16>)> = r
+        .paths
+        .iter()
+        .map(|p| {
+            let by = p.served_by().map_or("", |s| s.deployment.as_str());
+            (p.model.as_str(), by, p.client_status)
+        })
+        .collect();
+    let wanted: Vec<(&str, &str, Option<u16>)> =
+        forms.iter().map(|(g, ..)| (*g, *g, Some(200))).collect();
+    assert_eq!(served, wanted);
+    let journal = mock_providers::journal::read_jsonl(&r.journal).unwrap();
+    let mut seen: Vec<(String, String)> = journal
+        .iter()
+        .filter(|a| a.method == "POST")
+        .map(|a| (a.deployment.clone(), a.path.clone()))
+        .collect();
+    seen.sort();
+    let mut pinned: Vec<(String, String)> = forms
+        .iter()
+        .map(|(g, _, path)| (g.to_string(), path.to_string()))
+        .collect();
+    pinned.sort();
+    assert_eq!(seen, pinned);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    assert!(r.escaped.is_empty(), "{:#?}", r.escaped);
 }

@@ -16,16 +16,32 @@ use tokio_util::sync::CancellationToken;
 const MEASURED_ON: &str = "1.15.2";
 
 /// The run was made with the Portkey the pinned behaviour was measured on.
-/// Portkey reports no version: the report carries the one crossfire installed.
+/// Portkey reports no version over HTTP: the run takes it from the installed
+/// package, and this reads that package's `package.json` itself.
 fn assert_measured_version(reported: Option<&str>) {
     assert_eq!(
         PORTKEY_VERSION, MEASURED_ON,
         "crossfire now pins another Portkey: re-measure the behaviour pinned here"
     );
+    let install = crossfire::gateway::portkey::install(&mut |_| {}).unwrap();
+    let package = install
+        .entry
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .join("package.json");
+    let text = std::fs::read_to_string(&package).unwrap();
+    let installed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        installed["version"],
+        MEASURED_ON,
+        "the Portkey installed at {}",
+        package.display()
+    );
     assert_eq!(
         reported,
         Some(MEASURED_ON),
-        "the version of the Portkey run"
+        "the version the run reports, from the gateway it ran"
     );
 }
 
@@ -261,6 +277,89 @@ async fn streams_pass_through_and_a_cut_stream_is_not_rescued() {
     );
 }
 
+/// Every provider form crossfire maps, in one fallback chain where all but
+/// the last answer 500: one request crosses all seven, so each `custom_host`
+/// form (config.rs pins them) reaches its mock at a path the mock serves.
+#[tokio::test]
+async fn every_provider_forms_custom_host_reaches_its_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("every-provider.json");
+    std::fs::write(
+        &file,
+        r#"{
+  "strategy": {"mode": "fallback"},
+  "targets": [
+    {"provider": "azure-openai", "api_key": "k", "resource_name": "r", "deployment_id": "gpt4o-eu",
+     "api_version": "2024-08-01-preview", "override_params": {"model": "gpt-4o"}},
+    {"provider": "google", "api_key": "k", "override_params": {"model": "gemini-2.0-flash"}},
+    {"provider": "groq", "api_key": "k", "override_params": {"model": "llama-3.3-70b-versatile"}},
+    {"provider": "mistral-ai", "api_key": "k", "override_params": {"model": "mistral-large-latest"}},
+    {"provider": "deepseek", "api_key": "k", "override_params": {"model": "deepseek-chat"}},
+    {"provider": "anthropic", "api_key": "k", "override_params": {"model": "claude-opus-4-1", "max_tokens": 64}},
+    {"provider": "openai", "api_key": "k", "override_params": {"model": "gpt-4o"}}
+  ]
+}"#,
+    )
+    .unwrap();
+    let faults: String = [
+        "azure",
+        "gemini",
+        "groq",
+        "mistral",
+        "deepseek",
+        "anthropic",
+    ]
+    .iter()
+    .map(|p| format!("  - on: {p}\n    fault: server_error\n"))
+    .collect();
+    let body = format!(
+        "name: pk-every\ngateway: {{kind: portkey, config: {}}}\nfaults:\n{faults}traffic:\n  - model: every\n    requests: 1\n",
+        file.display()
+    );
+    let c = support::case(&body, None);
+    let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    assert_measured_version(r.gateway_version.as_deref());
+    assert_eq!(r.paths.len(), 1);
+    assert_eq!(
+        r.paths[0].describe(),
+        "every: azure/azure-openai 500 -> gemini/google 500 -> groq/groq 500 -> mistral/mistral-ai 500 -> deepseek/deepseek 500 -> anthropic/anthropic 500 -> openai/openai 200 -> client 200"
+    );
+    // A scheduled 500 fires only on a completion endpoint (side and unserved
+    // endpoints never consume a schedule): each form reached its mock's
+    // completion path. No attempt the mocks could not serve or tie to it.
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    assert!(r.stray.is_empty(), "{:#?}", r.stray);
+    // The mocks accept any prefix before an OpenAI-style `/chat/completions`
+    // or Gemini's `/models/`: the journaled paths are where a wrong form shows.
+    let journal = mock_providers::journal::read_jsonl(&r.journal).unwrap();
+    let paths: Vec<(&str, &str)> = journal
+        .iter()
+        .filter(|a| a.method == "POST")
+        .map(|a| (a.deployment.as_str(), a.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (
+                "azure-openai",
+                "/openai/deployments/gpt4o-eu/chat/completions?api-version=2024-08-01-preview"
+            ),
+            (
+                "google",
+                "/v1beta/models/gemini-2.0-flash:generateContent?key=sk-crossfire-dummy"
+            ),
+            ("groq", "/v1/chat/completions"),
+            ("mistral-ai", "/v1/chat/completions"),
+            // Portkey 1.15.2 appends `/v1/chat/completions` to DeepSeek's host.
+            ("deepseek", "/v1/chat/completions"),
+            ("anthropic", "/v1/messages"),
+            ("openai", "/v1/chat/completions"),
+        ]
+    );
+    assert!(r.escaped.is_empty(), "{:#?}", r.escaped);
+}
+
 async fn drill_cells(file: &str, classes: &[FailureClass]) -> Vec<(String, CellVerdict, bool)> {
     let cfg = config::load(&example(file)).unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -312,6 +411,7 @@ async fn it_listens_on_loopback_only_and_its_egress_is_sealed() {
     )
     .await
     .unwrap();
+    assert_measured_version(gw.version(&[]).unwrap().as_deref());
     let port: u16 = gw.base_url.rsplit(':').next().unwrap().parse().unwrap();
     let addrs = listeners(port);
     // 0100007F is 127.0.0.1 in /proc's byte order; nothing else may listen.

@@ -213,6 +213,14 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
         &[],
     );
     let report = crossfire::drill::drill_portkey(&cfg, &opts).await.unwrap();
+    // The matrix below was measured on Portkey 1.15.2: crossfire's pin and
+    // the version the drill ran (from the installed package).
+    assert_eq!(
+        crossfire::provision::PORTKEY_VERSION,
+        "1.15.2",
+        "crossfire now pins another Portkey: re-measure the matrix pinned here"
+    );
+    assert_eq!(report.gateway_version.as_deref(), Some("1.15.2"));
     let md = crossfire::drill::render_markdown(&report);
     // Portkey 1.15.2: the 529 stays on Anthropic, an illusion whose cause
     // (`on_status_codes` without 529) is in the cell table.

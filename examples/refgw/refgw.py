@@ -13,6 +13,7 @@ routing behaviour crossfire classifies:
   mode "retry"        retry the first target `retries` times, never move on
   mode "answer_self"  answer 200 without calling any provider
   drop_marker         strip crossfire's `[xf:...]` marker before forwarding
+  overhead_ms N       wait N ms before forwarding (a known gateway overhead)
   stop_failover_after N   a planted bug: after N upstream failures, stop
                       failing over (for `crossfire explore`)
   spawn_helper        start a child process (to prove crossfire stops the whole
@@ -142,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
             for m in body.get("messages", []):
                 if isinstance(m.get("content"), str):
                     m["content"] = MARKER.sub("", m["content"])
+        if group.get("overhead_ms"):
+            time.sleep(float(group["overhead_ms"]) / 1000)
         if group.get("mode") == "answer_self":
             answer = {
                 "id": "refgw-self",

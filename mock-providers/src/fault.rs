@@ -383,17 +383,49 @@ mod tests {
             prop_assert!(always.fires(attempt, T0));
         }
 
+        /// A brute-force simulation of N attempts arriving 100 ms apart: each
+        /// rule's schedule is written out as the set of attempts it names (from
+        /// the schedule's definition, never through `fires`), the sets are painted
+        /// onto the attempts last rule first so that earlier rules paint over
+        /// later ones, and every attempt must meet the fault painted on it.
         #[test]
-        fn first_firing_is_the_earliest_rule_that_fires(
-            schedules in proptest::collection::vec((0u64..5, 1u64..5), 1..5),
-            attempt in 1u64..30,
+        fn first_firing_matches_a_brute_force_simulation_of_attempts(
+            schedules in proptest::collection::vec((0u64..6, 0u64..8, 0u64..8), 1..6),
         ) {
-            let rules: Vec<FaultRule> = schedules.iter().enumerate().map(|(i, (kind, n))| FaultRule {
-                fault: Fault::new(FailureClass::ALL[i]),
-                schedule: match kind { 0 => Schedule::First(*n), 1 => Schedule::After(*n), 2 => Schedule::Every(*n), 3 => Schedule::Always, _ => Schedule::Requests(vec![*n]) },
+            const N: u64 = 40;
+            let step = Duration::from_millis(100);
+            let rules: Vec<FaultRule> = schedules.iter().enumerate().map(|(i, (kind, a, b))| FaultRule {
+                fault: Fault::new(FailureClass::ALL[i % FailureClass::ALL.len()]),
+                schedule: match kind {
+                    0 => Schedule::First(*a),
+                    1 => Schedule::After(*a),
+                    2 => Schedule::Every(*a),
+                    3 => Schedule::Always,
+                    4 => Schedule::Requests(vec![*a, a + b]),
+                    _ => Schedule::Window { from: step * (*a as u32), to: step * ((a + b) as u32) },
+                },
             }).collect();
-            let expected = rules.iter().position(|r| r.fires(attempt, T0)).map(|i| FailureClass::ALL[i]);
-            prop_assert_eq!(first_firing(&rules, attempt, T0).map(|f| f.class), expected);
+            // Attempt k arrives k x 100 ms after the start.
+            let named: Vec<std::collections::BTreeSet<u64>> = schedules.iter().map(|(kind, a, b)| match kind {
+                0 => (1..=*a).collect(),
+                1 => (a + 1..=N).collect(),
+                2 if *a == 0 => Default::default(),
+                2 => (1..=N / a).map(|m| m * a).collect(),
+                3 => (1..=N).collect(),
+                4 => [*a, a + b].into_iter().filter(|k| *k >= 1).collect(),
+                _ => (*a..a + b).filter(|k| *k >= 1).collect(),
+            }).collect();
+            let mut painted = [None; N as usize + 1];
+            for (i, set) in named.iter().enumerate().rev() {
+                for k in set {
+                    painted[*k as usize] = Some(i);
+                }
+            }
+            for k in 1..=N {
+                let met = first_firing(&rules, k, step * k as u32)
+                    .map(|f| rules.iter().position(|r| std::ptr::eq(&r.fault, f)));
+                prop_assert_eq!(met, painted[k as usize].map(Some), "attempt {}", k);
+            }
         }
     }
 

@@ -50,3 +50,12 @@ pub use request::Traffic;
 pub use server::{MockError, MockSet, RunningDeployment};
 pub use success::Usage;
 pub use tokens::TokenCounter;
+
+/// Without the `wiremock` feature, cargo skips `tests/wiremock_adapter.rs`
+/// (its `required-features`); this says so in the test output.
+#[cfg(all(test, not(feature = "wiremock")))]
+mod without_wiremock {
+    #[test]
+    #[ignore = "tests/wiremock_adapter.rs did not run: it needs `--features wiremock` (or `--all-features`)"]
+    fn the_wiremock_adapter_tests_need_the_wiremock_feature() {}
+}

@@ -39,6 +39,8 @@ const CONTEXT_WINDOWS: &[(&str, u64)] = &[
     ("o4-mini", 200_000),
     // Anthropic
     ("claude-2", 100_000),
+    // Claude 2.1 doubled Claude 2.0's window.
+    ("claude-2.1", 200_000),
     ("claude-3", 200_000),
     ("claude-opus-4", 200_000),
     ("claude-sonnet-4", 200_000),

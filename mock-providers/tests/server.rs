@@ -32,90 +32,147 @@ async fn attempts(mocks: MockSet) -> Vec<Attempt> {
     mocks.shutdown().await.attempts()
 }
 
+/// The request a client of `dialect` sends for one answer carrying `marker`:
+/// (path, body).
+fn request_of(dialect: Dialect, marker: &str) -> (&'static str, Value) {
+    let text = format!("hello [{marker}]");
+    let chat = |model: &str| json!({"model": model, "messages": [{"role": "user", "content": text.clone()}]});
+    match dialect {
+        Dialect::Openai | Dialect::Mistral | Dialect::Deepseek | Dialect::Vllm => {
+            ("/v1/chat/completions", chat(dialect.default_model()))
+        }
+        Dialect::Groq => ("/openai/v1/chat/completions", chat(dialect.default_model())),
+        Dialect::Azure => (
+            "/openai/deployments/gpt4o-eu/chat/completions?api-version=2024-08-01-preview",
+            json!({"messages": [{"role": "user", "content": text}]}),
+        ),
+        Dialect::Anthropic => (
+            "/v1/messages",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
+                "messages": [{"role": "user", "content": text}]}),
+        ),
+        Dialect::Gemini => (
+            "/v1beta/models/gemini-2.0-flash:generateContent",
+            json!({"contents": [{"role": "user", "parts": [{"text": text}]}]}),
+        ),
+    }
+}
+
+/// The answer's text and its (prompt, completion) usage, read the way a
+/// client of `dialect` reads them.
+fn answer_of(dialect: Dialect, v: &Value) -> (String, u64, u64) {
+    let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"));
+    match dialect {
+        Dialect::Anthropic => {
+            assert_eq!(v["type"], "message", "{v}");
+            let u = &v["usage"];
+            (
+                v["content"][0]["text"].as_str().unwrap_or_default().into(),
+                n(&u["input_tokens"]) + n(&u["cache_read_input_tokens"]),
+                n(&u["output_tokens"]),
+            )
+        }
+        Dialect::Gemini => {
+            assert_eq!(v["candidates"][0]["finishReason"], "STOP", "{v}");
+            let u = &v["usageMetadata"];
+            (
+                v["candidates"][0]["content"]["parts"][0]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                n(&u["promptTokenCount"]),
+                n(&u["candidatesTokenCount"]),
+            )
+        }
+        _ => {
+            assert_eq!(v["object"], "chat.completion", "{v}");
+            let u = &v["usage"];
+            assert_eq!(
+                n(&u["total_tokens"]),
+                n(&u["prompt_tokens"]) + n(&u["completion_tokens"])
+            );
+            (
+                v["choices"][0]["message"]["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                n(&u["prompt_tokens"]),
+                n(&u["completion_tokens"]),
+            )
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_dialect_serves_json_with_usage_and_journals_the_marker() {
-    let mocks = start(vec![
-        DeploymentSpec::new("oa", Dialect::Openai),
-        DeploymentSpec::new("az", Dialect::Azure),
-        DeploymentSpec::new("an", Dialect::Anthropic),
-        DeploymentSpec::new("ge", Dialect::Gemini),
-    ])
+    let ids: Vec<String> = Dialect::ALL.iter().map(|d| format!("d-{d}")).collect();
+    let mocks = start(
+        Dialect::ALL
+            .iter()
+            .zip(&ids)
+            .map(|(d, id)| DeploymentSpec::new(id, *d))
+            .collect(),
+    )
     .await;
     let c = client();
-    let url = |id: &str| mocks.get(id).unwrap().base_url();
-    let oa: Value = c
-        .post(format!("{}/v1/chat/completions", url("oa")))
-        .json(&openai_body("xf:t:1", false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(oa["object"], "chat.completion");
-    let reply = oa["choices"][0]["message"]["content"].as_str().unwrap();
-    assert!(
-        reply.contains("[xf:t:1]") && reply.contains("oa (openai)"),
-        "{reply}"
-    );
-    let expected = TokenCounter::TiktokenO200k.count_chat([("user", "hello [xf:t:1]")]);
-    assert_eq!(oa["usage"]["prompt_tokens"], expected);
-    let az = c
-        .post(format!(
-            "{}/openai/deployments/gpt4o-eu/chat/completions?api-version=2024-08-01-preview",
-            url("az")
-        ))
-        .header("api-key", "dummy")
-        .json(&json!({"messages": [{"role": "user", "content": "hi [xf:t:2]"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(az.status(), 200);
-    assert!(az.headers().contains_key("apim-request-id"));
-    let an: Value = c
-        .post(format!("{}/v1/messages", url("an")))
-        .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
-            "messages": [{"role": "user", "content": "hi [xf:t:3]"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(an["type"], "message");
-    assert!(an["usage"]["input_tokens"].as_u64().unwrap() > 0);
-    let ge: Value = c
-        .post(format!(
-            "{}/v1beta/models/gemini-2.0-flash:generateContent",
-            url("ge")
-        ))
-        .json(&json!({"contents": [{"role": "user", "parts": [{"text": "hi [xf:t:4]"}]}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ge["candidates"][0]["finishReason"], "STOP");
+    let mut answers = Vec::new();
+    for (i, (dialect, id)) in Dialect::ALL.iter().zip(&ids).enumerate() {
+        let marker = format!("xf:t:{}", i + 1);
+        let (path, body) = request_of(*dialect, &marker);
+        let r = c
+            .post(format!("{}{path}", mocks.get(id).unwrap().base_url()))
+            .header("api-key", "dummy")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{dialect}");
+        if *dialect == Dialect::Azure {
+            assert!(r.headers().contains_key("apim-request-id"));
+        }
+        let v: Value = r.json().await.unwrap();
+        let (reply, prompt, completion) = answer_of(*dialect, &v);
+        assert!(
+            reply.contains(&format!("[{marker}]")) && reply.contains(&format!("{id} ({dialect})")),
+            "{dialect}: {reply}"
+        );
+        assert!(prompt > 0 && completion > 0, "{dialect}: {v}");
+        answers.push((marker, prompt, completion));
+    }
 
     let list = attempts(mocks).await;
-    let seen: Vec<(u64, &str, Option<&str>, Outcome)> = list
-        .iter()
-        .map(|a| (a.seq, a.deployment.as_str(), a.marker.as_deref(), a.outcome))
-        .collect();
-    assert_eq!(
-        seen,
-        vec![
-            (1, "oa", Some("xf:t:1"), Outcome::Served),
-            (2, "az", Some("xf:t:2"), Outcome::Served),
-            (3, "an", Some("xf:t:3"), Outcome::Served),
-            (4, "ge", Some("xf:t:4"), Outcome::Served),
-        ]
-    );
+    assert_eq!(list.len(), Dialect::ALL.len());
+    for (a, (id, (marker, prompt, completion))) in list.iter().zip(ids.iter().zip(&answers)) {
+        assert_eq!(
+            (a.deployment.as_str(), a.marker.as_deref(), a.outcome),
+            (id.as_str(), Some(marker.as_str()), Outcome::Served)
+        );
+        assert!(a.completed && a.status == Some(200), "{id}");
+        // The usage the client read is the one journaled, and its prompt is
+        // the journal's own count of the prompt.
+        let u = a
+            .usage
+            .unwrap_or_else(|| panic!("{id}: no usage journaled"));
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens),
+            (*prompt, *completion),
+            "{id}"
+        );
+        assert_eq!(a.prompt_tokens, Some(*prompt), "{id}");
+        let counter = a
+            .token_counter
+            .unwrap_or_else(|| panic!("{id}: no counter"));
+        let text = format!("hello [{marker}]");
+        if counter != TokenCounter::ApproxChars4 {
+            let expected = counter.count_chat([("user", text.as_str())]);
+            assert_eq!(*prompt, expected, "{id} ({counter:?})");
+        }
+    }
+    let expected = TokenCounter::TiktokenO200k.count_chat([("user", "hello [xf:t:1]")]);
+    assert_eq!(answers[0].1, expected, "OpenAI's gpt-4o counts with o200k");
     assert_eq!(list[0].token_counter, Some(TokenCounter::TiktokenO200k));
     assert_eq!(list[1].model.as_deref(), Some("gpt4o-eu"));
     assert_eq!(list[2].token_counter, Some(TokenCounter::ApproxChars4));
-    assert!(list.iter().all(|a| a.completed && a.status == Some(200)));
 }
 
 #[tokio::test]
@@ -198,7 +255,19 @@ async fn stall_keeps_the_connection_open_after_some_events() {
         .send()
         .await
         .unwrap();
+    // Read the events it sends (however slowly a busy machine delivers
+    // them), then nothing more may come: a stall never ends on its own.
     let mut got = Vec::new();
+    let first = tokio::time::timeout(Duration::from_secs(10), async {
+        while String::from_utf8_lossy(&got).matches("data: ").count() < 2 {
+            match resp.chunk().await {
+                Ok(Some(c)) => got.extend_from_slice(&c),
+                _ => break,
+            }
+        }
+    })
+    .await;
+    assert!(first.is_ok(), "the first events never came");
     let stalled = tokio::time::timeout(Duration::from_millis(600), async {
         while let Ok(Some(c)) = resp.chunk().await {
             got.extend_from_slice(&c);
@@ -316,7 +385,12 @@ async fn journal_file_is_flushed_per_attempt_and_memory_is_capped() {
         let _ = r.bytes().await.unwrap();
     }
     // Written before shutdown: a run that dies now loses nothing answered.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The line is written when the server drops the body, which may come
+    // after the client has read it: wait for it, within a bound.
+    let until = Instant::now() + Duration::from_secs(10);
+    while read_jsonl(&path).map_or(0, |l| l.len()) < 12 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let on_disk = read_jsonl(&path).unwrap();
     assert_eq!(on_disk.len(), 12);
     let journal = mocks.shutdown().await;

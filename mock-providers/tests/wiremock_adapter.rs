@@ -1,5 +1,4 @@
 //! The wiremock front end serves the same plans as the hyper server.
-#![cfg(feature = "wiremock")]
 
 use mock_providers::wiremock_adapter::ProviderResponder;
 use mock_providers::{

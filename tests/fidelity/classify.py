@@ -23,13 +23,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 MESSAGES = [{"role": "user", "content": "fidelity probe [xf:fidelity:1]"}]
 
 
-def drain(result, stream):
+def drain(result, stream, seen):
+    """Reads a stream to its end, counting its chunks in `seen[0]`."""
     if stream:
         for _ in result:
-            pass
+            seen[0] += 1
 
 
-def run_litellm(case):
+def run_litellm(case, seen):
     import litellm
 
     dialect = case["dialect"]
@@ -57,10 +58,10 @@ def run_litellm(case):
     )
     if dialect == "azure":
         kwargs["api_version"] = "2024-08-01-preview"
-    drain(litellm.completion(**kwargs), case["stream"])
+    drain(litellm.completion(**kwargs), case["stream"], seen)
 
 
-def run_openai(case):
+def run_openai(case, seen):
     import openai
 
     base = case["base_url"]
@@ -82,10 +83,10 @@ def run_openai(case):
     result = client.chat.completions.create(
         model=case["model"], messages=MESSAGES, max_tokens=16, stream=case["stream"]
     )
-    drain(result, case["stream"])
+    drain(result, case["stream"], seen)
 
 
-def run_anthropic(case):
+def run_anthropic(case, seen):
     import anthropic
 
     client = anthropic.Anthropic(
@@ -97,22 +98,39 @@ def run_anthropic(case):
     result = client.messages.create(
         model=case["model"], messages=MESSAGES, max_tokens=16, stream=case["stream"]
     )
-    drain(result, case["stream"])
+    drain(result, case["stream"], seen)
 
 
 RUNNERS = {"litellm": run_litellm, "openai": run_openai, "anthropic": run_anthropic}
 
 
-def classify(case):
+def attempt(case):
     out = {"id": case["id"], "exception": "", "status": None, "message": ""}
+    seen = [0]
     started = time.monotonic()
     try:
-        RUNNERS[case["client"]](case)
+        RUNNERS[case["client"]](case, seen)
     except Exception as e:  # noqa: BLE001 - the class is what we report
         out["exception"] = type(e).__name__
         out["status"] = getattr(e, "status_code", None)
         out["message"] = str(e)[:300]
     out["secs"] = round(time.monotonic() - started, 2)
+    out["chunks"] = seen[0]
+    return out
+
+
+def classify(case):
+    """One case. A stall case (`after_content`) must time out after the
+    first chunk arrived: when the client's timer fired before it (a busy
+    machine), the case runs again with three times the timeout, so the
+    reading is the one after content however fast the machine is."""
+    out = attempt(case)
+    tries = 1
+    while case.get("after_content") and out["chunks"] == 0 and tries < 3:
+        case = dict(case, timeout=case["timeout"] * 3)
+        out = attempt(case)
+        tries += 1
+    out["tries"] = tries
     return out
 
 

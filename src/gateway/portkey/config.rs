@@ -110,11 +110,12 @@ pub fn map_provider(name: &str) -> Option<(&'static str, Dialect)> {
 
 /// The `custom_host` that sends a provider's requests to a mock at `base`
 /// (measured with Portkey 1.15.2: it appends `/chat/completions`, `/messages`,
-/// `/deployments/{id}/chat/completions`, `/v1beta/models/...`).
+/// `/deployments/{id}/chat/completions`, `/v1beta/models/...`, and for
+/// DeepSeek `/v1/chat/completions`).
 pub fn custom_host_for(dialect: Dialect, base: &str) -> String {
     match dialect {
         Dialect::Azure => format!("{base}/openai"),
-        Dialect::Gemini => base.to_string(),
+        Dialect::Gemini | Dialect::Deepseek => base.to_string(),
         _ => format!("{base}/v1"),
     }
 }
@@ -512,10 +513,41 @@ mod tests {
         let cfg = config();
         let bases = BTreeMap::from([(cfg.leaves[0].id.clone(), "http://127.0.0.1:9".to_string())]);
         let out = rewrite(&cfg, &bases);
-        assert_eq!(
-            out["targets"][0]["custom_host"],
-            Value::String(custom_host_for(Dialect::Anthropic, "http://127.0.0.1:9"))
-        );
+        assert_eq!(out["targets"][0]["custom_host"], "http://127.0.0.1:9/v1");
         assert_eq!(out["targets"][2].get("custom_host"), None);
+    }
+
+    /// The `custom_host` of every provider form, written out as measured on
+    /// Portkey 1.15.2 (it appends `/chat/completions`, `/messages`,
+    /// `/deployments/{id}/chat/completions?api-version=...`,
+    /// `/v1beta/models/{model}:generateContent`, and for DeepSeek
+    /// `/v1/chat/completions` to it); tests/portkey.rs sends a
+    /// request through the real gateway for each.
+    #[test]
+    fn every_provider_form_has_its_measured_custom_host() {
+        let base = "http://127.0.0.1:9";
+        let measured = [
+            ("openai", "http://127.0.0.1:9/v1"),
+            ("anthropic", "http://127.0.0.1:9/v1"),
+            ("azure-openai", "http://127.0.0.1:9/openai"),
+            ("google", "http://127.0.0.1:9"),
+            ("groq", "http://127.0.0.1:9/v1"),
+            ("mistral-ai", "http://127.0.0.1:9/v1"),
+            ("deepseek", "http://127.0.0.1:9"),
+        ];
+        let names: Vec<&str> = PROVIDERS.iter().map(|(name, ..)| *name).collect();
+        let pinned: Vec<&str> = measured.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names, pinned,
+            "a provider form without a measured custom_host"
+        );
+        for (name, host) in measured {
+            let (_, dialect) = map_provider(name).expect("a mapped provider");
+            let text = format!(r#"{{"provider": "{name}", "api_key": "k"}}"#);
+            let cfg = read(Source::from_text(Path::new("p.json"), text)).expect("valid");
+            let bases = BTreeMap::from([(cfg.leaves[0].id.clone(), base.to_string())]);
+            let out = rewrite(&cfg, &bases);
+            assert_eq!(out["custom_host"], host, "{name} ({dialect})");
+        }
     }
 }

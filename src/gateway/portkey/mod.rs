@@ -27,6 +27,8 @@ pub struct PortkeyInstall {
     pub entry: PathBuf,
     /// The pinned version.
     pub version: String,
+    /// The version its installed `package.json` says.
+    pub installed_version: Option<String>,
 }
 
 /// Installs (once) and finds the pinned gateway.
@@ -38,6 +40,7 @@ pub fn install(
     Ok(PortkeyInstall {
         entry: root.join("node_modules/@portkey-ai/gateway/build/start-server.js"),
         version: version.to_string(),
+        installed_version: provision::node_package_version(&root, "@portkey-ai/gateway"),
     })
 }
 
@@ -91,6 +94,8 @@ pub async fn start(
     gw.startup = started.elapsed();
     gw.escapes_file = Some(escapes);
     gw.pinned_version = Some(install.version.clone());
+    // Portkey reports no version: its installed package says which one ran.
+    gw.installed_version = install.installed_version.clone();
     Ok(gw)
 }
 
