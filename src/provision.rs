@@ -46,8 +46,10 @@ pub enum ProvisionError {
         tail: String,
     },
     /// The installed version is not the pinned one.
-    #[error("pip installed {package} {got}, but {wanted} was pinned; crossfire will not run an unpinned version (pip picks an older release when companion packages are missing from the registry)")]
+    #[error("{installer} installed {package} {got}, but {wanted} was pinned; crossfire will not run an unpinned version (pip picks an older release when companion packages are missing from the registry)")]
     VersionMismatch {
+        /// `pip` or `npm`.
+        installer: &'static str,
         /// Distribution name.
         package: String,
         /// The pin.
@@ -328,6 +330,7 @@ pub fn ensure_node_env(
             let got = node_package_version(root, package).unwrap_or_else(|| "nothing".into());
             if &got != wanted {
                 return Err(ProvisionError::VersionMismatch {
+                    installer: "npm",
                     package: package.clone(),
                     wanted: wanted.clone(),
                     got,
@@ -472,6 +475,7 @@ pub fn verify_versions(env: &PythonEnv, expect: &[(String, String)]) -> Result<(
         let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !out.status.success() || &got != wanted {
             return Err(ProvisionError::VersionMismatch {
+                installer: "pip",
                 package: package.clone(),
                 wanted: wanted.clone(),
                 got: if got.is_empty() {
