@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{crossfire, group_alive, wait_with_timeout, ChildGuard};
+use support::{crossfire, group_alive, ChildGuard};
 
 /// The Portkey version the rows below were measured on.
 const MEASURED_ON: &str = "1.15.2";
@@ -282,22 +282,7 @@ fn ctrl_c_during_compare_stops_the_gateway_and_exits_130() {
     // Mid-drill: the timeout cell holds its requests for seconds.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(group_alive(pgid));
-    // SAFETY: signalling the crossfire process this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let pressed = Instant::now();
-    assert_eq!(
-        wait_with_timeout(&mut child, Duration::from_secs(20)),
-        Some(130)
-    );
-    let took = pressed.elapsed();
-    let gone = Instant::now();
-    while group_alive(pgid) && gone.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        !group_alive(pgid),
-        "Portkey's process group outlived crossfire"
-    );
+    let took = support::interrupt_and_wait(&mut child, pgid);
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(

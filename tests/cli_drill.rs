@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{crossfire, group_alive, wait_with_timeout, ChildGuard};
+use support::{crossfire, group_alive, ChildGuard};
 
 /// The Portkey version the paths below were measured on.
 const MEASURED_ON: &str = "1.15.2";
@@ -362,23 +362,8 @@ fn ctrl_c_during_a_drill_stops_portkey_and_exits_130() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(group_alive(pgid), "Portkey is not running");
-    // SAFETY: signalling the crossfire process this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let pressed = Instant::now();
-    assert_eq!(
-        wait_with_timeout(&mut child, Duration::from_secs(20)),
-        Some(130)
-    );
     // It stops at once, without waiting for the slow answers.
-    let took = pressed.elapsed();
-    let gone = Instant::now();
-    while group_alive(pgid) && gone.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        !group_alive(pgid),
-        "Portkey's process group outlived crossfire"
-    );
+    let took = support::interrupt_and_wait(&mut child, pgid);
     let mut said = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut said).unwrap();
     assert!(

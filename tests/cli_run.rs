@@ -5,11 +5,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{
-    case, crossfire, group_alive, refgw_config, target, wait_with_timeout, ChildGuard,
-    REFGW_GATEWAY, THREE_DEPLOYMENTS,
+    case, crossfire, group_alive, refgw_config, target, wait_with_timeout, REFGW_GATEWAY,
+    THREE_DEPLOYMENTS,
 };
 
 /// The gateway's pid from the line the reference gateway logs when it listens.
@@ -143,17 +143,7 @@ fn ctrl_c_stops_the_gateway_process_group_and_keeps_the_journal() {
         )).replace("\"groups\"", "\"spawn_helper\": true,\n  \"groups\"")),
     );
     let out = c.dir.path().join("out");
-    let mut child = ChildGuard(
-        crossfire()
-            .arg("run")
-            .arg(&c.scenario)
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = support::spawn_run(&c, &out);
     let run_dir = out.join("01-long-run");
     let start = Instant::now();
     let pid = loop {

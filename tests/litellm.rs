@@ -10,9 +10,8 @@ use crossfire::paths::PathClass;
 use crossfire::provision::LITELLM_VERSION;
 use mock_providers::FailureClass;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{crossfire, group_alive, wait_with_timeout, ChildGuard};
+use support::{group_alive, wait_with_timeout};
 
 /// The LiteLLM version every behaviour pinned here was measured on.
 const MEASURED_ON: &str = "1.108.7";
@@ -234,17 +233,7 @@ fn an_interrupted_litellm_run_leaves_no_process() {
         "name: long\ngateway: {kind: litellm, config: litellm.yaml}\ntraffic:\n  - model: claude-opus\n    duration: 120s\n    rate: 5\n",
     );
     let out = c.dir.path().join("out");
-    let mut child = ChildGuard(
-        crossfire()
-            .arg("run")
-            .arg(&c.scenario)
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = support::spawn_run(&c, &out);
     let run_dir = out.join("01-long");
     let start = Instant::now();
     // Wait until traffic flows through the proxy.

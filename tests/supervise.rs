@@ -10,9 +10,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{case, crossfire, refgw_config, target, ChildGuard, THREE_DEPLOYMENTS};
+use support::{case, refgw_config, target, ChildGuard, THREE_DEPLOYMENTS};
 
 /// One process of a group, read from `/proc/<pid>/stat`.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,17 +154,7 @@ fn kill_crossfire_and_time_the_rest(
 /// crossfire, and asserts that everything it started is gone within 3 s.
 fn sigkill_leaves_nothing(c: &support::Case, run: &str, gateway: &str, settle: Duration) {
     let out = c.dir.path().join("out");
-    let mut child = ChildGuard(
-        crossfire()
-            .arg("run")
-            .arg(&c.scenario)
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("crossfire starts"),
-    );
+    let mut child = support::spawn_run(c, &out);
     let pgid = wait_for_traffic(&out.join(run), Duration::from_secs(180));
     let _cleanup = GroupGuard(pgid);
     std::thread::sleep(settle);

@@ -218,3 +218,40 @@ pub fn drill_row(out: &str, group: &str, class: &str) -> String {
         .unwrap_or_else(|| panic!("no {group} {class} row in {out}"))
         .to_string()
 }
+
+/// `crossfire run SCENARIO --out OUT` in the background, output discarded,
+/// killed and reaped if the test fails first.
+pub fn spawn_run(case: &Case, out: &Path) -> ChildGuard {
+    ChildGuard(
+        crossfire()
+            .arg("run")
+            .arg(&case.scenario)
+            .arg("--out")
+            .arg(out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("crossfire starts"),
+    )
+}
+
+/// Presses Ctrl-C on a crossfire this test started whose gateway leads
+/// process group `pgid`: crossfire exits 130 within 20 s and the group is
+/// gone within 3 s after. Returns how long crossfire took to exit.
+pub fn interrupt_and_wait(child: &mut ChildGuard, pgid: i32) -> Duration {
+    assert!(group_alive(pgid), "the gateway is not running");
+    // SAFETY: signalling the crossfire process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let pressed = Instant::now();
+    assert_eq!(wait_with_timeout(child, Duration::from_secs(20)), Some(130));
+    let took = pressed.elapsed();
+    let gone = Instant::now();
+    while group_alive(pgid) && gone.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !group_alive(pgid),
+        "the gateway's process group outlived crossfire"
+    );
+    took
+}
