@@ -372,6 +372,59 @@ async fn start_command(
     })
 }
 
+/// Waits until a gateway started on port 0 listens (the port the OS picked,
+/// read from /proc) and answers `path` with 2xx there; returns its base URL.
+/// No port is chosen by crossfire and let go before the gateway binds it, so
+/// no other server (a mock binding port 0 meanwhile) can take it.
+pub async fn wait_listening_ready(
+    guard: &mut ProcessGuard,
+    path: &str,
+    limit: Duration,
+    cancel: &CancellationToken,
+) -> Result<String, GatewayError> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
+    let deadline = Instant::now() + limit;
+    let mut last = "it listens on no port yet".to_string();
+    loop {
+        if let Some(status) = guard.exited() {
+            return Err(GatewayError::Start {
+                message: format!(
+                    "the gateway exited before it was ready ({status}); log: {}",
+                    guard.log().display()
+                ),
+                log_tail: guard.log_tail(4000),
+            });
+        }
+        for port in process::listening_ports(guard.pgid()) {
+            let base = format!("http://127.0.0.1:{port}");
+            let url = format!("{base}{path}");
+            match client.get(&url).send().await {
+                Ok(r) if r.status().is_success() => return Ok(base),
+                Ok(r) => last = format!("{url} answered {}", r.status()),
+                Err(e) => last = format!("{url}: {e}"),
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(GatewayError::Start {
+                message: format!(
+                    "the gateway was not ready after {:.0?} ({last}); log: {}",
+                    limit,
+                    guard.log().display()
+                ),
+                log_tail: guard.log_tail(4000),
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = cancel.cancelled() => return Err(GatewayError::Interrupted),
+        }
+    }
+}
+
 /// Polls `url` until it answers 2xx, the process exits, the time runs out, or
 /// Ctrl-C arrives.
 pub async fn wait_ready(

@@ -287,6 +287,70 @@ pub fn clean_env(cmd: &mut Command) {
     }
 }
 
+/// The TCP ports a process group listens on, from /proc: every process of
+/// the group, its socket inodes, and the listening sockets of
+/// /proc/net/tcp{,6} with those inodes. A gateway started on port 0 binds
+/// a port the OS picks; this is how crossfire learns which, with no window
+/// in which another server could take a port crossfire chose and let go.
+pub fn listening_ports(pgid: i32) -> Vec<u16> {
+    let mut inodes = std::collections::HashSet::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    for entry in procs.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+        let group = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|g| g.parse::<i32>().ok());
+        if group != Some(pgid) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                if let Some(inode) = target
+                    .to_str()
+                    .and_then(|t| t.strip_prefix("socket:["))
+                    .and_then(|t| t.strip_suffix(']'))
+                {
+                    inodes.insert(inode.to_string());
+                }
+            }
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+            if cols.len() < 10 || cols[3] != "0A" || !inodes.contains(cols[9]) {
+                continue;
+            }
+            let port = cols[1]
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if let Some(p) = port.filter(|p| !ports.contains(p)) {
+                ports.push(p);
+            }
+        }
+    }
+    ports
+}
+
 /// A free TCP port on 127.0.0.1, chosen by the OS (bind to port 0, read it,
 /// release it) for a gateway that takes its port as an argument.
 pub fn free_port() -> Result<u16, super::GatewayError> {
@@ -299,6 +363,32 @@ pub fn free_port() -> Result<u16, super::GatewayError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ports_a_group_listens_on_are_read_from_proc() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-c",
+            "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)",
+        ]);
+        let mut g =
+            ProcessGuard::spawn("listener", cmd, &dir.path().join("gateway.log")).expect("spawn");
+        let start = std::time::Instant::now();
+        let mut found = vec![];
+        while found.is_empty() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+            found = listening_ports(g.pgid());
+        }
+        let printed: u16 = std::fs::read_to_string(dir.path().join("gateway.log"))
+            .expect("log")
+            .lines()
+            .find_map(|l| l.trim().parse().ok())
+            .expect("the port the child printed");
+        assert_eq!(found, vec![printed]);
+        g.stop(Duration::from_secs(1));
+        assert!(listening_ports(g.pgid()).is_empty());
+    }
     use std::os::unix::process::ExitStatusExt;
 
     fn guard(script: &str) -> (tempfile::TempDir, ProcessGuard) {

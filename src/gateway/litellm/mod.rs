@@ -15,7 +15,7 @@ pub mod yaml;
 
 use super::process::{self, ProcessGuard};
 use super::sink::Sink;
-use super::{wait_ready, GatewayError, RunningGateway};
+use super::{GatewayError, RunningGateway};
 use crate::provision::{self, PythonEnvSpec};
 use config::LitellmConfig;
 use std::collections::BTreeMap;
@@ -138,11 +138,11 @@ pub async fn start(
     let sink = Sink::start()
         .await
         .map_err(|e| GatewayError::start(format!("cannot start the egress sink: {e}")))?;
-    let port = process::free_port()?;
+    // Port 0: the OS picks, crossfire reads which from /proc.
     let mut cmd = Command::new(&bin.path);
     cmd.arg("--config")
         .arg(&config_path)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--host", "127.0.0.1", "--port", "0"])
         .current_dir(run_dir);
     process::clean_env(&mut cmd);
     for name in &cfg.env_refs {
@@ -157,15 +157,10 @@ pub async fn start(
     let log = run_dir.join("gateway.log");
     let mut guard = ProcessGuard::spawn("litellm", cmd, &log)
         .map_err(|e| GatewayError::start(format!("cannot start {}: {e}", bin.path.display())))?;
-    let base_url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    wait_ready(
-        &mut guard,
-        &format!("{base_url}/health/liveliness"),
-        startup_timeout,
-        cancel,
-    )
-    .await?;
+    let base_url =
+        super::wait_listening_ready(&mut guard, "/health/liveliness", startup_timeout, cancel)
+            .await?;
     Ok(RunningGateway {
         base_url,
         headers: BTreeMap::from([("authorization".to_string(), format!("Bearer {master}"))]),

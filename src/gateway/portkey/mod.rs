@@ -8,7 +8,7 @@ pub mod config;
 pub mod lint;
 
 use super::process::{self, ProcessGuard};
-use super::{wait_ready, GatewayError, RunningGateway};
+use super::{GatewayError, RunningGateway};
 use crate::provision::{self, NodeEnvSpec};
 use config::PortkeyConfig;
 use std::collections::BTreeMap;
@@ -64,12 +64,12 @@ pub async fn start(
     let escapes = run_dir.join("escapes.jsonl");
     // The seal appends; a reused run folder must not report old escapes.
     let _ = std::fs::remove_file(&escapes);
-    let port = process::free_port()?;
+    // Port 0: the OS picks, crossfire reads which from /proc.
     let mut cmd = Command::new("node");
     cmd.arg("--require")
         .arg(&seal)
         .arg(&install.entry)
-        .arg(format!("--port={port}"))
+        .arg("--port=0")
         .arg("--headless")
         .current_dir(run_dir);
     process::clean_env(&mut cmd);
@@ -81,9 +81,8 @@ pub async fn start(
             "cannot start node (install Node.js 18 or newer): {e}"
         ))
     })?;
-    let base_url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    wait_ready(&mut guard, &format!("{base_url}/"), startup_timeout, cancel).await?;
+    let base_url = super::wait_listening_ready(&mut guard, "/", startup_timeout, cancel).await?;
     let compact = serde_json::to_string(&doc)
         .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
     let mut gw = RunningGateway::at(
