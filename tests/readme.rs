@@ -314,6 +314,47 @@ fn the_readme_drill_of_the_teams_litellm_config_runs_and_snapshots() {
     assert!(stdout.contains("snapshot: "), "{stdout}");
 }
 
+/// The three findings the README explains intent with, as it shows them.
+#[test]
+fn the_readme_intent_examples_run_and_say_why() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --gateway litellm --config examples/litellm/fallback-models-typo.yaml --classes rate_limit",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("claude-opus x3 -> client 429  ILLUSION"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("why: `litellm_settings.fallback_models` at examples/litellm/fallback-models-typo.yaml:16 is not read by LiteLLM: nothing falls back to gpt-4o"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --gateway portkey --config examples/portkey/fallback-on-status-codes.json --classes overloaded",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("anthropic -> client 529"), "{stdout}");
+    assert!(
+        stdout.contains("why: `strategy.on_status_codes` at examples/portkey/fallback-on-status-codes.json:2 omits 529: anthropic overloaded answers stay on anthropic"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --gateway litellm --config examples/litellm/openai-primary.yaml --classes stream_cut --groups gpt-4o",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("nondeterministic failover"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "1 cells: 0 Failover Illusion, 0 unlike the prediction, 1 nondeterministic failover"
+        ),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn the_readme_portkey_commands_run() {
     let cwd = fresh();
