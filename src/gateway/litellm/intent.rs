@@ -452,5 +452,15 @@ mod tests {
             i["claude-sonnet"].source,
             "`router_settings.default_fallbacks` at c.yaml:9"
         );
+        // lint names the list the group falls back through (it said
+        // `fallbacks`, which this config does not set).
+        let p = lint::predict(&c, "claude-sonnet", FailureClass::RateLimit).expect("prediction");
+        assert!(
+            p.why.ends_with(
+                "then `router_settings.default_fallbacks` at c.yaml:9 sends it to gpt-4o"
+            ),
+            "{}",
+            p.why
+        );
     }
 }
