@@ -70,28 +70,11 @@ fn compare_file(dir: &std::path::Path) -> std::path::PathBuf {
     file
 }
 
-fn tax(file: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    support::crossfire()
-        .args(["tax", "--from"])
-        .arg(file)
-        .args([
-            "--monthly-spend",
-            "10000",
-            "--selection-savings",
-            "2",
-            "--failure-rate",
-            "4",
-        ])
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn tax_weighs_the_overhead_under_failure_and_the_unrescued_share_by_the_class_mix() {
     let dir = tempfile::tempdir().unwrap();
     let file = compare_file(dir.path());
-    let out = tax(
+    let out = support::tax(
         &file,
         &["--class-mix", "rate_limit=0.5,timeout=0.5", "--json"],
     );
@@ -117,7 +100,7 @@ fn tax_weighs_the_overhead_under_failure_and_the_unrescued_share_by_the_class_mi
 #[test]
 fn tax_without_a_class_mix_uses_the_default_and_says_where_it_comes_from() {
     let dir = tempfile::tempdir().unwrap();
-    let out = tax(&compare_file(dir.path()), &[]);
+    let out = support::tax(&compare_file(dir.path()), &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     // Default: rate_limit 65.8, server_error 1.6, timeout 1.6 of those drilled
     // (stream_cut has no weight): timeout is 1.6 / 69 of failures.
@@ -164,7 +147,7 @@ fn a_bad_class_mix_exits_2_naming_the_flag() {
             "--class-mix rate_limit=-2: the weight of `rate_limit` must be a number, zero or more, not `-2`",
         ),
     ] {
-        let out = tax(&file, &["--class-mix", mix]);
+        let out = support::tax(&file, &["--class-mix", mix]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.contains(want), "{mix}: {err}");

@@ -6,7 +6,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::{
     case, crossfire, group_alive, refgw_config, target, wait_with_timeout, ChildGuard,
@@ -19,25 +19,6 @@ fn root() -> &'static Path {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// `crossfire tax --from FILE --monthly-spend 10000 --selection-savings 2
-/// --failure-rate 4` with `extra`.
-fn tax(file: &Path, extra: &[&str]) -> Output {
-    crossfire()
-        .args(["tax", "--from"])
-        .arg(file)
-        .args([
-            "--monthly-spend",
-            "10000",
-            "--selection-savings",
-            "2",
-            "--failure-rate",
-            "4",
-        ])
-        .args(extra)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -58,13 +39,13 @@ fn tax_reads_a_drill_json_and_needs_the_token_overhead_it_lacks() {
     assert_eq!(drilled.status.code(), Some(0), "{}", text(&drilled.stdout));
 
     // A drill measures no healthy token overhead: the flag must say it.
-    let without = tax(&drill_json, &[]);
+    let without = support::tax(&drill_json, &[]);
     assert_eq!(without.status.code(), Some(2));
     assert_eq!(
         text(&without.stderr).trim(),
         "error: --token-overhead: the file has no measured token overhead (a drill.json); give it, or use a compare.json"
     );
-    let out = tax(
+    let out = support::tax(
         &drill_json,
         &[
             "--token-overhead",
@@ -151,7 +132,7 @@ fn tax_reads_a_drill_json_and_needs_the_token_overhead_it_lacks() {
             ),
         ),
     ] {
-        let out = tax(&file, &extra);
+        let out = support::tax(&file, &extra);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
         assert!(err.starts_with(&want), "{extra:?}: {err}");

@@ -349,11 +349,11 @@ async fn start_command(
     let log = run_dir.join("gateway.log");
     let mut guard = ProcessGuard::spawn(&s.name, cmd, &log)
         .map_err(|e| GatewayError::start(format!("cannot start `{}`: {e}", args.join(" "))))?;
-    let base_url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    wait_ready(
+    let base_url = wait_ready(
         &mut guard,
-        &format!("{base_url}{}", c.ready),
+        Listen::Given(port),
+        &c.ready,
         c.startup_timeout,
         cancel,
     )
@@ -372,12 +372,22 @@ async fn start_command(
     })
 }
 
-/// Waits until a gateway started on port 0 listens (the port the OS picked,
-/// read from /proc) and answers `path` with 2xx there; returns its base URL.
-/// No port is chosen by crossfire and let go before the gateway binds it, so
-/// no other server (a mock binding port 0 meanwhile) can take it.
-pub async fn wait_listening_ready(
+/// Where a starting gateway listens.
+#[derive(Debug, Clone, Copy)]
+pub enum Listen {
+    /// The port crossfire gave it (a command gateway's `{{ port }}`).
+    Given(u16),
+    /// The port it bound when started on port 0, read from /proc: no port
+    /// is chosen by crossfire and let go before the gateway binds it, so no
+    /// other server (a mock binding port 0 meanwhile) can take it.
+    Picked,
+}
+
+/// Polls `path` where the gateway listens until it answers 2xx, the process
+/// exits, the time runs out, or Ctrl-C arrives; returns its base URL.
+pub async fn wait_ready(
     guard: &mut ProcessGuard,
+    listen: Listen,
     path: &str,
     limit: Duration,
     cancel: &CancellationToken,
@@ -399,7 +409,11 @@ pub async fn wait_listening_ready(
                 log_tail: guard.log_tail(4000),
             });
         }
-        for port in process::listening_ports(guard.pgid()) {
+        let ports = match listen {
+            Listen::Given(port) => vec![port],
+            Listen::Picked => process::listening_ports(guard.pgid()),
+        };
+        for port in ports {
             let base = format!("http://127.0.0.1:{port}");
             let url = format!("{base}{path}");
             match client.get(&url).send().await {
@@ -408,52 +422,6 @@ pub async fn wait_listening_ready(
                 Err(e) => last = format!("{url}: {e}"),
             }
         }
-        if Instant::now() >= deadline {
-            return Err(GatewayError::Start {
-                message: format!(
-                    "the gateway was not ready after {:.0?} ({last}); log: {}",
-                    limit,
-                    guard.log().display()
-                ),
-                log_tail: guard.log_tail(4000),
-            });
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = cancel.cancelled() => return Err(GatewayError::Interrupted),
-        }
-    }
-}
-
-/// Polls `url` until it answers 2xx, the process exits, the time runs out, or
-/// Ctrl-C arrives.
-pub async fn wait_ready(
-    guard: &mut ProcessGuard,
-    url: &str,
-    limit: Duration,
-    cancel: &CancellationToken,
-) -> Result<(), GatewayError> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = guard.exited() {
-            return Err(GatewayError::Start {
-                message: format!(
-                    "the gateway exited before it was ready ({status}); log: {}",
-                    guard.log().display()
-                ),
-                log_tail: guard.log_tail(4000),
-            });
-        }
-        let last = match client.get(url).send().await {
-            Ok(r) if r.status().is_success() => return Ok(()),
-            Ok(r) => format!("{url} answered {}", r.status()),
-            Err(e) => format!("{url}: {e}"),
-        };
         if Instant::now() >= deadline {
             return Err(GatewayError::Start {
                 message: format!(

@@ -255,3 +255,22 @@ pub fn interrupt_and_wait(child: &mut ChildGuard, pgid: i32) -> Duration {
     );
     took
 }
+
+/// `crossfire tax --from FILE --monthly-spend 10000 --selection-savings 2
+/// --failure-rate 4` with `extra`.
+pub fn tax(file: &Path, extra: &[&str]) -> std::process::Output {
+    crossfire()
+        .args(["tax", "--from"])
+        .arg(file)
+        .args([
+            "--monthly-spend",
+            "10000",
+            "--selection-savings",
+            "2",
+            "--failure-rate",
+            "4",
+        ])
+        .args(extra)
+        .output()
+        .expect("crossfire runs")
+}

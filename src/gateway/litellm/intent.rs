@@ -190,24 +190,12 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
     let mut out = Intent::new();
     for group in cfg.groups() {
         let own = cfg.providers_of(&group);
-        let read_general = general_targets(cfg, &group);
-        let of_kind = |kind: ListKind| -> Vec<(&Believed, Vec<String>)> {
-            ignored
-                .iter()
-                .filter(|b| b.kind == kind)
-                .map(|b| (b, believed_targets(b, &group)))
-                .filter(|(_, t)| !t.is_empty())
-                .collect()
+        let l = lists(cfg, &ignored, &group);
+        let targets = |of: &[(&Believed, Vec<String>)]| -> Vec<String> {
+            of.iter().flat_map(|(_, t)| t.iter().cloned()).collect()
         };
-        let ignored_general = of_kind(ListKind::General);
-        let mut general = read_general.clone();
-        general.extend(ignored_general.iter().flat_map(|(_, t)| t.iter().cloned()));
-        let cw = class_targets(cfg.routing.context_window_fallbacks.as_ref(), &group)
-            .unwrap_or_default();
-        let cp = class_targets(cfg.routing.content_policy_fallbacks.as_ref(), &group)
-            .unwrap_or_default();
-        let ignored_cw = of_kind(ListKind::ContextWindow);
-        let ignored_cp = of_kind(ListKind::ContentPolicy);
+        let mut general = l.general.clone();
+        general.extend(targets(&l.ignored_general));
 
         let mut by_class: BTreeMap<FailureClass, BTreeSet<String>> = BTreeMap::new();
         let general_providers = providers(cfg, &general);
@@ -219,8 +207,8 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
             }
         }
         let mut named: Vec<String> = general.clone();
-        named.extend(cw.iter().cloned());
-        named.extend(ignored_cw.iter().flat_map(|(_, t)| t.iter().cloned()));
+        named.extend(l.context_window.iter().cloned());
+        named.extend(targets(&l.ignored_cw));
         let primary_window = window(cfg, &group);
         let larger: Vec<String> = named
             .into_iter()
@@ -229,8 +217,8 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
         if !larger.is_empty() {
             by_class.insert(FailureClass::ContextOverflow, providers(cfg, &larger));
         }
-        let mut policy = cp.clone();
-        policy.extend(ignored_cp.iter().flat_map(|(_, t)| t.iter().cloned()));
+        let mut policy = l.content_policy.clone();
+        policy.extend(targets(&l.ignored_cp));
         let policy_providers: BTreeSet<String> =
             providers(cfg, &policy).difference(&own).cloned().collect();
         if !policy_providers.is_empty() {
@@ -239,18 +227,18 @@ pub fn derive(cfg: &LitellmConfig) -> Intent {
         if by_class.is_empty() {
             continue;
         }
-        let source = if !read_general.is_empty() {
+        let source = if !l.general.is_empty() {
             at(cfg, general_key(cfg, &group))
-        } else if let Some((b, _)) = ignored_general.first() {
+        } else if let Some((b, _)) = l.ignored_general.first() {
             b.at.clone()
-        } else if !cw.is_empty() {
+        } else if !l.context_window.is_empty() {
             at(cfg, "context_window_fallbacks")
-        } else if let Some((b, _)) = ignored_cw.first() {
+        } else if let Some((b, _)) = l.ignored_cw.first() {
             b.at.clone()
         } else {
             at(cfg, "content_policy_fallbacks")
         };
-        let why = causes(cfg, &group, &by_class);
+        let why = causes_with(cfg, &group, &l, &by_class);
         out.insert(
             group.clone(),
             GroupIntent {
@@ -274,8 +262,27 @@ pub fn causes(
     group: &str,
     by_class: &BTreeMap<FailureClass, BTreeSet<String>>,
 ) -> BTreeMap<FailureClass, String> {
-    let ignored = ignored_lists(cfg);
-    let of_kind = |kind: ListKind| -> Vec<(&Believed, Vec<String>)> {
+    causes_with(
+        cfg,
+        group,
+        &lists(cfg, &ignored_lists(cfg), group),
+        by_class,
+    )
+}
+
+/// The fallback lists of one group: as LiteLLM reads them, and the
+/// fallback-looking keys it ignores with the targets they name for it.
+struct Lists<'a> {
+    general: Vec<String>,
+    context_window: Vec<String>,
+    content_policy: Vec<String>,
+    ignored_general: Vec<(&'a Believed, Vec<String>)>,
+    ignored_cw: Vec<(&'a Believed, Vec<String>)>,
+    ignored_cp: Vec<(&'a Believed, Vec<String>)>,
+}
+
+fn lists<'a>(cfg: &LitellmConfig, ignored: &'a [Believed], group: &str) -> Lists<'a> {
+    let of_kind = |kind: ListKind| -> Vec<(&'a Believed, Vec<String>)> {
         ignored
             .iter()
             .filter(|b| b.kind == kind)
@@ -283,16 +290,24 @@ pub fn causes(
             .filter(|(_, t)| !t.is_empty())
             .collect()
     };
-    let (ignored_general, ignored_cw, ignored_cp) = (
-        of_kind(ListKind::General),
-        of_kind(ListKind::ContextWindow),
-        of_kind(ListKind::ContentPolicy),
-    );
-    let read_general = general_targets(cfg, group);
-    let cw =
-        class_targets(cfg.routing.context_window_fallbacks.as_ref(), group).unwrap_or_default();
-    let cp =
-        class_targets(cfg.routing.content_policy_fallbacks.as_ref(), group).unwrap_or_default();
+    Lists {
+        general: general_targets(cfg, group),
+        context_window: class_targets(cfg.routing.context_window_fallbacks.as_ref(), group)
+            .unwrap_or_default(),
+        content_policy: class_targets(cfg.routing.content_policy_fallbacks.as_ref(), group)
+            .unwrap_or_default(),
+        ignored_general: of_kind(ListKind::General),
+        ignored_cw: of_kind(ListKind::ContextWindow),
+        ignored_cp: of_kind(ListKind::ContentPolicy),
+    }
+}
+
+fn causes_with(
+    cfg: &LitellmConfig,
+    group: &str,
+    l: &Lists<'_>,
+    by_class: &BTreeMap<FailureClass, BTreeSet<String>>,
+) -> BTreeMap<FailureClass, String> {
     let mut why = BTreeMap::new();
     for (class, promised) in by_class {
         if promised.is_empty() {
@@ -318,11 +333,13 @@ pub fn causes(
             continue;
         }
         let ignored_cause = match class {
-            FailureClass::ContextOverflow if cw.is_empty() && read_general.is_empty() => {
-                ignored_cw.first().or(ignored_general.first())
+            FailureClass::ContextOverflow
+                if l.context_window.is_empty() && l.general.is_empty() =>
+            {
+                l.ignored_cw.first().or(l.ignored_general.first())
             }
-            FailureClass::ContentPolicy if cp.is_empty() => ignored_cp.first(),
-            _ if read_general.is_empty() => ignored_general.first(),
+            FailureClass::ContentPolicy if l.content_policy.is_empty() => l.ignored_cp.first(),
+            _ if l.general.is_empty() => l.ignored_general.first(),
             _ => None,
         };
         let line = match ignored_cause {

@@ -158,9 +158,14 @@ pub async fn start(
     let mut guard = ProcessGuard::spawn("litellm", cmd, &log)
         .map_err(|e| GatewayError::start(format!("cannot start {}: {e}", bin.path.display())))?;
     let started = Instant::now();
-    let base_url =
-        super::wait_listening_ready(&mut guard, "/health/liveliness", startup_timeout, cancel)
-            .await?;
+    let base_url = super::wait_ready(
+        &mut guard,
+        super::Listen::Picked,
+        "/health/liveliness",
+        startup_timeout,
+        cancel,
+    )
+    .await?;
     Ok(RunningGateway {
         base_url,
         headers: BTreeMap::from([("authorization".to_string(), format!("Bearer {master}"))]),

@@ -82,7 +82,14 @@ pub async fn start(
         ))
     })?;
     let started = Instant::now();
-    let base_url = super::wait_listening_ready(&mut guard, "/", startup_timeout, cancel).await?;
+    let base_url = super::wait_ready(
+        &mut guard,
+        super::Listen::Picked,
+        "/",
+        startup_timeout,
+        cancel,
+    )
+    .await?;
     let compact = serde_json::to_string(&doc)
         .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
     let mut gw = RunningGateway::at(
