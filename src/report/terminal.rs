@@ -195,43 +195,38 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
         }
     }
     if !r.findings.is_empty() {
-        let illusions = r
-            .findings
-            .iter()
-            .filter(|f| f.kind == "failover_illusion")
-            .count();
         let of_kind = |kind: &str| r.findings.iter().filter(|f| f.kind == kind).count();
-        let not_loaded = of_kind("deployment_not_loaded");
-        let accounts = of_kind("gateway_account");
-        let unserved = of_kind("unserved_endpoint");
-        if not_loaded > 0 {
-            s.push_str(&format!(
-                "  {} {not_loaded} deployments skipped at start\n",
-                st.bad("Not loaded by the gateway:")
-            ));
-        }
-        if unserved > 0 {
-            s.push_str(&format!(
-                "  {} {unserved} endpoints the mocks do not serve\n",
-                st.warn("Unserved:")
-            ));
-        }
-        if illusions > 0 {
-            let noun = if illusions == 1 {
-                "request"
-            } else {
-                "requests"
-            };
-            s.push_str(&format!(
-                "  {} {illusions} {noun}\n",
-                st.bad("Failover Illusion:")
-            ));
-        }
-        if accounts > 0 {
-            s.push_str(&format!(
-                "  {} {accounts} disagreements with the providers\n",
-                st.warn("The gateway's own account:")
-            ));
+        let illusions = of_kind("failover_illusion");
+        let noun = if illusions == 1 {
+            "request"
+        } else {
+            "requests"
+        };
+        for (n, bad, label, what) in [
+            (
+                of_kind("deployment_not_loaded"),
+                true,
+                "Not loaded by the gateway:",
+                "deployments skipped at start",
+            ),
+            (
+                of_kind("unserved_endpoint"),
+                false,
+                "Unserved:",
+                "endpoints the mocks do not serve",
+            ),
+            (illusions, true, "Failover Illusion:", noun),
+            (
+                of_kind("gateway_account"),
+                false,
+                "The gateway's own account:",
+                "disagreements with the providers",
+            ),
+        ] {
+            if n > 0 {
+                let label = if bad { st.bad(label) } else { st.warn(label) };
+                s.push_str(&format!("  {label} {n} {what}\n"));
+            }
         }
         // Per kind, the first three: requests with their path and why,
         // findings about the gateway or the mocks by their message.
