@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod compare;
+pub mod deployment;
 pub mod diag;
 pub mod drill;
 pub mod exit;

@@ -1,7 +1,12 @@
-//! `crossfire lint`: what a gateway config predicts, per model group and
-//! failure class, without running anything, and the warnings a reviewer wants.
+//! What `crossfire lint` says of a gateway config: the literal prediction per
+//! model group and failure class (from the gateway's own rules, without
+//! running anything), the warnings a reviewer wants, and the scaled context
+//! windows the drill runs overflows with. A leaf module: every gateway
+//! adapter writes these, the drill and the reports read them.
 
-use crate::gateway::litellm::{config::LitellmConfig, lint};
+use crate::paths::PathClass;
+
+use mock_providers::FailureClass;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -26,6 +31,62 @@ pub fn refuses_overflow(primary_model: &str, model: &str) -> bool {
     scaled_window(model) < overflow_prompt(primary_model)
 }
 
+/// The failure classes a drill runs, in order.
+pub const DRILL_CLASSES: [FailureClass; 10] = [
+    FailureClass::ServerError,
+    FailureClass::Overloaded,
+    FailureClass::RateLimit,
+    FailureClass::QuotaExhausted,
+    FailureClass::ContextOverflow,
+    FailureClass::ContentPolicy,
+    FailureClass::Auth,
+    FailureClass::Timeout,
+    FailureClass::StreamCut,
+    FailureClass::StreamError,
+];
+
+/// Whether a drill cell of this class sends streams.
+pub fn streams(class: FailureClass) -> bool {
+    matches!(class, FailureClass::StreamCut | FailureClass::StreamError)
+}
+
+/// The predicted path of one (group, failure class) when every deployment of
+/// the group fails that way and its fallbacks are healthy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Model group.
+    pub group: String,
+    /// Failure class.
+    pub class: FailureClass,
+    /// What the gateway makes of the failure (LiteLLM: the exception it raises).
+    pub exception: String,
+    /// Attempts on the group before anything else happens.
+    pub attempts: u32,
+    /// The fallback group that serves, and its provider.
+    pub fallback: Option<(String, String)>,
+    /// The path class predicted.
+    pub outcome: PathClass,
+    /// Status the client sees.
+    pub client_status: u16,
+    /// One line a person reads: `claude-opus x3 -> gpt-4o (openai) 200`.
+    pub text: String,
+    /// Why, in a few words.
+    pub why: String,
+    /// Whether identical requests were seen taking either of two paths: the
+    /// text names both, and the drill sends enough requests to see the split.
+    #[serde(default)]
+    pub nondeterministic: bool,
+}
+
+/// A warning about the config.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// Line in the config (0 when the whole file).
+    pub line: usize,
+    /// What a reviewer should know.
+    pub message: String,
+}
+
 /// lint's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct LintReport {
@@ -34,68 +95,9 @@ pub struct LintReport {
     /// Whose rules (`LiteLLM 1.108.7`).
     pub rules: String,
     /// Predicted paths, groups x failure classes.
-    pub predictions: Vec<lint::Prediction>,
+    pub predictions: Vec<Prediction>,
     /// Warnings.
-    pub warnings: Vec<lint::Warning>,
-}
-
-/// Lints a LiteLLM config.
-pub fn lint_litellm(cfg: &LitellmConfig) -> LintReport {
-    LintReport {
-        config: cfg.src.file.clone(),
-        rules: format!("LiteLLM {}", crate::provision::LITELLM_VERSION),
-        predictions: lint::predictions(cfg),
-        warnings: lint::warnings(cfg),
-    }
-}
-
-/// Lints a Portkey config: the whole config is one group.
-pub fn lint_portkey(cfg: &crate::gateway::portkey::config::PortkeyConfig) -> LintReport {
-    LintReport {
-        config: cfg.src.file.clone(),
-        rules: format!("Portkey gateway {}", crate::provision::PORTKEY_VERSION),
-        predictions: lint::DRILL_CLASSES
-            .iter()
-            .map(|c| crate::gateway::portkey::lint::predict(cfg, *c))
-            .collect(),
-        warnings: crate::gateway::portkey::lint::warnings(cfg),
-    }
-}
-
-/// lint as a person reads it.
-pub fn render_text(r: &LintReport) -> String {
-    let mut s = format!(
-        "crossfire lint {} ({} rules; these are predictions, not observations: `crossfire drill` runs them)\n",
-        r.config.display(),
-        r.rules
-    );
-    if !r.warnings.is_empty() {
-        s.push_str("\nwarnings:\n");
-        for w in &r.warnings {
-            let at = if w.line > 0 {
-                format!("line {}: ", w.line)
-            } else {
-                String::new()
-            };
-            s.push_str(&format!("  {at}{}\n", w.message));
-        }
-    }
-    let wg = crate::report::column_width(r.predictions.iter().map(|p| &p.group), "group");
-    let wp = crate::report::column_width(r.predictions.iter().map(|p| &p.text), "prediction");
-    s.push_str(&format!(
-        "\npredicted paths (every deployment of the group failing that way, its fallbacks healthy):\n  {:wg$}  {:16}  {:wp$}  why\n",
-        "group", "failure", "prediction"
-    ));
-    for p in &r.predictions {
-        s.push_str(&format!(
-            "  {:wg$}  {:16}  {:wp$}  {}\n",
-            p.group,
-            p.class.name(),
-            p.text,
-            p.why
-        ));
-    }
-    s
+    pub warnings: Vec<Warning>,
 }
 
 #[cfg(test)]

@@ -519,11 +519,11 @@ fn main() -> ExitCode {
             }
             let found = match gateway.as_str() {
                 "litellm" => match crossfire::gateway::litellm::config::load(&config) {
-                    Ok(c) => crossfire::lint::lint_litellm(&c),
+                    Ok(c) => crossfire::gateway::litellm::lint::report(&c),
                     Err(e) => return bad_input(e),
                 },
                 "portkey" => match crossfire::gateway::portkey::config::load(&config) {
-                    Ok(c) => crossfire::lint::lint_portkey(&c),
+                    Ok(c) => crossfire::gateway::portkey::lint::report(&c),
                     Err(e) => return bad_input(e),
                 },
                 other => {
@@ -536,7 +536,7 @@ fn main() -> ExitCode {
                     ))
                 }
             };
-            print!("{}", crossfire::lint::render_text(&found));
+            print!("{}", crossfire::report::lint::text(&found));
             if let Some(path) = json {
                 report::write(&path, report::json(&found));
             }

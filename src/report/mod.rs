@@ -2,6 +2,7 @@
 //! touches the runner.
 
 pub mod json;
+pub mod lint;
 pub mod junit;
 pub mod markdown;
 pub mod mermaid;

@@ -37,12 +37,8 @@ pub struct GatewayOverride {
     pub url: Option<String>,
 }
 
+pub use crate::deployment::{default_provider, ClientApi, Deployment};
 pub use crate::intent::{GroupIntent, Intent};
-
-/// The provider a dialect belongs to when a file does not say.
-pub fn default_provider(dialect: Dialect) -> &'static str {
-    dialect.name()
-}
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
@@ -81,35 +77,6 @@ pub struct PlacedFault {
     pub class: FailureClass,
     /// The deployments it is on.
     pub deployments: Vec<String>,
-}
-
-/// A mock deployment in a scenario.
-#[derive(Debug, Clone)]
-pub struct Deployment {
-    /// The mock: id, dialect, faults.
-    pub spec: DeploymentSpec,
-    /// The provider it stands for.
-    pub provider: String,
-    /// The upstream model a gateway sends to it.
-    pub model: String,
-}
-
-impl Deployment {
-    /// Its id.
-    pub fn id(&self) -> &str {
-        &self.spec.id
-    }
-}
-
-/// The API a client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientApi {
-    /// OpenAI chat completions (`/v1/chat/completions`).
-    Openai,
-    /// Anthropic messages (`/v1/messages`).
-    Anthropic,
-    /// The native API of a deployment's dialect (direct target).
-    Native(Dialect),
 }
 
 /// The gateway under test.

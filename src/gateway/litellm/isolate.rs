@@ -13,24 +13,7 @@ use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
-/// The suffix of cell `k`'s copies.
-pub fn suffix(k: usize) -> String {
-    format!("--cell{k}")
-}
-
-/// The original name of a copied group or deployment id.
-pub fn original(name: &str) -> &str {
-    match name.rfind("--cell") {
-        Some(i) => &name[..i],
-        None => name,
-    }
-}
-
-/// The cell a copied name belongs to.
-pub fn cell_of(name: &str) -> Option<usize> {
-    name.rfind("--cell")
-        .and_then(|i| name[i + 6..].parse().ok())
-}
+pub use crate::deployment::{cell_of, cell_suffix as suffix, original};
 
 /// Every group a group's failures can reach, itself included.
 pub fn closure(cfg: &LitellmConfig, group: &str) -> BTreeSet<String> {

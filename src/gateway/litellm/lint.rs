@@ -9,57 +9,10 @@ use super::exceptions::{litellm_exception, retryable_status};
 use super::intent::{class_targets, general_targets};
 use crate::paths::PathClass;
 use mock_providers::{Dialect, FailureClass};
-use serde::Serialize;
-
-/// The failure classes a drill runs, in order.
-pub const DRILL_CLASSES: [FailureClass; 10] = [
-    FailureClass::ServerError,
-    FailureClass::Overloaded,
-    FailureClass::RateLimit,
-    FailureClass::QuotaExhausted,
-    FailureClass::ContextOverflow,
-    FailureClass::ContentPolicy,
-    FailureClass::Auth,
-    FailureClass::Timeout,
-    FailureClass::StreamCut,
-    FailureClass::StreamError,
-];
-
-/// Whether a drill cell of this class sends streams.
-pub fn streams(class: FailureClass) -> bool {
-    matches!(class, FailureClass::StreamCut | FailureClass::StreamError)
-}
+pub use crate::lint::{streams, Prediction, Warning, DRILL_CLASSES};
 
 /// LiteLLM's default `num_retries`.
 pub const DEFAULT_RETRIES: u32 = 2;
-
-/// The predicted path of one (group, failure class) when every deployment of
-/// the group fails that way and its fallbacks are healthy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
-    /// Model group.
-    pub group: String,
-    /// Failure class.
-    pub class: FailureClass,
-    /// The exception LiteLLM raises for it.
-    pub exception: String,
-    /// Attempts on the group before anything else happens.
-    pub attempts: u32,
-    /// The fallback group that serves, and its provider.
-    pub fallback: Option<(String, String)>,
-    /// The path class predicted.
-    pub outcome: PathClass,
-    /// Status the client sees.
-    pub client_status: u16,
-    /// One line a person reads: `claude-opus x3 -> gpt-4o (openai) 200`.
-    pub text: String,
-    /// Why, in a few words.
-    pub why: String,
-    /// Whether identical requests were seen taking either of two paths: the
-    /// text names both, and the drill sends enough requests to see the split.
-    #[serde(default)]
-    pub nondeterministic: bool,
-}
 
 /// The first deployment of a group: its provider and dialect.
 fn primary(cfg: &LitellmConfig, group: &str) -> Option<(String, Dialect)> {
@@ -295,13 +248,14 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
     })
 }
 
-/// A warning about the config.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Warning {
-    /// Line in the config (0 when the whole file).
-    pub line: usize,
-    /// What a reviewer should know.
-    pub message: String,
+/// lint's report of a LiteLLM config.
+pub fn report(cfg: &LitellmConfig) -> crate::lint::LintReport {
+    crate::lint::LintReport {
+        config: cfg.src.file.clone(),
+        rules: format!("LiteLLM {}", crate::provision::LITELLM_VERSION),
+        predictions: predictions(cfg),
+        warnings: warnings(cfg),
+    }
 }
 
 /// The warnings a reviewer wants.
