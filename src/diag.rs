@@ -111,6 +111,20 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// Words as a person lists them: `a`, `a and b`, `a, b and c`.
+///
+/// ```
+/// assert_eq!(crossfire::diag::and_list(["litellm", "portkey", "tensorzero"]), "litellm, portkey and tensorzero");
+/// ```
+pub fn and_list<S: AsRef<str>>(words: impl IntoIterator<Item = S>) -> String {
+    let words: Vec<String> = words.into_iter().map(|w| w.as_ref().to_string()).collect();
+    match words.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// "; did you mean `x`?" when a near candidate exists, else the list of valid words.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
     match nearest(word, candidates.clone()) {

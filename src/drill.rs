@@ -3,9 +3,10 @@
 //! through the real gateway, and the matrix cell holds what happened beside
 //! what lint predicted from the config.
 
-use crate::gateway::litellm::{self, config::LitellmConfig, isolate, lint};
-use crate::gateway::portkey::{self, config::PortkeyConfig};
+use crate::deployment::{cell_of, original, Deployment};
+use crate::gateway::adapter::{GatewayConfig, Launch, NotLoaded};
 use crate::gateway::{sink::Escape, GatewayError, GatewayOptions};
+use crate::lint;
 use crate::paths::{self, Path as ReqPath, PathClass};
 use crate::report::column_width;
 use crate::scenario::{ClientApi, Traffic};
@@ -156,7 +157,7 @@ pub struct DrillReport {
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
     /// Deployments the gateway did not load, with its reason (findings).
-    pub not_loaded: Vec<litellm::loaded::NotLoaded>,
+    pub not_loaded: Vec<NotLoaded>,
 }
 
 impl DrillReport {
@@ -255,7 +256,7 @@ fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
 /// The group a copied deployment id belongs to (`claude-opus-2--cell3` ->
 /// `claude-opus`), from the original config's deployment -> group map.
 fn group_of(deployment: &str, groups: &HashMap<String, String>) -> String {
-    let id = isolate::original(deployment);
+    let id = original(deployment);
     groups.get(id).cloned().unwrap_or_else(|| id.to_string())
 }
 
@@ -286,7 +287,7 @@ struct Prepared {
     gateway: &'static str,
     warnings: Vec<lint::Warning>,
     /// Deployments the gateway skipped at start (copy ids in a LiteLLM drill).
-    not_loaded: Vec<litellm::loaded::NotLoaded>,
+    not_loaded: Vec<NotLoaded>,
 }
 
 /// The cells of a drill: each (group, class) pair.
@@ -314,226 +315,115 @@ fn arm(spec: &mut DeploymentSpec, model: &str, class: FailureClass, primary: boo
     }
 }
 
-/// Runs the drill of a LiteLLM config.
-pub async fn drill_litellm(
-    cfg: &LitellmConfig,
+/// Runs the drill of a team's gateway config: every (group, class) cell
+/// with its own copies of its deployments (the adapter's plan), one gateway
+/// serving every cell at once.
+pub async fn drill(
+    cfg: &dyn GatewayConfig,
     opts: &DrillOptions,
 ) -> Result<DrillReport, GatewayError> {
     let started = Instant::now();
     // The same rule as `run`: an item without a mock would send its traffic
     // to the real provider, so it stops the drill unless allowed.
-    crate::scenario::litellm_deployments(cfg, opts.allow_unmapped)?;
+    cfg.deployments(opts.allow_unmapped)?;
     let groups: Vec<String> = cfg
-        .groups()
+        .drill_groups()?
         .into_iter()
         .filter(|g| opts.groups.is_empty() || opts.groups.contains(g))
-        .filter(|g| cfg.items_of(g).iter().any(|i| i.mapped.is_some()))
         .collect();
-    if groups.is_empty() {
-        let unmapped: Vec<String> = cfg
-            .items
-            .iter()
-            .filter(|i| i.mapped.is_none())
-            .map(|i| format!("`{}`", i.model))
-            .collect();
-        return Err(GatewayError::Input(cfg.src.error_at_key(
-            "model_list",
-            format!(
-                "no model group to drill has an item crossfire can map to a mock (unmapped: {}); nothing to drill",
-                unmapped.join(", ")
-            ),
-        )));
-    }
     crate::gateway::create_dir(&opts.out)?;
     let pairs = cell_pairs(&groups, &opts.classes);
-    let cell_groups: Vec<String> = pairs.iter().map(|(g, _)| g.clone()).collect();
-    let isolated = isolate::isolate(cfg, &cell_groups, &opts.out.join("drill-source.yaml"))?;
-    let group_map: HashMap<String, String> = cfg
-        .items
+    let plan = cfg.drill_plan(&pairs, &opts.out)?;
+    let providers = plan
+        .deployments
         .iter()
-        .map(|i| (i.id.clone(), i.group.clone()))
+        .map(|d| (d.deployment.id().to_string(), d.deployment.provider.clone()))
         .collect();
-    let (deployments, _) = crate::scenario::litellm_deployments(&isolated, true)?;
-    let providers = deployments
+    let fault_of = |class: FailureClass| drill_fault(class, plan.timeout);
+    let deployments: Vec<Deployment> = plan
+        .deployments
         .iter()
-        .map(|d| (d.id().to_string(), d.provider.clone()))
-        .collect();
-    let specs: Vec<DeploymentSpec> = deployments
-        .into_iter()
         .map(|d| {
-            let mut spec = d.spec;
-            if let Some(k) = isolate::cell_of(&spec.id) {
-                let (group, class) = &pairs[k];
-                let primary = group_of(&spec.id, &group_map) == *group;
+            let mut copy = d.deployment.clone();
+            if let Some(k) = d.cell {
+                let class = pairs[k].1;
                 arm(
-                    &mut spec,
-                    &d.model,
-                    *class,
-                    primary,
-                    &drill_fault(*class, cfg.routing.timeout),
+                    &mut copy.spec,
+                    &d.deployment.model,
+                    class,
+                    d.primary,
+                    &fault_of(class),
                 );
             }
-            spec
+            copy
         })
         .collect();
-    let intent = litellm::intent::derive(cfg);
+    let intent = cfg.intent(&groups.iter().map(String::as_str).collect());
     let cells = pairs
         .iter()
-        .enumerate()
-        .map(|(k, (g, c))| CellPlan {
-            group: g.clone(),
-            class: *c,
-            model: format!("{g}{}", isolate::suffix(k)),
-            headers: BTreeMap::new(),
-            prompt_tokens: match c {
-                FailureClass::ContextOverflow => cfg
-                    .items_of(g)
-                    .first()
-                    .map_or(200, |i| overflow_prompt(&i.upstream_model)),
-                _ => 50,
-            },
-            // Every deployment of the group carries the fault: a random pick
-            // among them cannot miss it. A cell seen to split gets enough
-            // requests to show the split every time.
-            requests: match lint::predict(cfg, g, *c) {
+        .zip(&plan.routes)
+        .map(|((g, c), route)| {
+            let prediction = cfg.predict(g, *c);
+            let asked = match &prediction {
+                // A cell seen to split gets enough requests to show the
+                // split every time.
                 Some(p) if p.nondeterministic => opts.requests.max(SPLIT_REQUESTS),
                 _ => opts.requests,
-            },
-            prediction: lint::predict(cfg, g, *c),
-            intent: intent.get(g).cloned(),
+            };
+            CellPlan {
+                group: g.clone(),
+                class: *c,
+                model: route.model.clone(),
+                headers: BTreeMap::new(),
+                prompt_tokens: match c {
+                    FailureClass::ContextOverflow => overflow_prompt(&route.primary_model),
+                    _ => 50,
+                },
+                // Enough requests to reach a randomly picked failing target
+                // with near certainty.
+                requests: requests_to_reach(route.primary_share, asked),
+                prediction,
+                intent: intent.get(g).cloned(),
+            }
         })
         .collect();
-    let prepared = Prepared {
+    let mut prepared = Prepared {
         cells,
-        group_map,
+        group_map: plan.group_of,
         providers,
-        gateway: "litellm",
-        warnings: lint::warnings(cfg),
+        gateway: cfg.adapter().name(),
+        warnings: cfg.lint().warnings,
         not_loaded: Vec::new(),
     };
-    let mocks = start_mocks(specs, opts).await?;
-    let bin = litellm::binary(&opts.gateway.litellm, &mut |l| eprintln!("crossfire: {l}"))?;
-    let bases = mocks
-        .deployments()
-        .iter()
-        .map(|d| (d.id.clone(), d.base_url()))
-        .collect();
-    let gw = litellm::start(
-        &isolated,
-        &bin,
-        &bases,
-        &opts.out,
-        Duration::from_secs(240),
-        &opts.cancel,
-    )
-    .await?;
-    let mut prepared = prepared;
-    prepared.not_loaded =
-        litellm::loaded::not_loaded(&isolated, &bases, &gw, &opts.out.join("gateway.log")).await?;
-    execute(prepared, mocks, gw, cfg.src.file.clone(), opts, started).await
-}
-
-/// Runs the drill of a Portkey config: the whole config is one group; every
-/// cell sends its own copy of the config (own mocks) in `x-portkey-config`.
-pub async fn drill_portkey(
-    cfg: &PortkeyConfig,
-    opts: &DrillOptions,
-) -> Result<DrillReport, GatewayError> {
-    let started = Instant::now();
-    crate::gateway::create_dir(&opts.out)?;
-    let deployments = crate::scenario::portkey_deployments(cfg)?;
-    let pairs = cell_pairs(std::slice::from_ref(&cfg.name), &opts.classes);
-    let primary = cfg.primary();
-    let mut specs = Vec::new();
-    let mut providers = HashMap::new();
-    for (k, (_, class)) in pairs.iter().enumerate() {
-        for (i, d) in deployments.iter().enumerate() {
-            let mut spec = d.spec.clone();
-            spec.id = format!("{}{}", d.id(), isolate::suffix(k));
-            arm(
-                &mut spec,
-                &d.model,
-                *class,
-                primary.contains(&i),
-                &drill_fault(*class, None),
-            );
-            providers.insert(spec.id.clone(), d.provider.clone());
-            specs.push(spec);
-        }
-    }
-    let group_map = cfg
-        .leaves
-        .iter()
-        .map(|l| (l.id.clone(), l.id.clone()))
-        .collect();
-    let mocks = start_mocks(specs, opts).await?;
-    let intent = portkey::lint::intent(cfg, &opts.classes);
-    let mut cells = Vec::new();
-    for (k, (g, c)) in pairs.iter().enumerate() {
-        let bases: BTreeMap<String, String> = cfg
-            .leaves
-            .iter()
-            .filter_map(|l| {
-                mocks
-                    .get(&format!("{}{}", l.id, isolate::suffix(k)))
-                    .map(|m| (l.id.clone(), m.base_url()))
-            })
-            .collect();
-        let header = serde_json::to_string(&portkey::config::rewrite(cfg, &bases))
-            .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
-        let first_model = primary
-            .first()
-            .map(|i| deployments[*i].model.clone())
-            .unwrap_or_else(|| "gpt-4o".into());
-        cells.push(CellPlan {
-            group: g.clone(),
-            class: *c,
-            model: first_model.clone(),
-            headers: BTreeMap::from([("x-portkey-config".to_string(), header)]),
-            prompt_tokens: match c {
-                FailureClass::ContextOverflow => overflow_prompt(&first_model),
-                _ => 50,
-            },
-            requests: requests_to_reach(cfg.primary_share(), opts.requests),
-            prediction: Some(portkey::lint::predict(cfg, *c)),
-            intent: intent.get(g).cloned(),
-        });
-    }
-    let prepared = Prepared {
-        cells,
-        group_map,
-        providers,
-        gateway: "portkey",
-        warnings: portkey::lint::warnings(cfg),
-        not_loaded: Vec::new(),
-    };
-    let install = portkey::install(&mut |l| eprintln!("crossfire: {l}"))?;
-    let bases = BTreeMap::new();
-    let gw = portkey::start(
-        cfg,
-        &install,
-        &bases,
-        &opts.out,
-        Duration::from_secs(60),
-        &opts.cancel,
-    )
-    .await?;
-    execute(prepared, mocks, gw, cfg.src.file.clone(), opts, started).await
-}
-
-async fn start_mocks(
-    specs: Vec<DeploymentSpec>,
-    opts: &DrillOptions,
-) -> Result<MockSet, GatewayError> {
-    MockSet::start(
-        specs,
+    let mocks = crate::session::start_mocks(
+        &deployments,
         JournalConfig {
             memory_cap: 1_000_000,
             file: Some(opts.out.join("journal.jsonl")),
         },
     )
-    .await
-    .map_err(|e| GatewayError::start(format!("cannot start the mock providers: {e}")))
+    .await?;
+    let bases = crate::session::mock_bases(&deployments, &mocks);
+    for (k, cell) in prepared.cells.iter_mut().enumerate() {
+        cell.headers = plan.config.cell_headers(k, &bases)?;
+    }
+    let adapter = cfg.adapter();
+    let gw = plan
+        .config
+        .start(Launch {
+            bases: &bases,
+            run_dir: &opts.out,
+            // Every cell's copies at once: a slower start than one group's.
+            startup_timeout: adapter.startup_timeout() * 4 / 3,
+            options: &opts.gateway,
+            cancel: &opts.cancel,
+        })
+        .await?;
+    prepared.not_loaded = plan
+        .config
+        .not_loaded(&bases, &gw, &opts.out.join("gateway.log"))
+        .await?;
+    execute(prepared, mocks, gw, cfg.file().to_path_buf(), opts, started).await
 }
 
 /// Requests that reach a target picked with probability `share` at least
@@ -806,9 +696,10 @@ async fn execute(
         // says so, and holds nothing against the prediction or the intent.
         let unloaded: std::collections::BTreeSet<&str> =
             p.not_loaded.iter().map(|n| n.id.as_str()).collect();
-        let mut own = p.providers.keys().filter(|id| {
-            isolate::cell_of(id) == Some(k) && group_of(id, &p.group_map) == cell.group
-        });
+        let mut own = p
+            .providers
+            .keys()
+            .filter(|id| cell_of(id) == Some(k) && group_of(id, &p.group_map) == cell.group);
         let not_loaded = !unloaded.is_empty() && own.all(|id| unloaded.contains(id.as_str()));
         let mut judged = judge_cell(cell, cell_paths, &p.group_map, interrupted);
         let cut_here = cut.iter().filter(|r| r.traffic == k).count();
@@ -844,15 +735,12 @@ async fn execute(
 
 /// The team's deployments the gateway skipped, once each (a drill's copies
 /// named by their original).
-fn originals_not_loaded(
-    copies: &[litellm::loaded::NotLoaded],
-    groups: &HashMap<String, String>,
-) -> Vec<litellm::loaded::NotLoaded> {
-    let mut out: Vec<litellm::loaded::NotLoaded> = Vec::new();
+fn originals_not_loaded(copies: &[NotLoaded], groups: &HashMap<String, String>) -> Vec<NotLoaded> {
+    let mut out: Vec<NotLoaded> = Vec::new();
     for n in copies {
-        let id = isolate::original(&n.id).to_string();
+        let id = original(&n.id).to_string();
         if !out.iter().any(|o| o.id == id) {
-            out.push(litellm::loaded::NotLoaded {
+            out.push(NotLoaded {
                 group: group_of(&id, groups),
                 id,
                 reason: n.reason.clone(),
@@ -889,7 +777,7 @@ pub fn behaviour(
             c.paths.iter().map(move |p| {
                 let mut p = p.clone();
                 for s in &mut p.steps {
-                    s.deployment = isolate::original(&s.deployment).to_string();
+                    s.deployment = original(&s.deployment).to_string();
                 }
                 (format!("{}, {}", c.class, c.group), p)
             })

@@ -172,7 +172,7 @@ impl Harness {
         let file = dir.join("scenario.yaml");
         std::fs::write(&file, self.to_yaml()).map_err(|e| HarnessError::Infra(e.to_string()))?;
         let s = crate::scenario::load(&file)?;
-        crate::gateway::preflight(&s)?;
+        crate::scenario::preflight(&s)?;
         let opts = RunOptions {
             out: dir.join("out"),
             cancel: CancellationToken::new(),

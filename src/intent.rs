@@ -6,6 +6,7 @@
 //! with them.
 
 use mock_providers::FailureClass;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The provider-side outages a group with a cross-provider target anywhere
@@ -72,6 +73,54 @@ impl GroupIntent {
 
 /// Model group -> its failover promise.
 pub type Intent = BTreeMap<String, GroupIntent>;
+
+/// A routing intent: one model group, its primary and its fallbacks, as
+/// `provider/model`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingIntent {
+    /// The model group clients ask for.
+    pub group: String,
+    /// `anthropic/claude-opus-4-1`.
+    pub primary: String,
+    /// Tried in order when the primary fails.
+    pub fallbacks: Vec<String>,
+}
+
+impl Default for RoutingIntent {
+    fn default() -> RoutingIntent {
+        RoutingIntent {
+            group: "claude-opus".into(),
+            primary: "anthropic/claude-opus-4-1".into(),
+            fallbacks: vec!["openai/gpt-4o".into()],
+        }
+    }
+}
+
+const PROVIDERS: [&str; 7] = [
+    "openai",
+    "azure",
+    "anthropic",
+    "gemini",
+    "groq",
+    "mistral",
+    "deepseek",
+];
+
+/// `anthropic/claude-opus-4-1` as (provider, model), the provider one
+/// crossfire mocks.
+pub fn route_parts(route: &str) -> Result<(&str, &str), String> {
+    let (p, m) = route.split_once('/').ok_or_else(|| {
+        format!("`{route}` is not `provider/model`, as in `anthropic/claude-opus-4-1`")
+    })?;
+    if !PROVIDERS.contains(&p) {
+        return Err(format!(
+            "unknown provider `{p}` in `{route}`; {}",
+            crate::diag::suggest(p, PROVIDERS)
+        ));
+    }
+    Ok((p, m))
+}
 
 #[cfg(test)]
 mod tests {

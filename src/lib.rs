@@ -26,6 +26,7 @@ pub mod records;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod session;
 pub mod snapshot;
 pub mod tax;
 pub mod traffic;

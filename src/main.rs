@@ -85,7 +85,7 @@ impl GatewayArgs {
                             "unknown gateway kind; {}",
                             crossfire::diag::suggest(
                                 kind,
-                                scenario::file::GatewayKind::ALL.iter().map(|k| k.name())
+                                scenario::file::GatewayKind::names().iter().copied()
                             )
                         ),
                     )
@@ -423,7 +423,7 @@ fn load_all(
     let mut list = Vec::with_capacity(files.len());
     for f in files {
         let s = scenario::load_with(&f, opts)?;
-        gateway::preflight(&s)?;
+        scenario::preflight(&s)?;
         list.push(s);
     }
     Ok(list)
@@ -517,24 +517,9 @@ fn main() -> ExitCode {
             if let Err(e) = report::check_paths(&[("--json", json.as_deref())]) {
                 return bad_input(e);
             }
-            let found = match gateway.as_str() {
-                "litellm" => match crossfire::gateway::litellm::config::load(&config) {
-                    Ok(c) => crossfire::gateway::litellm::lint::report(&c),
-                    Err(e) => return bad_input(e),
-                },
-                "portkey" => match crossfire::gateway::portkey::config::load(&config) {
-                    Ok(c) => crossfire::gateway::portkey::lint::report(&c),
-                    Err(e) => return bad_input(e),
-                },
-                other => {
-                    return bad_input(InputError::flag(
-                        format!("--gateway {other}"),
-                        format!(
-                            "lint reads `litellm` and `portkey` configs; {}",
-                            crossfire::diag::suggest(other, ["litellm", "portkey"])
-                        ),
-                    ))
-                }
+            let found = match crossfire::gateway::load_config(&gateway, &config, "lint reads") {
+                Ok(c) => c.lint(),
+                Err(e) => return bad_input(e),
             };
             print!("{}", crossfire::report::lint::text(&found));
             if let Some(path) = json {
@@ -569,38 +554,15 @@ fn main() -> ExitCode {
                     "needs `--gateway litellm|portkey --config FILE`",
                 ));
             };
-            enum Drilled {
-                Litellm(crossfire::gateway::litellm::config::LitellmConfig),
-                Portkey(crossfire::gateway::portkey::config::PortkeyConfig),
-            }
-            let cfg = match kind.as_str() {
-                "litellm" => match crossfire::gateway::litellm::config::load(config) {
-                    Ok(c) => Drilled::Litellm(c),
-                    Err(e) => return bad_input(e),
-                },
-                "portkey" => match crossfire::gateway::portkey::config::load(config) {
-                    Ok(c) => Drilled::Portkey(c),
-                    Err(e) => return bad_input(e),
-                },
-                other => {
-                    return bad_input(InputError::flag(
-                        format!("--gateway {other}"),
-                        format!(
-                            "drill runs `litellm` and `portkey` configs; {}",
-                            crossfire::diag::suggest(other, ["litellm", "portkey"])
-                        ),
-                    ))
-                }
+            let cfg = match crossfire::gateway::load_config(kind, config, "drill runs") {
+                Ok(c) => c,
+                Err(e) => return bad_input(e),
             };
-            let parsed =
-                match parse_classes(&classes, &crossfire::gateway::litellm::lint::DRILL_CLASSES) {
-                    Ok(p) => p,
-                    Err(e) => return bad_input(e),
-                };
-            let known = match &cfg {
-                Drilled::Litellm(c) => c.groups(),
-                Drilled::Portkey(c) => vec![c.name.clone()],
+            let parsed = match parse_classes(&classes, &crossfire::lint::DRILL_CLASSES) {
+                Ok(p) => p,
+                Err(e) => return bad_input(e),
             };
+            let known = cfg.groups();
             for g in &groups {
                 if !known.contains(g) {
                     return bad_input(InputError::flag(
@@ -637,12 +599,11 @@ fn main() -> ExitCode {
                 cancel: cancel.clone(),
                 allow_unmapped: gateway.allow_unmapped,
             };
-            let result = until_stopped(&runtime, cancel, async {
-                match &cfg {
-                    Drilled::Litellm(c) => crossfire::drill::drill_litellm(c, &opts).await,
-                    Drilled::Portkey(c) => crossfire::drill::drill_portkey(c, &opts).await,
-                }
-            });
+            let result = until_stopped(
+                &runtime,
+                cancel,
+                crossfire::drill::drill(cfg.as_ref(), &opts),
+            );
             match result {
                 Ok(report) => {
                     print!(
@@ -659,17 +620,11 @@ fn main() -> ExitCode {
                         let text = crossfire::drill::render_markdown(&report);
                         report::write(&path, Ok(text.into_bytes()));
                     }
-                    let random = match &cfg {
-                        Drilled::Litellm(c) => c
-                            .groups()
-                            .into_iter()
-                            .filter(|g| c.items_of(g).len() > 1)
-                            .collect(),
-                        Drilled::Portkey(c) if c.has_loadbalance() => {
-                            std::collections::BTreeSet::from([c.name.clone()])
-                        }
-                        Drilled::Portkey(_) => Default::default(),
-                    };
+                    let random = cfg
+                        .groups()
+                        .into_iter()
+                        .filter(|g| cfg.picks_at_random(g))
+                        .collect();
                     let mut snapshot_failed = false;
                     if let (Some(opts), false) = (snapshots.options(), report.interrupted) {
                         let b = crossfire::drill::behaviour(&report, &random);
@@ -723,13 +678,15 @@ fn main() -> ExitCode {
             markdown,
             gateway,
         } => {
+            let names = crossfire::gateway::adapter_names();
             for g in &gateways {
-                if g != "litellm" && g != "portkey" {
+                if !names.contains(&g.as_str()) {
                     return bad_input(InputError::flag(
                         format!("--gateways {g}"),
                         format!(
-                            "compare runs litellm and portkey; {}",
-                            crossfire::diag::suggest(g, ["litellm", "portkey"])
+                            "compare runs {}; {}",
+                            crossfire::diag::and_list(&names),
+                            crossfire::diag::suggest(g, names.iter().copied())
                         ),
                     ));
                 }
@@ -756,8 +713,10 @@ fn main() -> ExitCode {
             let opts = crossfire::compare::CompareOptions {
                 gateways,
                 intent,
-                litellm_config,
-                portkey_config,
+                configs: [("litellm", litellm_config), ("portkey", portkey_config)]
+                    .into_iter()
+                    .filter_map(|(g, c)| Some((g.to_string(), c?)))
+                    .collect(),
                 requests,
                 latency_requests,
                 out: out.unwrap_or_else(runner::default_out_dir),

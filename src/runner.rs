@@ -2,7 +2,6 @@
 //! traffic, stop everything, join what the client saw with the journal, judge.
 //! The runner emits events; reporters only consume them.
 
-use crate::gateway::account::AccountContext;
 use crate::gateway::{self, GatewayError};
 use crate::paths::{self, Path as ReqPath, PathClass};
 use crate::scenario::Scenario;
@@ -266,11 +265,7 @@ pub async fn run_scenario(
         probes: 0,
         escaped: vec![],
         gateway_version: None,
-        unmapped: s
-            .unmapped
-            .iter()
-            .map(|i| format!("{} ({}, group {})", i.id, i.model, i.group))
-            .collect(),
+        unmapped: s.unmapped.clone(),
         requests: vec![],
         requests_file: run_dir.join(crate::records::REQUESTS_FILE),
         paths_file: run_dir.join(crate::records::PATHS_FILE),
@@ -305,7 +300,9 @@ pub async fn run_scenario(
             return report;
         }
     };
-    let gw = match gateway::start(s, &mocks, &run_dir, &opts.gateway, &opts.cancel).await {
+    let gw = match crate::session::start_gateway(s, &mocks, &run_dir, &opts.gateway, &opts.cancel)
+        .await
+    {
         Ok(g) => g,
         Err(GatewayError::Interrupted) => {
             report.interrupted = true;
@@ -329,31 +326,19 @@ pub async fn run_scenario(
     });
     // A deployment LiteLLM skipped at start is a finding of its own, found
     // from the proxy's model list and named with the reason in its log.
-    if let crate::scenario::Gateway::Litellm(l) = &s.gateway {
-        let bases: BTreeMap<String, String> = s
-            .deployments
-            .iter()
-            .filter_map(|d| {
-                mocks
-                    .get(d.id())
-                    .map(|m| (d.id().to_string(), m.base_url()))
-            })
-            .collect();
-        let log = run_dir.join("gateway.log");
-        match crate::gateway::litellm::loaded::not_loaded(&l.config, &bases, &gw, &log).await {
-            Ok(list) => report.findings.extend(list.into_iter().map(|n| Finding {
-                kind: "deployment_not_loaded",
-                request: 0,
-                model: n.group.clone(),
-                message: format!(
-                    "the gateway did not load deployment `{}` (group `{}`): {}",
-                    n.id, n.group, n.reason
-                ),
-                path: String::new(),
-                why: Some(n.reason.clone()),
-            })),
-            Err(e) => report.error = Some(e.to_string()),
-        }
+    match crate::session::not_loaded(s, &mocks, &gw, &run_dir).await {
+        Ok(list) => report.findings.extend(list.into_iter().map(|n| Finding {
+            kind: "deployment_not_loaded",
+            request: 0,
+            model: n.group.clone(),
+            message: format!(
+                "the gateway did not load deployment `{}` (group `{}`): {}",
+                n.id, n.group, n.reason
+            ),
+            path: String::new(),
+            why: Some(n.reason.clone()),
+        })),
+        Err(e) => report.error = Some(e.to_string()),
     }
     let client = match reqwest::Client::builder()
         .no_proxy()
@@ -436,7 +421,7 @@ pub async fn run_scenario(
     }
     report.request_cap_reached = s.traffic.iter().any(|t| t.requests.is_none())
         && records.len() as u64 >= crate::scenario::model::MAX_REQUESTS;
-    let account = account_context(s, &mocks);
+    let account = crate::session::account(s, &mocks);
     drop(target);
     finish(&mut report, mocks, Some(gw), records, started, account, s).await;
     if let Some((mocks, b)) = baseline {
@@ -472,42 +457,6 @@ pub async fn run_scenario(
     report
 }
 
-fn account_context(s: &Scenario, mocks: &MockSet) -> Option<AccountContext> {
-    match &s.gateway {
-        crate::scenario::Gateway::Litellm(l) => {
-            let mut deployment_at = HashMap::new();
-            for d in &s.deployments {
-                if let Some(m) = mocks.get(d.id()) {
-                    let base = crate::gateway::litellm::rewrite::api_base_for(
-                        d.spec.dialect,
-                        &m.base_url(),
-                    );
-                    deployment_at.insert(base, d.id().to_string());
-                }
-            }
-            let group_of = l
-                .config
-                .items
-                .iter()
-                .map(|i| (i.id.clone(), i.group.clone()))
-                .collect();
-            Some(AccountContext::Litellm {
-                deployment_at,
-                group_of,
-            })
-        }
-        crate::scenario::Gateway::Portkey(p) => Some(AccountContext::Portkey {
-            leaf_at: p
-                .config
-                .leaves
-                .iter()
-                .map(|l| (l.path.clone(), l.id.clone()))
-                .collect(),
-        }),
-        _ => None,
-    }
-}
-
 /// Stops the gateway, then the mocks (flushing the journal), and joins.
 async fn finish(
     report: &mut ScenarioReport,
@@ -515,7 +464,7 @@ async fn finish(
     gw: Option<gateway::RunningGateway>,
     records: Vec<RequestRecord>,
     started: Instant,
-    account: Option<AccountContext>,
+    account: Option<Box<dyn crate::gateway::adapter::AccountCheck>>,
     s: &Scenario,
 ) {
     let providers: HashMap<String, String> = s
@@ -638,12 +587,9 @@ fn write_report(report: &ScenarioReport) {
 /// Groups where the gateway picks among deployments at random by design.
 pub fn random_groups(s: &Scenario) -> std::collections::BTreeSet<String> {
     let groups = s.traffic.iter().map(|t| t.model.clone());
-    match &s.gateway {
-        crate::scenario::Gateway::Litellm(l) => {
-            groups.filter(|g| l.config.items_of(g).len() > 1).collect()
-        }
-        crate::scenario::Gateway::Portkey(p) if p.config.has_loadbalance() => groups.collect(),
-        _ => Default::default(),
+    match s.gateway.config() {
+        Some(cfg) => groups.filter(|g| cfg.picks_at_random(g)).collect(),
+        None => Default::default(),
     }
 }
 

@@ -216,8 +216,8 @@ fn compare_bad_input_exits_2_before_anything_runs() {
     .unwrap();
     let cases: [(&[&str], &str); 4] = [
         (
-            &["--gateways", "tensorzero"],
-            "error: --gateways tensorzero: compare runs litellm and portkey;",
+            &["--gateways", "helicone"],
+            "error: --gateways helicone: compare runs litellm,",
         ),
         (
             &["--intent", "bad-intent.yaml"],

@@ -253,8 +253,8 @@ fn drill_flag_errors_exit_2_before_anything_runs() {
             "error: --json /nonexistent-dir/drill.json:",
         ),
         (
-            &["--gateway", "tensorzero"],
-            "error: --gateway tensorzero: drill runs `litellm` and `portkey` configs;",
+            &["--gateway", "helicone"],
+            "error: --gateway helicone: drill runs `litellm`,",
         ),
     ];
     for (flags, want) in cases {

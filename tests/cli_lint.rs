@@ -201,8 +201,8 @@ fn lint_bad_input_exits_2_naming_it() {
         (&["missing.yaml"], "error: missing.yaml"),
         (&["broken.yaml"], "error: broken.yaml:"),
         (
-            &["--gateway", "tensorzer", "ok.yaml"],
-            "error: --gateway tensorzer: lint reads `litellm` and `portkey` configs;",
+            &["--gateway", "helicone", "ok.yaml"],
+            "error: --gateway helicone: lint reads `litellm`,",
         ),
         (
             &["ok.yaml", "--json", "no-such-dir/lint.json"],

@@ -46,7 +46,7 @@ async fn drill(config_file: &str, classes: &[FailureClass], groups: &[&str]) -> 
     let cfg = config::load(&example(config_file)).unwrap();
     let out = tempfile::tempdir().unwrap();
     let opts = support::drill_options(out.path(), classes, groups);
-    let report = drill::drill_litellm(&cfg, &opts).await.unwrap();
+    let report = drill::drill(&cfg, &opts).await.unwrap();
     assert_measured_version(report.gateway_version.as_deref());
     report
 }

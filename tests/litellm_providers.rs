@@ -46,7 +46,7 @@ async fn azure_gemini_groq_and_an_openai_compatible_server_fail_over_through_lit
     let cfg = config::load(&data("litellm-providers/config.yaml")).unwrap();
     let out = tempfile::tempdir().unwrap();
     let opts = support::drill_options(out.path(), &[FailureClass::ServerError], &[]);
-    let report = drill::drill_litellm(&cfg, &opts).await.unwrap();
+    let report = drill::drill(&cfg, &opts).await.unwrap();
     let text = drill::render_text_styled(&report, crossfire::report::style::Style::plain());
     assert!(text.contains("(litellm 1.108.7,"), "{text}");
     assert_eq!(report.gateway_version.as_deref(), Some(MEASURED_ON));

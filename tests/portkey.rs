@@ -206,7 +206,7 @@ async fn a_loadbalance_drill_gives_the_same_findings_five_times_in_a_row() {
             &[FailureClass::ServerError, FailureClass::RateLimit],
             &[],
         );
-        let r = drill::drill_portkey(&cfg, &opts).await.unwrap();
+        let r = drill::drill(&cfg, &opts).await.unwrap();
         assert_measured_version(r.gateway_version.as_deref());
         let cells: Vec<(String, CellVerdict, bool, usize)> = r
             .cells
@@ -364,7 +364,7 @@ async fn drill_cells(file: &str, classes: &[FailureClass]) -> Vec<(String, CellV
     let cfg = config::load(&example(file)).unwrap();
     let out = tempfile::tempdir().unwrap();
     let opts = support::drill_options(out.path(), classes, &[]);
-    let r = drill::drill_portkey(&cfg, &opts).await.unwrap();
+    let r = drill::drill(&cfg, &opts).await.unwrap();
     assert_measured_version(r.gateway_version.as_deref());
     r.cells
         .iter()
@@ -443,8 +443,7 @@ async fn compare_puts_both_gateways_side_by_side() {
     let opts = crossfire::compare::CompareOptions {
         gateways: vec!["litellm".into(), "portkey".into()],
         intent: Default::default(),
-        litellm_config: None,
-        portkey_config: None,
+        configs: Default::default(),
         requests: 1,
         latency_requests: 10,
         out: out.path().to_path_buf(),

@@ -212,7 +212,7 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
         ],
         &[],
     );
-    let report = crossfire::drill::drill_portkey(&cfg, &opts).await.unwrap();
+    let report = crossfire::drill::drill(&cfg, &opts).await.unwrap();
     // The matrix below was measured on Portkey 1.15.2: crossfire's pin and
     // the version the drill ran (from the installed package).
     assert_eq!(
@@ -339,7 +339,7 @@ async fn a_litellm_drill_chart_draws_the_teams_deployments_not_the_cell_copies()
         ],
         &["claude-opus"],
     );
-    let report = crossfire::drill::drill_litellm(&cfg, &opts).await.unwrap();
+    let report = crossfire::drill::drill(&cfg, &opts).await.unwrap();
     assert_eq!(report.gateway_version.as_deref(), Some("1.108.7"));
     let md = crossfire::drill::render_markdown(&report);
     let chart = &md[md.find("```mermaid").expect("a chart")..];

@@ -22,7 +22,7 @@ fn malformed_scenarios_are_refused_with_located_messages() {
     for file in &files {
         let relative = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
         let result = std::panic::catch_unwind(|| {
-            crossfire::scenario::load(relative).and_then(|s| crossfire::gateway::preflight(&s))
+            crossfire::scenario::load(relative).and_then(|s| crossfire::scenario::preflight(&s))
         });
         let message = match result {
             Err(_) => panic!("{} panicked", relative.display()),
@@ -45,6 +45,6 @@ fn the_shipped_scenarios_are_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     for file in crossfire::runner::discover(&[dir]).unwrap() {
         let s = crossfire::scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
-        crossfire::gateway::preflight(&s).unwrap();
+        crossfire::scenario::preflight(&s).unwrap();
     }
 }

@@ -219,7 +219,7 @@ async fn the_committed_snapshots_hold_what_the_workflows_produce() {
     // A real drill of the config the workflows use.
     let out = tempfile::tempdir().unwrap();
     let opts = support::drill_options(out.path(), &CHECKED_CLASSES, &[]);
-    let drilled = crossfire::drill::drill_litellm(&cfg, &opts).await.unwrap();
+    let drilled = crossfire::drill::drill(&cfg, &opts).await.unwrap();
     assert_eq!(drilled.gateway_version.as_deref(), Some("1.108.7"));
     let seen = crossfire::drill::behaviour(&drilled, &Default::default());
     assert_eq!(seen.groups.len(), CHECKED_CLASSES.len() * 2);

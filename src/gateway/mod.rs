@@ -1,7 +1,11 @@
 //! Gateway targets: turn (scenario, running mocks) into a gateway URL the
-//! client calls, and tear it down. One enum, one `match`.
+//! client calls, and tear it down. A gateway crossfire runs from a team's
+//! own config is an [`adapter::Adapter`] in its own folder, listed once in
+//! [`ADAPTERS`]; every process gateway starts through [`launcher`].
 
-pub mod account;
+pub mod adapter;
+pub mod command;
+pub mod launcher;
 pub mod litellm;
 pub mod portkey;
 pub mod process;
@@ -10,15 +14,11 @@ pub mod sink;
 pub mod template;
 
 use crate::diag::InputError;
-use crate::scenario::{CommandGateway, Gateway, Scenario};
-use mock_providers::MockSet;
 use process::ProcessGuard;
 use sink::Sink;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use std::time::Duration;
 
 /// Starting a gateway failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +50,42 @@ impl GatewayError {
 }
 
 pub use secrets::{is_secret_key, DUMMY_KEY};
+
+/// Every gateway crossfire runs from a team's own config. Adding one is a
+/// folder under `src/gateway/` and a line here.
+pub const ADAPTERS: &[&dyn adapter::Adapter] = &[&litellm::Litellm, &portkey::Portkey];
+
+/// The adapter a `--gateway` / `gateway.kind` word names.
+pub fn adapter_named(name: &str) -> Option<&'static dyn adapter::Adapter> {
+    ADAPTERS.iter().copied().find(|a| a.name() == name)
+}
+
+/// Reads a team's config with the adapter `--gateway NAME` names; `what`
+/// says what the command does with it ("lint reads"). An unknown name is
+/// the flag's fault, with the names there are.
+pub fn load_config(
+    name: &str,
+    file: &Path,
+    what: &str,
+) -> Result<std::sync::Arc<dyn adapter::GatewayConfig>, InputError> {
+    let adapter = adapter_named(name).ok_or_else(|| {
+        let names = adapter_names();
+        InputError::flag(
+            format!("--gateway {name}"),
+            format!(
+                "{what} {} configs; {}",
+                crate::diag::and_list(names.iter().map(|n| format!("`{n}`"))),
+                crate::diag::suggest(name, names.iter().copied())
+            ),
+        )
+    })?;
+    adapter.load(file)
+}
+
+/// The names of every adapter, in order (`litellm`, `portkey`, ...).
+pub fn adapter_names() -> Vec<&'static str> {
+    ADAPTERS.iter().map(|a| a.name()).collect()
+}
 
 /// `dir` as an absolute path. A gateway runs in its own working folder, so
 /// every path crossfire hands it (config, seal, run folder) must not depend
@@ -163,280 +199,6 @@ impl RunningGateway {
 pub struct GatewayOptions {
     /// How to find LiteLLM.
     pub litellm: litellm::LitellmOptions,
-}
-
-/// The template variables of a scenario's deployments, valid before anything
-/// starts (values are filled in by [`vars`]).
-pub fn template_names(s: &Scenario) -> Vec<String> {
-    template::names(s.deployments.iter().map(|d| d.id()))
-}
-
-/// Checks a command gateway's config template before anything starts (its
-/// command line and environment are checked when the scenario is read).
-pub fn preflight(s: &Scenario) -> Result<(), InputError> {
-    let Gateway::Command(c) = &s.gateway else {
-        return Ok(());
-    };
-    let known = template_names(s);
-    if let Some(t) = &c.config_template {
-        let text = crate::diag::read_text(t)?;
-        template::check(&text, &known, t)?;
-    }
-    Ok(())
-}
-
-/// Template values: mock URLs and the gateway's own port, config and folder.
-pub fn vars(
-    s: &Scenario,
-    mocks: &MockSet,
-    port: u16,
-    config: Option<&Path>,
-    run_dir: &Path,
-) -> template::Vars {
-    let mut v = template::Vars::new();
-    v.insert("port".into(), port.to_string());
-    v.insert("base_url".into(), format!("http://127.0.0.1:{port}"));
-    v.insert(
-        "config".into(),
-        config.map(|c| c.display().to_string()).unwrap_or_default(),
-    );
-    v.insert("run_dir".into(), run_dir.display().to_string());
-    for d in &s.deployments {
-        let Some(running) = mocks.get(d.id()) else {
-            continue;
-        };
-        let prefix = format!("deployments.{}", d.id());
-        v.insert(format!("{prefix}.base_url"), running.base_url());
-        v.insert(format!("{prefix}.host"), running.addr.ip().to_string());
-        v.insert(format!("{prefix}.port"), running.addr.port().to_string());
-        v.insert(
-            format!("{prefix}.dialect"),
-            d.spec.dialect.name().to_string(),
-        );
-        v.insert(format!("{prefix}.provider"), d.provider.clone());
-        v.insert(format!("{prefix}.model"), d.model.clone());
-    }
-    v
-}
-
-/// Deployment id -> its mock's base URL.
-fn mock_bases(s: &Scenario, mocks: &MockSet) -> BTreeMap<String, String> {
-    s.deployments
-        .iter()
-        .filter_map(|d| {
-            mocks
-                .get(d.id())
-                .map(|m| (d.id().to_string(), m.base_url()))
-        })
-        .collect()
-}
-
-/// Starts (or points at) the scenario's gateway.
-pub async fn start(
-    s: &Scenario,
-    mocks: &MockSet,
-    run_dir: &Path,
-    opts: &GatewayOptions,
-    cancel: &CancellationToken,
-) -> Result<RunningGateway, GatewayError> {
-    match &s.gateway {
-        Gateway::Direct { deployment } => {
-            let base_url = mocks.get(deployment).map(|d| d.base_url()).ok_or_else(|| {
-                GatewayError::start(format!("deployment `{deployment}` is not running"))
-            })?;
-            Ok(RunningGateway::at(base_url, BTreeMap::new()))
-        }
-        Gateway::Url {
-            base_url, headers, ..
-        } => {
-            reachable(base_url).await?;
-            Ok(RunningGateway::at(base_url.clone(), headers.clone()))
-        }
-        Gateway::Command(c) => start_command(s, c, mocks, run_dir, cancel).await,
-        Gateway::Litellm(l) => {
-            let bin = litellm::binary(&opts.litellm, &mut |line| eprintln!("crossfire: {line}"))?;
-            let bases = mock_bases(s, mocks);
-            litellm::start(&l.config, &bin, &bases, run_dir, l.startup_timeout, cancel).await
-        }
-        Gateway::Portkey(p) => {
-            let install = portkey::install(&mut |line| eprintln!("crossfire: {line}"))?;
-            let bases = mock_bases(s, mocks);
-            portkey::start(
-                &p.config,
-                &install,
-                &bases,
-                run_dir,
-                p.startup_timeout,
-                cancel,
-            )
-            .await
-        }
-    }
-}
-
-/// A gateway already running must accept a connection before traffic is
-/// sent: otherwise every request fails in the client, and the report would
-/// blame the gateway for what is the infrastructure.
-async fn reachable(base_url: &str) -> Result<(), GatewayError> {
-    let url = reqwest::Url::parse(base_url).map_err(|e| {
-        GatewayError::start(format!("the gateway URL {base_url} is not valid: {e}"))
-    })?;
-    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-    let port = url.port_or_known_default().unwrap_or(80);
-    let connect = tokio::net::TcpStream::connect((host, port));
-    match tokio::time::timeout(Duration::from_secs(10), connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(GatewayError::start(format!(
-            "cannot connect to the gateway at {base_url}: {}; is it running?",
-            connect_error(&e)
-        ))),
-        Err(_) => Err(GatewayError::start(format!(
-            "cannot connect to the gateway at {base_url}: no answer in 10 s; is it running?"
-        ))),
-    }
-}
-
-/// A connection error in plain words ("connection refused").
-fn connect_error(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-        std::io::ErrorKind::TimedOut => "timed out".to_string(),
-        _ => e.to_string(),
-    }
-}
-
-async fn start_command(
-    s: &Scenario,
-    c: &CommandGateway,
-    mocks: &MockSet,
-    run_dir: &Path,
-    cancel: &CancellationToken,
-) -> Result<RunningGateway, GatewayError> {
-    let run_dir = &absolute(run_dir)?;
-    let port = process::free_port()?;
-    let rendered_path = c.config_template.as_ref().map(|t| {
-        let name = t
-            .file_name()
-            .map(|n| n.to_string_lossy().trim_end_matches(".tmpl").to_string())
-            .unwrap_or_else(|| "gateway-config".into());
-        run_dir.join(format!("gateway-{name}"))
-    });
-    let vars = vars(s, mocks, port, rendered_path.as_deref(), run_dir);
-    if let (Some(t), Some(out)) = (&c.config_template, &rendered_path) {
-        let text = crate::diag::read_text(t)?;
-        write_file(out, template::render(&text, &vars))?;
-    }
-    let args: Vec<String> = c
-        .command
-        .iter()
-        .map(|a| template::render(a, &vars))
-        .collect();
-    let mut cmd = Command::new(&args[0]);
-    cmd.args(&args[1..]).current_dir(&c.workdir);
-    // As for LiteLLM and Portkey: the shell's API keys stay out; the
-    // scenario's `env:` passes what the gateway needs.
-    process::clean_env(&mut cmd);
-    for (k, v) in &vars {
-        cmd.env(template::env_name(k), v);
-    }
-    for (k, v) in &c.env {
-        cmd.env(k, template::render(v, &vars));
-    }
-    let sink = Sink::start()
-        .await
-        .map_err(|e| GatewayError::start(format!("cannot start the egress sink: {e}")))?;
-    cmd.envs(sink.env());
-    let log = run_dir.join("gateway.log");
-    let mut guard = ProcessGuard::spawn(&s.name, cmd, &log)
-        .map_err(|e| GatewayError::start(format!("cannot start `{}`: {e}", args.join(" "))))?;
-    let started = Instant::now();
-    let base_url = wait_ready(
-        &mut guard,
-        Listen::Given(port),
-        &c.ready,
-        c.startup_timeout,
-        cancel,
-    )
-    .await?;
-    Ok(RunningGateway {
-        base_url,
-        headers: c.headers.clone(),
-        process: Some(guard),
-        startup: started.elapsed(),
-        sink: Some(sink),
-        pinned_version: None,
-        installed_version: None,
-        version_header: None,
-        price_map: None,
-        escapes_file: None,
-    })
-}
-
-/// Where a starting gateway listens.
-#[derive(Debug, Clone, Copy)]
-pub enum Listen {
-    /// The port crossfire gave it (a command gateway's `{{ port }}`).
-    Given(u16),
-    /// The port it bound when started on port 0, read from /proc: no port
-    /// is chosen by crossfire and let go before the gateway binds it, so no
-    /// other server (a mock binding port 0 meanwhile) can take it.
-    Picked,
-}
-
-/// Polls `path` where the gateway listens until it answers 2xx, the process
-/// exits, the time runs out, or Ctrl-C arrives; returns its base URL.
-pub async fn wait_ready(
-    guard: &mut ProcessGuard,
-    listen: Listen,
-    path: &str,
-    limit: Duration,
-    cancel: &CancellationToken,
-) -> Result<String, GatewayError> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
-    let deadline = Instant::now() + limit;
-    let mut last = "it listens on no port yet".to_string();
-    loop {
-        if let Some(status) = guard.exited() {
-            return Err(GatewayError::Start {
-                message: format!(
-                    "the gateway exited before it was ready ({status}); log: {}",
-                    guard.log().display()
-                ),
-                log_tail: guard.log_tail(4000),
-            });
-        }
-        let ports = match listen {
-            Listen::Given(port) => vec![port],
-            Listen::Picked => process::listening_ports(guard.pgid()),
-        };
-        for port in ports {
-            let base = format!("http://127.0.0.1:{port}");
-            let url = format!("{base}{path}");
-            match client.get(&url).send().await {
-                Ok(r) if r.status().is_success() => return Ok(base),
-                Ok(r) => last = format!("{url} answered {}", r.status()),
-                Err(e) => last = format!("{url}: {e}"),
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(GatewayError::Start {
-                message: format!(
-                    "the gateway was not ready after {:.0?} ({last}); log: {}",
-                    limit,
-                    guard.log().display()
-                ),
-                log_tail: guard.log_tail(4000),
-            });
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            _ = cancel.cancelled() => return Err(GatewayError::Interrupted),
-        }
-    }
 }
 
 #[cfg(test)]

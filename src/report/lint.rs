@@ -37,4 +37,3 @@ pub fn text(r: &LintReport) -> String {
     }
     s
 }
-

@@ -2,8 +2,8 @@
 //! touches the runner.
 
 pub mod json;
-pub mod lint;
 pub mod junit;
+pub mod lint;
 pub mod markdown;
 pub mod mermaid;
 pub mod style;

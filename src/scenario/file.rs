@@ -93,7 +93,8 @@ impl ScenarioDeploymentFile {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayFile {
-    /// `direct`, `command`, `url`, `litellm` or `portkey`.
+    /// `direct`, `command`, `url`, or a gateway crossfire runs from its own
+    /// config (`litellm`, `portkey`, ...).
     pub kind: GatewayKind,
     /// `direct`: the deployment the client calls (default: the only one).
     #[serde(default)]
@@ -103,7 +104,7 @@ pub struct GatewayFile {
     #[serde(default)]
     pub command: Option<Vec<String>>,
     /// `command`: a config template rendered into the run folder as `{{ config }}`;
-    /// `litellm` / `portkey`: the gateway's own config file.
+    /// `litellm`, `portkey`, ...: the gateway's own config file.
     #[serde(default)]
     pub config: Option<PathBuf>,
     /// `command`: path polled until it answers (default `/`).
@@ -126,9 +127,9 @@ pub struct GatewayFile {
     pub headers: BTreeMap<String, String>,
 }
 
-/// Gateway target kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
+/// Gateway target kinds: the three crossfire knows itself, and every
+/// gateway adapter (`litellm`, `portkey`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GatewayKind {
     /// No gateway: the client calls one deployment.
     #[default]
@@ -137,25 +138,30 @@ pub enum GatewayKind {
     Command,
     /// A gateway already running.
     Url,
-    /// The LiteLLM proxy, from its own config.
-    Litellm,
-    /// The Portkey gateway, from its own config.
-    Portkey,
+    /// A gateway crossfire runs from the team's own config, by its
+    /// adapter's name.
+    Adapter(&'static str),
 }
 
 impl GatewayKind {
-    /// Every kind.
-    pub const ALL: [GatewayKind; 5] = [
-        GatewayKind::Direct,
-        GatewayKind::Command,
-        GatewayKind::Url,
-        GatewayKind::Litellm,
-        GatewayKind::Portkey,
-    ];
+    /// Every kind's name, adapters last.
+    pub fn names() -> &'static [&'static str] {
+        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        NAMES.get_or_init(|| {
+            let mut names = vec!["direct", "command", "url"];
+            names.extend(crate::gateway::adapter_names());
+            names
+        })
+    }
 
     /// Parses a kind name.
     pub fn from_name(name: &str) -> Option<GatewayKind> {
-        GatewayKind::ALL.into_iter().find(|k| k.name() == name)
+        match name {
+            "direct" => Some(GatewayKind::Direct),
+            "command" => Some(GatewayKind::Command),
+            "url" => Some(GatewayKind::Url),
+            _ => crate::gateway::adapter_named(name).map(|a| GatewayKind::Adapter(a.name())),
+        }
     }
 
     /// The name used in files and flags.
@@ -164,9 +170,30 @@ impl GatewayKind {
             GatewayKind::Direct => "direct",
             GatewayKind::Command => "command",
             GatewayKind::Url => "url",
-            GatewayKind::Litellm => "litellm",
-            GatewayKind::Portkey => "portkey",
+            GatewayKind::Adapter(name) => name,
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for GatewayKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GatewayKind, D::Error> {
+        let name = String::deserialize(d)?;
+        GatewayKind::from_name(&name)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, GatewayKind::names()))
+    }
+}
+
+impl JsonSchema for GatewayKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GatewayKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Gateway target kind.",
+            "type": "string",
+            "enum": GatewayKind::names(),
+        })
     }
 }
 

@@ -4,10 +4,9 @@ pub mod file;
 pub mod model;
 
 pub use model::{
-    default_provider, from_source, from_source_with, litellm_deployments, load, load_with,
-    portkey_deployments, ClientApi, CommandGateway, Deployment, Expectation, Gateway,
-    GatewayOverride, GroupIntent, Intent, LitellmGateway, LoadOptions, PlacedFault, PortkeyGateway,
-    Scenario, ServedBy, Share, Traffic,
+    default_provider, from_source, from_source_with, healthy, load, load_with, preflight,
+    ClientApi, CommandGateway, ConfigGateway, Deployment, Expectation, Gateway, GatewayOverride,
+    GroupIntent, Intent, LoadOptions, PlacedFault, Scenario, ServedBy, Share, Traffic,
 };
 
 /// The JSON Schema of the scenario format, generated from the file types.

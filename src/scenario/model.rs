@@ -8,10 +8,10 @@ use super::file::{
 };
 use crate::diag::{suggest, InputError, Source};
 use crate::faults::{check_id, Dur};
-use crate::gateway::litellm::config::{self as litellm_config, LitellmConfig, ModelItem};
-use crate::gateway::portkey::config::{self as portkey_config, PortkeyConfig};
+use crate::gateway::adapter::GatewayConfig;
+pub use crate::gateway::command::CommandGateway;
 use crate::paths::PathClass;
-use mock_providers::{DeploymentSpec, Dialect, FailureClass};
+use mock_providers::{Dialect, FailureClass};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,7 +58,7 @@ pub struct Scenario {
     /// Model group -> the providers it must be able to fail over to.
     pub intent: Intent,
     /// Config items crossfire has no mock for, run anyway (`--allow-unmapped`).
-    pub unmapped: Vec<ModelItem>,
+    pub unmapped: Vec<String>,
     /// Traffic entries.
     pub traffic: Vec<Traffic>,
     /// Expectations.
@@ -98,28 +98,16 @@ pub enum Gateway {
         /// Headers sent with every request.
         headers: BTreeMap<String, String>,
     },
-    /// The LiteLLM proxy, run from the team's own config.
-    Litellm(LitellmGateway),
-    /// The Portkey gateway, with the team's own config.
-    Portkey(PortkeyGateway),
+    /// A gateway crossfire runs from the team's own config (LiteLLM,
+    /// Portkey, ...), through its adapter.
+    Config(ConfigGateway),
 }
 
-/// The Portkey target.
+/// A gateway run from the team's own config.
 #[derive(Debug, Clone)]
-pub struct PortkeyGateway {
-    /// The team's config, read.
-    pub config: Arc<PortkeyConfig>,
-    /// API offered to clients.
-    pub api: ClientApi,
-    /// How long to wait for readiness.
-    pub startup_timeout: Duration,
-}
-
-/// The LiteLLM target.
-#[derive(Debug, Clone)]
-pub struct LitellmGateway {
-    /// The team's config, read.
-    pub config: Arc<LitellmConfig>,
+pub struct ConfigGateway {
+    /// The team's config, read by the gateway's adapter.
+    pub config: Arc<dyn GatewayConfig>,
     /// API offered to clients.
     pub api: ClientApi,
     /// How long to wait for readiness.
@@ -127,37 +115,23 @@ pub struct LitellmGateway {
 }
 
 impl Gateway {
-    /// `direct`, `command`, `url`.
+    /// `direct`, `command`, `url`, or the adapter's name.
     pub fn kind(&self) -> &'static str {
         match self {
             Gateway::Direct { .. } => "direct",
             Gateway::Command(_) => "command",
             Gateway::Url { .. } => "url",
-            Gateway::Litellm(_) => "litellm",
-            Gateway::Portkey(_) => "portkey",
+            Gateway::Config(c) => c.config.adapter().name(),
         }
     }
-}
 
-/// A team's own gateway, started by command.
-#[derive(Debug, Clone)]
-pub struct CommandGateway {
-    /// Program and arguments (templated).
-    pub command: Vec<String>,
-    /// Config template, rendered into the run folder.
-    pub config_template: Option<PathBuf>,
-    /// Readiness path.
-    pub ready: String,
-    /// Extra environment (templated).
-    pub env: BTreeMap<String, String>,
-    /// API offered to clients.
-    pub api: ClientApi,
-    /// How long to wait for readiness.
-    pub startup_timeout: Duration,
-    /// Headers sent with every request.
-    pub headers: BTreeMap<String, String>,
-    /// Folder the command runs in (the scenario's).
-    pub workdir: PathBuf,
+    /// The team's config, for a gateway run from one.
+    pub fn config(&self) -> Option<&Arc<dyn GatewayConfig>> {
+        match self {
+            Gateway::Config(c) => Some(&c.config),
+            _ => None,
+        }
+    }
 }
 
 /// One traffic entry.
@@ -230,15 +204,70 @@ pub enum Expectation {
     NoUnattributed,
 }
 
+/// Checks what can only be checked once the scenario is whole (a command
+/// gateway's config template against the deployment ids), before anything
+/// starts.
+pub fn preflight(s: &Scenario) -> Result<(), InputError> {
+    match &s.gateway {
+        Gateway::Command(c) => crate::gateway::command::preflight(c, &s.deployments),
+        _ => Ok(()),
+    }
+}
+
+/// A scenario built as a value, not read from a file: healthy traffic
+/// through a gateway run from `config` (`compare`'s healthy phase). The same
+/// checks as a file's gateway section: unmapped items stop it unless
+/// allowed, the group must be one the config serves.
+pub fn healthy(
+    name: &str,
+    config: Arc<dyn GatewayConfig>,
+    group: &str,
+    requests: u64,
+    allow_unmapped: bool,
+) -> Result<Scenario, InputError> {
+    let mapped = config.deployments(allow_unmapped)?;
+    if let Some(why) = config.refuses_group(group) {
+        return Err(InputError::file(config.file(), why));
+    }
+    let api = config.api();
+    let intent = config.intent(&BTreeSet::from([group]));
+    Ok(Scenario {
+        file: config.file().to_path_buf(),
+        name: name.to_string(),
+        about: None,
+        gateway: Gateway::Config(ConfigGateway {
+            startup_timeout: config.adapter().startup_timeout(),
+            api,
+            config,
+        }),
+        deployments: mapped.deployments,
+        faults: Vec::new(),
+        intent,
+        unmapped: mapped.unmapped,
+        traffic: vec![Traffic {
+            model: group.to_string(),
+            requests: Some(requests),
+            duration: None,
+            concurrency: 1,
+            rate: None,
+            prompt_tokens: 200,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            stream: false,
+            api,
+            timeout: Duration::from_secs(60),
+            headers: BTreeMap::new(),
+        }],
+        expect: Vec::new(),
+        prices: BTreeMap::new(),
+    })
+}
+
 /// Reads and validates a scenario file.
 pub fn load(file: &Path) -> Result<Scenario, InputError> {
     from_source(&Source::read(file)?)
 }
 
 const DEFAULT_STARTUP: Duration = Duration::from_secs(60);
-/// The LiteLLM proxy starts in about 9 s alone on 2 cores, 30-40 s when
-/// several start at once.
-const LITELLM_STARTUP: Duration = Duration::from_secs(180);
 
 /// Validates a scenario already read.
 pub fn from_source(src: &Source) -> Result<Scenario, InputError> {
@@ -319,24 +348,32 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         return Err(src.error_at("name", "the scenario needs a non-empty `name`"));
     }
     let (gw_file, gw_config) = effective_gateway(&file, opts, &dir);
-    let own_config = |kind: GatewayKind, what: &str| match &gw_config {
-        Some(path) => Ok(path),
-        None if opts.gateway.is_some() => Err(InputError::flag(
-            format!("--gateway {}", kind.name()),
-            format!("needs `--config FILE`, {what}"),
-        )),
-        None => Err(src.error_at(
-            "gateway",
-            format!("a {} gateway needs `config:`, {what}", kind.name()),
-        )),
-    };
-    let own = match gw_file.as_ref().map(|g| g.kind) {
-        Some(kind @ GatewayKind::Litellm) => Some(OwnConfig::Litellm(Arc::new(
-            litellm_config::load(own_config(kind, "the team's LiteLLM proxy config")?)?,
-        ))),
-        Some(kind @ GatewayKind::Portkey) => Some(OwnConfig::Portkey(Arc::new(
-            portkey_config::load(own_config(kind, "the team's Portkey config JSON")?)?,
-        ))),
+    let own: Option<Arc<dyn GatewayConfig>> = match gw_file.as_ref().map(|g| g.kind) {
+        Some(GatewayKind::Adapter(name)) => {
+            let adapter = crate::gateway::adapter_named(name).ok_or_else(|| {
+                src.error_at(
+                    "gateway.kind",
+                    format!("no gateway adapter is named `{name}`"),
+                )
+            })?;
+            let what = adapter.config_noun();
+            let path = match &gw_config {
+                Some(path) => path,
+                None if opts.gateway.is_some() => {
+                    return Err(InputError::flag(
+                        format!("--gateway {name}"),
+                        format!("needs `--config FILE`, {what}"),
+                    ))
+                }
+                None => {
+                    return Err(src.error_at(
+                        "gateway",
+                        format!("a {name} gateway needs `config:`, {what}"),
+                    ))
+                }
+            };
+            Some(adapter.load(path)?)
+        }
         _ => None,
     };
     if own.is_some() && !file.deployments.is_empty() {
@@ -346,8 +383,10 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         ));
     }
     let (base, unmapped) = match &own {
-        Some(OwnConfig::Litellm(cfg)) => litellm_deployments(cfg, opts.allow_unmapped)?,
-        Some(OwnConfig::Portkey(cfg)) => (portkey_deployments(cfg)?, vec![]),
+        Some(cfg) => {
+            let mapped = cfg.deployments(opts.allow_unmapped)?;
+            (mapped.deployments, mapped.unmapped)
+        }
         None => (file_deployments(src, &file)?, vec![]),
     };
     let (deployments, faults) = with_faults(src, &file, base)?;
@@ -378,35 +417,17 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         ));
     }
     let groups: BTreeSet<&str> = traffic.iter().map(|t| t.model.as_str()).collect();
-    if let Some(OwnConfig::Litellm(cfg)) = &own {
-        let known = cfg.groups();
+    if let Some(cfg) = &own {
         for (i, t) in traffic.iter().enumerate() {
-            if !known.contains(&t.model) {
-                return Err(src.error_at(
-                    &format!("traffic[{i}].model"),
-                    format!(
-                        "the LiteLLM config has no model group `{}`; {}",
-                        t.model,
-                        suggest(&t.model, known.iter().map(String::as_str))
-                    ),
-                ));
+            if let Some(why) = cfg.refuses_group(&t.model) {
+                return Err(src.error_at(&format!("traffic[{i}].model"), why));
             }
         }
     }
-    let mut intent = match &own {
-        Some(OwnConfig::Litellm(cfg)) => crate::gateway::litellm::intent::derive(cfg),
-        Some(OwnConfig::Portkey(cfg)) => {
-            let derived = crate::gateway::portkey::lint::intent(cfg, &FailureClass::ALL);
-            match derived.into_values().next() {
-                Some(promise) => groups
-                    .iter()
-                    .map(|g| (g.to_string(), promise.clone()))
-                    .collect(),
-                None => Intent::new(),
-            }
-        }
-        None => Intent::new(),
-    };
+    let mut intent = own
+        .as_ref()
+        .map(|cfg| cfg.intent(&groups))
+        .unwrap_or_default();
     for (group, wanted) in &file.intent {
         if !groups.contains(group.as_str()) {
             return Err(src.error_at_key(
@@ -436,13 +457,10 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
             .iter()
             .map(|c| (*c, set.clone()))
             .collect();
-        let why = match &own {
-            Some(OwnConfig::Litellm(cfg)) => {
-                crate::gateway::litellm::intent::causes(cfg, group, &every)
-            }
-            Some(OwnConfig::Portkey(cfg)) => crate::gateway::portkey::lint::causes(cfg, &every),
-            None => BTreeMap::new(),
-        };
+        let why = own
+            .as_ref()
+            .map(|cfg| cfg.causes(group, &every))
+            .unwrap_or_default();
         intent.insert(
             group.clone(),
             GroupIntent {
@@ -472,67 +490,6 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         expect,
         prices: file.prices.clone(),
     })
-}
-
-/// Deployments from a Portkey config: one per leaf target; a target crossfire
-/// has no mock for stops the run, naming it.
-pub fn portkey_deployments(cfg: &PortkeyConfig) -> Result<Vec<Deployment>, InputError> {
-    let mut list = Vec::new();
-    for leaf in &cfg.leaves {
-        let Some((provider, dialect)) = &leaf.mapped else {
-            return Err(cfg.src.error_at(
-                format!("{}.provider", leaf.path).trim_start_matches('.'),
-                format!(
-                    "target `{}`: crossfire has no mock for Portkey provider `{}`; mapped providers are {}",
-                    leaf.id,
-                    leaf.provider_name,
-                    portkey_config::PROVIDERS.map(|(name, ..)| name).join(", ")
-                ),
-            ));
-        };
-        list.push(Deployment {
-            spec: DeploymentSpec::new(leaf.id.clone(), *dialect),
-            provider: provider.clone(),
-            model: leaf
-                .model
-                .clone()
-                .unwrap_or_else(|| dialect.default_model().to_string()),
-        });
-    }
-    Ok(list)
-}
-
-/// Deployments from a LiteLLM config: one per mapped `model_list` item. An
-/// item without a mock stops the run (naming it) unless allowed.
-pub fn litellm_deployments(
-    cfg: &LitellmConfig,
-    allow_unmapped: bool,
-) -> Result<(Vec<Deployment>, Vec<ModelItem>), InputError> {
-    let mut list = Vec::new();
-    let mut unmapped = Vec::new();
-    for item in &cfg.items {
-        match &item.mapped {
-            Some((provider, dialect)) => list.push(Deployment {
-                spec: DeploymentSpec::new(item.id.clone(), *dialect),
-                provider: provider.clone(),
-                model: item.upstream_model.clone(),
-            }),
-            None if allow_unmapped => unmapped.push(item.clone()),
-            None => {
-                return Err(cfg.item_error(
-                    item,
-                    "litellm_params.model",
-                    format!(
-                        "model `{}` (group `{}`): {}; pass --allow-unmapped to run anyway with its traffic sealed",
-                        item.model,
-                        item.group,
-                        item.unmapped_reason.clone().unwrap_or_default()
-                    ),
-                ))
-            }
-        }
-    }
-    Ok((list, unmapped))
 }
 
 fn file_deployments(src: &Source, file: &ScenarioFile) -> Result<Vec<Deployment>, InputError> {
@@ -638,21 +595,13 @@ fn api(name: Option<ClientApiName>) -> ClientApi {
     name.map_or(ClientApi::Openai, ClientApi::from)
 }
 
-/// The config of a gateway that brings its own (LiteLLM, Portkey), read
-/// before anything else because the deployments come from it.
-#[derive(Clone)]
-enum OwnConfig {
-    Litellm(Arc<LitellmConfig>),
-    Portkey(Arc<PortkeyConfig>),
-}
-
 /// `config` is the resolved `gateway.config` path; `own` is the config read
 /// from it when the gateway kind brings its own (always, for those kinds).
 fn gateway(
     src: &Source,
     g: Option<&GatewayFile>,
     config: Option<PathBuf>,
-    own: Option<OwnConfig>,
+    own: Option<Arc<dyn GatewayConfig>>,
     deployments: &[Deployment],
     dir: &Path,
 ) -> Result<Gateway, InputError> {
@@ -767,30 +716,24 @@ fn gateway(
                 headers: g.headers.clone(),
             })
         }
-        GatewayKind::Litellm | GatewayKind::Portkey => {
+        GatewayKind::Adapter(name) => {
             unused("command", g.command.is_some())?;
             unused("url", g.url.is_some())?;
             unused("deployment", g.deployment.is_some())?;
-            Ok(match own {
-                Some(OwnConfig::Litellm(config)) => Gateway::Litellm(LitellmGateway {
-                    config,
-                    api: api(g.api),
-                    startup_timeout: g.startup_timeout.map(|d| d.0).unwrap_or(LITELLM_STARTUP),
-                }),
-                Some(OwnConfig::Portkey(config)) => Gateway::Portkey(PortkeyGateway {
-                    config,
-                    api: api(g.api),
-                    startup_timeout,
-                }),
-                // Read before this point (a missing `config:` is refused
-                // there); an error rather than a panic all the same.
-                None => {
-                    return Err(src.error_at(
-                        "gateway",
-                        format!("a {} gateway needs `config:`", g.kind.name()),
-                    ))
-                }
-            })
+            // Read before this point (a missing `config:` is refused
+            // there); an error rather than a panic all the same.
+            let Some(config) = own else {
+                return Err(src.error_at("gateway", format!("a {name} gateway needs `config:`")));
+            };
+            let startup_timeout = g
+                .startup_timeout
+                .map(|d| d.0)
+                .unwrap_or_else(|| config.adapter().startup_timeout());
+            Ok(Gateway::Config(ConfigGateway {
+                api: g.api.map_or_else(|| config.api(), ClientApi::from),
+                config,
+                startup_timeout,
+            }))
         }
     }
 }
@@ -919,8 +862,7 @@ fn traffic(
             ClientApi::Native(dialect)
         }
         Gateway::Command(CommandGateway { api: offered, .. })
-        | Gateway::Litellm(LitellmGateway { api: offered, .. })
-        | Gateway::Portkey(PortkeyGateway { api: offered, .. })
+        | Gateway::Config(ConfigGateway { api: offered, .. })
         | Gateway::Url { api: offered, .. } => t.api.map_or(*offered, ClientApi::from),
     };
     Ok(Traffic {

@@ -141,7 +141,7 @@ pub fn case(scenario: &str, template: Option<&str>) -> Case {
 /// Loads and runs one scenario through the library, as `crossfire run` does.
 pub async fn run(case: &Case) -> ScenarioReport {
     let s = crossfire::scenario::load(&case.scenario).unwrap_or_else(|e| panic!("{e}"));
-    crossfire::gateway::preflight(&s).unwrap();
+    crossfire::scenario::preflight(&s).unwrap();
     let opts = options(case.dir.path().join("out"));
     let summary = runner::run(std::slice::from_ref(&s), &opts, &|_| {}).await;
     summary.scenarios.into_iter().next().unwrap()

@@ -7,9 +7,9 @@
 use super::config::{check_fallback_targets, LitellmConfig};
 use super::exceptions::{litellm_exception, retryable_status};
 use super::intent::{class_targets, general_targets};
+pub use crate::lint::{streams, Prediction, Warning, DRILL_CLASSES};
 use crate::paths::PathClass;
 use mock_providers::{Dialect, FailureClass};
-pub use crate::lint::{streams, Prediction, Warning, DRILL_CLASSES};
 
 /// LiteLLM's default `num_retries`.
 pub const DEFAULT_RETRIES: u32 = 2;

@@ -13,21 +13,10 @@
 
 use super::config::LitellmConfig;
 use super::rewrite::api_base_for;
+pub use crate::gateway::adapter::NotLoaded;
 use crate::gateway::{GatewayError, RunningGateway};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-
-/// A deployment of the config the proxy does not serve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NotLoaded {
-    /// The deployment id (a drill's copy id, `azure--cell3`, in a drill).
-    pub id: String,
-    /// Its model group.
-    pub group: String,
-    /// The proxy's own reason, from its log.
-    pub reason: String,
-}
 
 /// What the proxy serves: the `api_base` and `model_info.id` of each
 /// deployment in its `/v1/model/info` answer.

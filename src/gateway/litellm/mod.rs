@@ -3,6 +3,8 @@
 //! `--litellm`, or installed pinned into crossfire's cache), sealed, and
 //! stopped with its whole process group.
 
+pub mod account;
+pub mod adapter;
 pub mod config;
 pub mod exceptions;
 pub mod include;
@@ -13,15 +15,15 @@ pub mod loaded;
 pub mod rewrite;
 pub mod yaml;
 
-use super::process::{self, ProcessGuard};
-use super::sink::Sink;
+pub use adapter::Litellm;
+
+use super::launcher::{launch, ProcessSpec};
 use super::{GatewayError, RunningGateway};
 use crate::provision::{self, PythonEnvSpec};
 use config::LitellmConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How to find the `litellm` program.
@@ -135,43 +137,28 @@ pub async fn start(
     let config_path = run_dir.join("litellm-config.yaml");
     let text = yaml::emit(&doc);
     super::write_file(&config_path, text)?;
-    let sink = Sink::start()
-        .await
-        .map_err(|e| GatewayError::start(format!("cannot start the egress sink: {e}")))?;
     // Port 0: the OS picks, crossfire reads which from /proc.
-    let mut cmd = Command::new(&bin.path);
-    cmd.arg("--config")
+    let mut spec = ProcessSpec::new("litellm", &bin.path, run_dir)
+        .arg("--config")
         .arg(&config_path)
         .args(["--host", "127.0.0.1", "--port", "0"])
-        .current_dir(run_dir);
-    process::clean_env(&mut cmd);
-    for name in &cfg.env_refs {
-        cmd.env(name, "crossfire-dummy");
-    }
-    cmd.envs(sink.env())
         .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         .env("HF_HUB_OFFLINE", "1")
         .env("LITELLM_MASTER_KEY", &master)
         .env("LITELLM_TELEMETRY_DISABLED", "true")
         .env("PYTHONUNBUFFERED", "1");
-    let log = run_dir.join("gateway.log");
-    let mut guard = ProcessGuard::spawn("litellm", cmd, &log)
-        .map_err(|e| GatewayError::start(format!("cannot start {}: {e}", bin.path.display())))?;
-    let started = Instant::now();
-    let base_url = super::wait_ready(
-        &mut guard,
-        super::Listen::Picked,
-        "/health/liveliness",
-        startup_timeout,
-        cancel,
-    )
-    .await?;
+    for name in &cfg.env_refs {
+        spec = spec.env(name, "crossfire-dummy");
+    }
+    spec.ready = "/health/liveliness".into();
+    spec.timeout = startup_timeout;
+    let up = launch(spec, run_dir, cancel).await?;
     Ok(RunningGateway {
-        base_url,
+        base_url: up.base_url,
         headers: BTreeMap::from([("authorization".to_string(), format!("Bearer {master}"))]),
-        process: Some(guard),
-        startup: started.elapsed(),
-        sink: Some(sink),
+        process: Some(up.guard),
+        startup: up.startup,
+        sink: up.sink,
         pinned_version: bin.pinned.clone(),
         installed_version: bin.installed_version(),
         version_header: Some("x-litellm-version"),

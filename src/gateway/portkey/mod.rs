@@ -4,17 +4,20 @@
 //! config rewritten to the mocks and sent with every request as
 //! `x-portkey-config`.
 
+pub mod account;
+pub mod adapter;
 pub mod config;
 pub mod lint;
 
-use super::process::{self, ProcessGuard};
+pub use adapter::Portkey;
+
+use super::launcher::{launch, ProcessSpec};
 use super::{GatewayError, RunningGateway};
 use crate::provision::{self, NodeEnvSpec};
 use config::PortkeyConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The preload that keeps the gateway on loopback and refuses egress.
@@ -64,40 +67,28 @@ pub async fn start(
     let escapes = run_dir.join("escapes.jsonl");
     // The seal appends; a reused run folder must not report old escapes.
     let _ = std::fs::remove_file(&escapes);
-    // Port 0: the OS picks, crossfire reads which from /proc.
-    let mut cmd = Command::new("node");
-    cmd.arg("--require")
+    // Port 0: the OS picks, crossfire reads which from /proc. The seal,
+    // not a sink, keeps it in: Node's fetch ignores proxy variables.
+    let mut spec = ProcessSpec::new("portkey", "node", run_dir)
+        .arg("--require")
         .arg(&seal)
         .arg(&install.entry)
         .arg("--port=0")
         .arg("--headless")
-        .current_dir(run_dir);
-    process::clean_env(&mut cmd);
-    cmd.env("CROSSFIRE_ESCAPES", &escapes)
+        .env("CROSSFIRE_ESCAPES", &escapes)
         .env("NODE_ENV", "production");
-    let log = run_dir.join("gateway.log");
-    let mut guard = ProcessGuard::spawn("portkey", cmd, &log).map_err(|e| {
-        GatewayError::start(format!(
-            "cannot start node (install Node.js 18 or newer): {e}"
-        ))
-    })?;
-    let started = Instant::now();
-    let base_url = super::wait_ready(
-        &mut guard,
-        super::Listen::Picked,
-        "/",
-        startup_timeout,
-        cancel,
-    )
-    .await?;
+    spec.sink = false;
+    spec.timeout = startup_timeout;
+    spec.hint = Some("install Node.js 18 or newer");
+    let up = launch(spec, run_dir, cancel).await?;
     let compact = serde_json::to_string(&doc)
         .map_err(|e| GatewayError::start(format!("cannot encode the Portkey config: {e}")))?;
     let mut gw = RunningGateway::at(
-        base_url,
+        up.base_url,
         BTreeMap::from([("x-portkey-config".to_string(), compact)]),
     );
-    gw.process = Some(guard);
-    gw.startup = started.elapsed();
+    gw.process = Some(up.guard);
+    gw.startup = up.startup;
     gw.escapes_file = Some(escapes);
     gw.pinned_version = Some(install.version.clone());
     // Portkey reports no version: its installed package says which one ran.

@@ -1,8 +1,8 @@
-//! A gateway's own account of a request (LiteLLM's `x-litellm-*`, Portkey's
-//! `x-portkey-*` headers) held against what the providers saw. A gateway that
-//! says "one fallback, served by gpt-4o" when the journal shows otherwise is
-//! worth knowing about.
+//! LiteLLM's own account of a request (its `x-litellm-*` answer headers)
+//! held against what the providers saw. A gateway that says "one fallback,
+//! served by gpt-4o" when the journal shows otherwise is worth knowing about.
 
+use crate::gateway::adapter::AccountCheck;
 use crate::paths::Path;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -36,82 +36,22 @@ impl Account {
     }
 }
 
-/// What it takes to read a gateway's account.
+/// What it takes to read LiteLLM's account.
 #[derive(Debug, Clone)]
-pub enum AccountContext {
-    /// LiteLLM: its `api_base` per deployment, and each deployment's group.
-    Litellm {
-        /// The `api_base` LiteLLM was given -> deployment id.
-        deployment_at: HashMap<String, String>,
-        /// Deployment id -> model group.
-        group_of: HashMap<String, String>,
-    },
-    /// Portkey: each target's place in the config -> deployment id.
-    Portkey {
-        /// `targets[1]` -> deployment id.
-        leaf_at: HashMap<String, String>,
-    },
+pub struct LitellmAccount {
+    /// The `api_base` LiteLLM was given -> deployment id.
+    pub deployment_at: HashMap<String, String>,
+    /// Deployment id -> model group.
+    pub group_of: HashMap<String, String>,
 }
 
-impl AccountContext {
-    /// Where the gateway's headers and the journal part ways, in words.
-    pub fn disagreements(&self, path: &Path, headers: &BTreeMap<String, String>) -> Vec<String> {
-        match self {
-            AccountContext::Litellm {
-                deployment_at,
-                group_of,
-            } => match Account::from_headers(headers) {
-                Some(a) => disagreements(path, &a, deployment_at, group_of),
-                None => vec![],
-            },
-            AccountContext::Portkey { leaf_at } => portkey_disagreements(path, headers, leaf_at),
+impl AccountCheck for LitellmAccount {
+    fn disagreements(&self, path: &Path, headers: &BTreeMap<String, String>) -> Vec<String> {
+        match Account::from_headers(headers) {
+            Some(a) => disagreements(path, &a, &self.deployment_at, &self.group_of),
+            None => vec![],
         }
     }
-}
-
-/// Portkey's `x-portkey-last-used-option-index` (`config.targets[1]`) and
-/// `x-portkey-retry-attempt-count` against the journal.
-pub fn portkey_disagreements(
-    path: &Path,
-    headers: &BTreeMap<String, String>,
-    leaf_at: &HashMap<String, String>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(served) = path.served_by() else {
-        return out;
-    };
-    if let Some(index) = headers.get("x-portkey-last-used-option-index") {
-        let place = index
-            .strip_prefix("config")
-            .unwrap_or(index)
-            .trim_start_matches('.');
-        if let Some(d) = leaf_at.get(place) {
-            if *d != served.deployment {
-                out.push(format!(
-                    "the gateway says {index} ({d}) answered; the providers saw {} answer",
-                    served.deployment
-                ));
-            }
-        }
-    }
-    if let Some(r) = headers
-        .get("x-portkey-retry-attempt-count")
-        .and_then(|v| v.parse::<i64>().ok())
-        .filter(|r| *r >= 0)
-    {
-        let on_served = path
-            .steps
-            .iter()
-            .filter(|s| s.deployment == served.deployment)
-            .count() as i64;
-        if r != on_served - 1 {
-            out.push(format!(
-                "the gateway reported {r} retries on {}; the providers saw {on_served} attempts there",
-                served.deployment
-            ));
-        }
-    }
-    out
 }
 
 /// Where LiteLLM's account and the journal part ways, in words.
