@@ -217,7 +217,7 @@ fn compare_bad_input_exits_2_before_anything_runs() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["--gateways", "helicone"],
-            "error: --gateways helicone: compare runs litellm,",
+            "error: --gateways helicone: compare runs litellm",
         ),
         (
             &["--intent", "bad-intent.yaml"],

@@ -254,7 +254,7 @@ fn drill_flag_errors_exit_2_before_anything_runs() {
         ),
         (
             &["--gateway", "helicone"],
-            "error: --gateway helicone: drill runs `litellm`,",
+            "error: --gateway helicone: drill runs `litellm`",
         ),
     ];
     for (flags, want) in cases {

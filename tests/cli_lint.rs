@@ -202,7 +202,7 @@ fn lint_bad_input_exits_2_naming_it() {
         (&["broken.yaml"], "error: broken.yaml:"),
         (
             &["--gateway", "helicone", "ok.yaml"],
-            "error: --gateway helicone: lint reads `litellm`,",
+            "error: --gateway helicone: lint reads `litellm`",
         ),
         (
             &["ok.yaml", "--json", "no-such-dir/lint.json"],
