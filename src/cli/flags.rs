@@ -138,3 +138,59 @@ impl GatewayArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        crate::Cli::command().debug_assert();
+    }
+
+    /// A shared flag keeps the help line its command gave it before the flags
+    /// were shared.
+    #[test]
+    fn shared_flags_keep_each_commands_help_line() {
+        let cli = crate::Cli::command();
+        let help = |command: &str, flag: &str| {
+            cli.find_subcommand(command)
+                .and_then(|c| c.get_arguments().find(|a| a.get_id() == flag))
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        let table = [
+            (
+                "run",
+                "out",
+                "The run folder (journals, gateway logs, rendered configs, reports)",
+            ),
+            (
+                "run",
+                "json",
+                "Write the whole run, every path included, as JSON",
+            ),
+            (
+                "run",
+                "markdown",
+                "Write a Markdown report (summary, findings, a flow diagram per model group)",
+            ),
+            ("explore", "out", "The run folder"),
+            ("compare", "out", "The run folder"),
+            ("compare", "json", "Write the comparison as JSON"),
+            ("compare", "markdown", "Write the table as Markdown"),
+            ("drill", "out", "The run folder"),
+            ("drill", "json", "Write the drill as JSON"),
+            (
+                "drill",
+                "markdown",
+                "Write the drill as Markdown (matrix, cells, warnings)",
+            ),
+            ("lint", "json", "Write predictions and warnings as JSON"),
+        ];
+        for (command, flag, expected) in table {
+            assert_eq!(help(command, flag), expected, "{command} --{flag}");
+        }
+    }
+}
