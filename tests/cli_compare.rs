@@ -179,7 +179,7 @@ fn compare_runs_the_teams_own_portkey_config() {
     std::fs::copy(&own, dir.path().join("team.json")).unwrap();
     let out = compare(
         dir.path(),
-        &["--portkey-config", "team.json", "--json", "compare.json"],
+        &["--config", "portkey=team.json", "--json", "compare.json"],
     );
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
@@ -214,7 +214,7 @@ fn compare_bad_input_exits_2_before_anything_runs() {
         "group: claude-opus\nprimary: claude-opus-4-1\nfallbacks: [openai/gpt-4o]\n",
     )
     .unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--gateways", "helicone"],
             "error: --gateways helicone: compare runs litellm",
@@ -227,6 +227,14 @@ fn compare_bad_input_exits_2_before_anything_runs() {
         (
             &["--json", "no-such-dir/compare.json"],
             "error: --json no-such-dir/compare.json:",
+        ),
+        (
+            &["--config", "litellm.yaml"],
+            "error: --config litellm.yaml: is `GATEWAY=FILE`, as in `--config litellm=litellm.yaml`",
+        ),
+        (
+            &["--config", "litelm=litellm.yaml"],
+            "error: --config litelm=litellm.yaml: `litelm` is not a gateway crossfire runs; did you mean `litellm`?",
         ),
     ];
     for (flags, want) in cases {

@@ -411,7 +411,7 @@ fn the_readme_compare_and_tax_run_from_a_fresh_folder() {
 fn the_readme_compare_of_the_teams_configs_runs() {
     let cwd = fresh();
     let (code, stdout, stderr) = readme(
-        "crossfire compare --litellm-config litellm.yaml --portkey-config portkey.json",
+        "crossfire compare --config litellm=litellm.yaml --config portkey=portkey.json",
         cwd.path(),
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");

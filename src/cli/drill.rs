@@ -1,0 +1,182 @@
+//! `crossfire drill`: every failure class against every model group of a
+//! gateway config, printed as a matrix of observed path, prediction, verdict.
+
+use super::common::{
+    bad_input, cell_requests_bounded, gateway_failed, parse_classes, until_stopped,
+};
+use super::flags::{GatewayArgs, JsonFile, MarkdownFile, RunFolder, SnapshotArgs};
+use crossfire::diag::InputError;
+use crossfire::drill::DrillOptions;
+use crossfire::{exit, report};
+use std::process::ExitCode;
+
+/// Run every failure class against every model group of a gateway config,
+/// and print the matrix: observed path, lint's prediction, verdict.
+#[derive(clap::Args)]
+#[command(
+    mut_arg("json", |a| a.help("Write the drill as JSON")),
+    mut_arg("markdown", |a| a.help("Write the drill as Markdown (matrix, cells, warnings)")),
+)]
+pub struct Args {
+    #[command(flatten)]
+    gateway: GatewayArgs,
+    /// Requests per cell.
+    #[arg(long, default_value_t = 2)]
+    requests: u32,
+    /// Failure classes (comma-separated; default: the ten drill classes).
+    #[arg(long, value_delimiter = ',')]
+    classes: Vec<String>,
+    /// Only these model groups (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    groups: Vec<String>,
+    #[command(flatten)]
+    out: RunFolder,
+    #[command(flatten)]
+    json: JsonFile,
+    #[command(flatten)]
+    markdown: MarkdownFile,
+    #[command(flatten)]
+    snapshots: SnapshotArgs,
+    /// When to exit 1: on any finding (`findings`), or only when the routing
+    /// behaviour differs from the accepted snapshot (`changes`, with --snapshots).
+    #[arg(long, value_name = "WHEN", default_value = "findings", value_parser = ["findings", "changes"])]
+    fail_on: String,
+}
+
+/// Drills the config and prints the matrix; a finding (or, with
+/// `--fail-on changes`, a snapshot difference) exits 1.
+pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let Args {
+        gateway,
+        requests,
+        classes,
+        groups,
+        out,
+        json: JsonFile { json },
+        markdown: MarkdownFile { markdown },
+        snapshots,
+        fail_on,
+    } = args;
+    if fail_on == "changes" && snapshots.snapshots.is_none() {
+        return bad_input(InputError::flag(
+            "--fail-on changes",
+            "compares with accepted snapshots: give `--snapshots DIR`",
+        ));
+    }
+    let (Some(kind), Some(config)) = (&gateway.gateway, &gateway.config) else {
+        return bad_input(InputError::flag(
+            "drill",
+            format!(
+                "needs `--gateway {} --config FILE`",
+                crossfire::gateway::adapter_names().join("|")
+            ),
+        ));
+    };
+    let cfg = match crossfire::gateway::load_config(kind, config, "drill runs") {
+        Ok(c) => c,
+        Err(e) => return bad_input(e),
+    };
+    let parsed = match parse_classes(&classes, &crossfire::lint::DRILL_CLASSES) {
+        Ok(p) => p,
+        Err(e) => return bad_input(e),
+    };
+    let known = cfg.groups();
+    for g in &groups {
+        if !known.contains(g) {
+            return bad_input(InputError::flag(
+                format!("--groups {g}"),
+                format!(
+                    "no such model group; {}",
+                    crossfire::diag::suggest(g, known.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    if let Err(e) = report::check_paths(&[
+        ("--json", json.as_deref()),
+        ("--markdown", markdown.as_deref()),
+    ]) {
+        return bad_input(e);
+    }
+    if requests == 0 {
+        return bad_input(InputError::flag(
+            "--requests 0",
+            "a cell needs at least 1 request",
+        ));
+    }
+    if let Err(e) = cell_requests_bounded("--requests", requests) {
+        return bad_input(e);
+    }
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let opts = DrillOptions {
+        out: out.dir(),
+        requests,
+        classes: parsed,
+        groups,
+        gateway: gateway.gateway_options(),
+        cancel: cancel.clone(),
+        allow_unmapped: gateway.allow_unmapped(),
+    };
+    let report = match until_stopped(
+        runtime,
+        cancel,
+        crossfire::drill::drill(cfg.as_ref(), &opts),
+    ) {
+        Ok(r) => r,
+        Err(e) => return gateway_failed(e),
+    };
+    print!(
+        "{}",
+        crossfire::drill::render_text_styled(&report, crossfire::report::style::Style::stdout())
+    );
+    if let Some(path) = json {
+        report::write(&path, report::json(&report));
+    }
+    if let Some(path) = markdown {
+        let text = crossfire::drill::render_markdown(&report);
+        report::write(&path, Ok(text.into_bytes()));
+    }
+    // Groups where the gateway picks a deployment at random: their
+    // snapshots keep sets, not sequences.
+    let random = cfg
+        .groups()
+        .into_iter()
+        .filter(|g| cfg.picks_at_random(g))
+        .collect();
+    let mut snapshot_failed = false;
+    if let (Some(opts), false) = (snapshots.options(), report.interrupted) {
+        let b = crossfire::drill::behaviour(&report, &random);
+        match crossfire::snapshot::check(&b, &opts, "on ") {
+            Ok(crossfire::snapshot::SnapshotStatus::Changed {
+                file,
+                diff,
+                summary,
+            }) => {
+                snapshot_failed = true;
+                println!("SNAPSHOT CHANGED ({}):", file.display());
+                for l in summary {
+                    println!("  {l}");
+                }
+                print!("{diff}");
+                println!("(accept with --update-snapshots)");
+            }
+            Ok(other) => println!(
+                "snapshot: {}",
+                serde_json::to_string(&other).unwrap_or_default()
+            ),
+            Err(e) => {
+                snapshot_failed = true;
+                eprintln!("error: snapshot: {e}");
+            }
+        }
+    }
+    if report.interrupted {
+        ExitCode::from(exit::INTERRUPTED as u8)
+    } else if snapshot_failed
+        || (fail_on == "findings" && (report.findings() > 0 || report.not_observed() > 0))
+    {
+        ExitCode::from(exit::FINDING as u8)
+    } else {
+        ExitCode::from(exit::OK as u8)
+    }
+}
