@@ -4,7 +4,7 @@
 //! what lint predicted from the config.
 
 use crate::deployment::{cell_of, original, Deployment};
-use crate::gateway::adapter::{GatewayConfig, Launch, NotLoaded};
+use crate::gateway::adapter::{GatewayConfig, NotLoaded};
 use crate::gateway::{sink::Escape, GatewayError, GatewayOptions};
 use crate::lint;
 use crate::paths::{self, Path as ReqPath, PathClass};
@@ -408,17 +408,16 @@ pub async fn drill(
         cell.headers = plan.config.cell_headers(k, &bases)?;
     }
     let adapter = cfg.adapter();
-    let gw = plan
-        .config
-        .start(Launch {
-            bases: &bases,
-            run_dir: &opts.out,
-            // Every cell's copies at once: a slower start than one group's.
-            startup_timeout: adapter.startup_timeout() * 4 / 3,
-            options: &opts.gateway,
-            cancel: &opts.cancel,
-        })
-        .await?;
+    let gw = crate::session::start_config(
+        plan.config.as_ref(),
+        &bases,
+        &opts.out,
+        // Every cell's copies at once: a slower start than one group's.
+        adapter.startup_timeout() * 4 / 3,
+        &opts.gateway,
+        &opts.cancel,
+    )
+    .await?;
     prepared.not_loaded = plan
         .config
         .not_loaded(&bases, &gw, &opts.out.join("gateway.log"))
@@ -597,7 +596,7 @@ async fn execute(
         .no_proxy()
         .build()
         .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
-    let target = Target::new(gw.base_url.clone(), gw.headers.clone());
+    let target = gw.target();
     let next_n = Arc::new(AtomicU64::new(0));
     let run_id = crate::runner::run_id();
     let traffic_of = |c: &CellPlan, requests: u32| Traffic {

@@ -87,22 +87,26 @@ impl Harness {
         self
     }
 
-    /// The LiteLLM proxy with this config (relative paths from the working folder).
-    pub fn litellm(mut self, config: &str) -> Harness {
+    /// A gateway crossfire runs from its own config (`kind` is an adapter's
+    /// name: `litellm`, `portkey`, ...; relative paths from the working
+    /// folder).
+    pub fn gateway(mut self, kind: &str, config: &str) -> Harness {
         self.gateway = Some(format!(
-            "{{kind: litellm, config: {}}}",
+            "{{kind: {}, config: {}}}",
+            quote(kind),
             quote(&absolute(config).display().to_string())
         ));
         self
     }
 
+    /// The LiteLLM proxy with this config.
+    pub fn litellm(self, config: &str) -> Harness {
+        self.gateway("litellm", config)
+    }
+
     /// The Portkey gateway with this config.
-    pub fn portkey(mut self, config: &str) -> Harness {
-        self.gateway = Some(format!(
-            "{{kind: portkey, config: {}}}",
-            quote(&absolute(config).display().to_string())
-        ));
-        self
+    pub fn portkey(self, config: &str) -> Harness {
+        self.gateway("portkey", config)
     }
 
     /// A team's gateway started by `command` with a config template.

@@ -9,14 +9,6 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The LiteLLM version crossfire installs when none is on PATH. 1.108.7
-/// installed cleanly with the `proxy` extra from this registry on 2026-11-24;
-/// 1.110.x did not (pip silently picked an older release).
-pub const LITELLM_VERSION: &str = "1.108.7";
-
-/// The Portkey gateway version crossfire installs (npm `@portkey-ai/gateway`).
-pub const PORTKEY_VERSION: &str = "1.15.2";
-
 /// Pins of the official SDKs used to judge the mocks' fidelity.
 pub const OPENAI_SDK_VERSION: &str = "3.57.0";
 /// See [`OPENAI_SDK_VERSION`].
@@ -101,15 +93,6 @@ pub struct PythonEnvSpec {
 }
 
 impl PythonEnvSpec {
-    /// The LiteLLM proxy at a version.
-    pub fn litellm(version: &str) -> PythonEnvSpec {
-        PythonEnvSpec {
-            name: format!("litellm-{version}"),
-            requirements: vec![format!("litellm[proxy]=={version}")],
-            expect: vec![("litellm".into(), version.into())],
-        }
-    }
-
     /// The official OpenAI and Anthropic Python SDKs.
     pub fn sdks() -> PythonEnvSpec {
         PythonEnvSpec {
@@ -262,29 +245,6 @@ pub struct NodeEnvSpec {
     pub package_json: String,
     /// (package, version) that must be installed afterwards.
     pub expect: Vec<(String, String)>,
-}
-
-impl NodeEnvSpec {
-    /// The Portkey gateway at a version. `@hono/node-server` and `hono` are
-    /// pinned to the versions of the gateway's own lockfile at v1.15.2: the
-    /// package ships no lockfile, and the newest `@hono/node-server` breaks
-    /// every streaming request (Portkey-AI/gateway#1389, measured here).
-    pub fn portkey(version: &str) -> NodeEnvSpec {
-        let package_json = serde_json::json!({
-            "name": "crossfire-portkey",
-            "private": true,
-            "dependencies": {"@portkey-ai/gateway": version},
-            "overrides": {"@hono/node-server": "1.13.5", "hono": "4.9.7"}
-        });
-        NodeEnvSpec {
-            name: format!("portkey-{version}"),
-            package_json: serde_json::to_string_pretty(&package_json).unwrap_or_default(),
-            expect: vec![
-                ("@portkey-ai/gateway".into(), version.into()),
-                ("@hono/node-server".into(), "1.13.5".into()),
-            ],
-        }
-    }
 }
 
 impl NodeEnvSpec {

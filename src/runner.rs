@@ -352,7 +352,7 @@ pub async fn run_scenario(
             return report;
         }
     };
-    let mut target = Target::new(gw.base_url.clone(), gw.headers.clone());
+    let mut target = gw.target();
     // The latency audit's baseline: a healthy mock of its own, called
     // directly after every request.
     let baseline = if opts.latency_audit {

@@ -4,7 +4,7 @@
 //! each request), and the order things stop in. `run`, `drill`, `compare`
 //! and `explore` all start their gateway here.
 
-use crate::gateway::adapter::{AccountCheck, Launch, NotLoaded};
+use crate::gateway::adapter::{AccountCheck, GatewayConfig, Launch, NotLoaded};
 use crate::gateway::{GatewayError, GatewayOptions, RunningGateway};
 use crate::scenario::{Deployment, Gateway, Scenario};
 use mock_providers::{JournalConfig, MockSet};
@@ -62,17 +62,30 @@ pub async fn start_gateway(
         }
         Gateway::Config(c) => {
             let bases = mock_bases(&s.deployments, mocks);
-            c.config
-                .start(Launch {
-                    bases: &bases,
-                    run_dir,
-                    startup_timeout: c.startup_timeout,
-                    options: opts,
-                    cancel,
-                })
-                .await
+            start_config(c.config.as_ref(), &bases, run_dir, c.startup_timeout, opts, cancel).await
         }
     }
+}
+
+/// Starts a gateway from a team's config over mocks at `bases` (deployment
+/// id -> base URL).
+pub async fn start_config(
+    config: &dyn GatewayConfig,
+    bases: &BTreeMap<String, String>,
+    run_dir: &Path,
+    startup_timeout: Duration,
+    opts: &GatewayOptions,
+    cancel: &CancellationToken,
+) -> Result<RunningGateway, GatewayError> {
+    config
+        .start(Launch {
+            bases,
+            run_dir,
+            startup_timeout,
+            options: opts,
+            cancel,
+        })
+        .await
 }
 
 /// The deployments of the scenario's config the started gateway did not

@@ -89,16 +89,31 @@ pub struct Target {
     pub headers: BTreeMap<String, String>,
     /// A direct call to a healthy mock after each request (latency audit).
     pub baseline: Option<Arc<Baseline>>,
+    /// Prefixes of the answer headers the gateway gives its own account in
+    /// (`x-litellm-`), kept in each record beside `retry-after`.
+    pub kept_headers: Vec<&'static str>,
+    /// Answer headers the gateway reports a request's cost in, first found
+    /// wins.
+    pub cost_headers: Vec<&'static str>,
 }
 
 impl Target {
-    /// A target without a baseline.
+    /// A target without a baseline, keeping no gateway header.
     pub fn new(base_url: String, headers: BTreeMap<String, String>) -> Target {
         Target {
             base_url,
             headers,
             baseline: None,
+            kept_headers: Vec::new(),
+            cost_headers: Vec::new(),
         }
+    }
+
+    /// Keeps the answer headers a gateway gives its account and cost in.
+    pub fn keeping(mut self, kept: &[&'static str], cost: &[&'static str]) -> Target {
+        self.kept_headers = kept.to_vec();
+        self.cost_headers = cost.to_vec();
+        self
     }
 }
 
@@ -188,12 +203,10 @@ pub fn request_for(
     }
 }
 
-/// Whether a routing header is kept in the record.
-fn routing_header(name: &str) -> bool {
-    name.starts_with("x-litellm-")
-        || name.starts_with("x-portkey-")
-        || name == "retry-after"
-        || name.starts_with("llm_provider-")
+/// Whether an answer header is kept in the record: `retry-after`, and the
+/// gateway's own account (`kept` prefixes).
+fn routing_header(name: &str, kept: &[&str]) -> bool {
+    name == "retry-after" || kept.iter().any(|p| name.starts_with(p))
 }
 
 /// Reads usage from an answer in any dialect.
@@ -459,19 +472,15 @@ pub async fn one(
     record.status = Some(response.status().as_u16());
     for (name, value) in response.headers() {
         let name = name.as_str();
-        if routing_header(name) {
+        if routing_header(name, &target.kept_headers) {
             if let Ok(v) = value.to_str() {
                 record.headers.insert(name.to_string(), v.to_string());
             }
         }
     }
-    // LiteLLM drops a zero `x-litellm-response-cost` but still sends the
-    // `-original` figure: a model it cannot price shows as 0, not as missing.
-    record.cost = [
-        "x-litellm-response-cost",
-        "x-litellm-response-cost-original",
-    ]
-    .iter()
+    record.cost = target
+        .cost_headers
+        .iter()
     .find_map(|h| record.headers.get(*h))
     .and_then(|c| c.parse().ok());
     let mut response = response;

@@ -81,7 +81,7 @@ fn fault_for(class: FailureClass) -> Fault {
 
 #[test]
 fn real_clients_classify_every_failure_like_the_real_provider() {
-    let litellm = env(PythonEnvSpec::litellm(provision::LITELLM_VERSION));
+    let litellm = env(crossfire::gateway::litellm::env_spec(crossfire::gateway::litellm::VERSION));
     let sdks = env(PythonEnvSpec::sdks());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let specs: Vec<DeploymentSpec> = Dialect::ALL
@@ -297,7 +297,7 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
     // The snapshot's name says which clients it was measured with.
     assert_eq!(
         (
-            provision::LITELLM_VERSION,
+            crossfire::gateway::litellm::VERSION,
             provision::OPENAI_SDK_VERSION,
             provision::ANTHROPIC_SDK_VERSION
         ),

@@ -148,7 +148,7 @@ fn structures_crossfire_does_not_understand_are_clear_errors() {
 #[test]
 fn the_pinned_key_lists_match_litellm() {
     let env = crossfire::provision::ensure_python_env(
-        &crossfire::provision::PythonEnvSpec::litellm(crossfire::provision::LITELLM_VERSION),
+        &crossfire::gateway::litellm::env_spec(crossfire::gateway::litellm::VERSION),
         &mut |l| eprintln!("[provision] {l}"),
     )
     .unwrap();
@@ -260,7 +260,7 @@ for original_text, rewritten_text, isolated_text, copies in json.load(sys.stdin)
 
 fn litellm_python() -> std::path::PathBuf {
     crossfire::provision::ensure_python_env(
-        &crossfire::provision::PythonEnvSpec::litellm(crossfire::provision::LITELLM_VERSION),
+        &crossfire::gateway::litellm::env_spec(crossfire::gateway::litellm::VERSION),
         &mut |l| eprintln!("[provision] {l}"),
     )
     .unwrap()
@@ -752,7 +752,7 @@ const MEASURED_ON: &str = "1.108.7";
 #[tokio::test]
 async fn every_rewritten_api_base_form_reaches_its_mock_through_litellm() {
     assert_eq!(
-        crossfire::provision::LITELLM_VERSION,
+        crossfire::gateway::litellm::VERSION,
         MEASURED_ON,
         "crossfire now pins another LiteLLM: re-measure the paths pinned here"
     );

@@ -7,7 +7,7 @@
 mod support;
 
 use crossfire::paths::PathClass;
-use crossfire::provision::LITELLM_VERSION;
+use crossfire::gateway::litellm::VERSION as LITELLM_VERSION;
 use mock_providers::{journal, Attempt, Traffic};
 
 /// The LiteLLM version every behaviour pinned here was measured on.

@@ -30,7 +30,7 @@ router_settings:
 
 #[test]
 fn default_fallbacks_and_content_policy_fallbacks_carry_intent_into_the_drill() {
-    assert_eq!(crossfire::provision::LITELLM_VERSION, MEASURED_ON);
+    assert_eq!(crossfire::gateway::litellm::VERSION, MEASURED_ON);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("litellm.yaml"), CONFIG).unwrap();
     let out = support::crossfire()

@@ -216,7 +216,7 @@ async fn drill_markdown_has_a_matrix_and_diagrams_that_parse() {
     // The matrix below was measured on Portkey 1.15.2: crossfire's pin and
     // the version the drill ran (from the installed package).
     assert_eq!(
-        crossfire::provision::PORTKEY_VERSION,
+        crossfire::gateway::portkey::VERSION,
         "1.15.2",
         "crossfire now pins another Portkey: re-measure the matrix pinned here"
     );

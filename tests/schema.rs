@@ -42,7 +42,7 @@ fn schema_is_valid_and_matches_the_shipped_scenarios() {
     let file = dir.path().join("schema.json");
     std::fs::write(&file, &schema.stdout).unwrap();
     let env = provision::ensure_python_env(
-        &PythonEnvSpec::litellm(provision::LITELLM_VERSION),
+        &crossfire::gateway::litellm::env_spec(crossfire::gateway::litellm::VERSION),
         &mut |l| eprintln!("[provision] {l}"),
     )
     .unwrap();

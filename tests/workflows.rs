@@ -190,7 +190,7 @@ const CHECKED_CLASSES: [FailureClass; 3] = [
 async fn the_committed_snapshots_hold_what_the_workflows_produce() {
     // Measured with LiteLLM 1.108.7 (crossfire's pin; the drill reports the
     // version that ran).
-    assert_eq!(crossfire::provision::LITELLM_VERSION, "1.108.7");
+    assert_eq!(crossfire::gateway::litellm::VERSION, "1.108.7");
     let read = |name: &str| -> RoutingBehaviour {
         serde_yaml::from_str(&std::fs::read_to_string(root().join("snapshots").join(name)).unwrap())
             .unwrap()

@@ -137,8 +137,13 @@ pub struct RunningGateway {
     /// The price map the gateway computes its reported cost with, for a
     /// gateway that reports cost (LiteLLM).
     pub price_map: Option<std::sync::Arc<crate::prices::GatewayPriceMap>>,
-    /// Where a sealed Node.js gateway records refused connections.
+    /// Where a seal inside the gateway records refused connections (one
+    /// JSON object a line: `method`, `target`).
     pub escapes_file: Option<PathBuf>,
+    /// Prefixes of the answer headers it gives its own account in.
+    pub account_headers: &'static [&'static str],
+    /// Answer headers it reports a request's cost in, first found wins.
+    pub cost_headers: &'static [&'static str],
 }
 
 impl RunningGateway {
@@ -155,7 +160,16 @@ impl RunningGateway {
             version_header: None,
             price_map: None,
             escapes_file: None,
+            account_headers: &[],
+            cost_headers: &[],
         }
+    }
+
+    /// The target the client calls: its URL and headers, and the answer
+    /// headers it keeps.
+    pub fn target(&self) -> crate::traffic::Target {
+        crate::traffic::Target::new(self.base_url.clone(), self.headers.clone())
+            .keeping(self.account_headers, self.cost_headers)
     }
 
     /// The version of the gateway that answered `records`: the one it
@@ -188,7 +202,7 @@ impl RunningGateway {
     pub fn escapes(&self) -> Vec<sink::Escape> {
         let mut list = self.sink.as_ref().map(Sink::escapes).unwrap_or_default();
         if let Some(f) = &self.escapes_file {
-            list.extend(portkey::read_escapes(f));
+            list.extend(sink::read_escapes(f));
         }
         list
     }

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -111,3 +112,18 @@ impl Drop for Sink {
         self.stop.cancel();
     }
 }
+/// What a seal inside a gateway recorded in its escapes file.
+pub fn read_escapes(file: &Path) -> Vec<Escape> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            Some(Escape {
+                method: v.get("method")?.as_str()?.to_string(),
+                target: v.get("target")?.as_str()?.to_string(),
+            })
+        })
+        .collect()
+}
+

@@ -40,7 +40,7 @@ pub fn flowchart(group: &str, paths: &[&Path]) -> String {
 /// up, labelled by what the deployment answered (status and failure class)
 /// and how often.
 pub fn drill_flowchart(group: &str, paths: &[&Path]) -> String {
-    flowchart_named(group, paths, &crate::gateway::litellm::isolate::original)
+    flowchart_named(group, paths, &crate::deployment::original)
 }
 
 /// The flowchart, each step's deployment drawn under `name(deployment)`.

@@ -325,7 +325,7 @@ fn causes_with(
                 *class,
                 format!(
                     "LiteLLM {}'s rules as crossfire reads them keep it (`{}`: {}); the gateway did otherwise",
-                    crate::provision::LITELLM_VERSION,
+                    crate::gateway::litellm::VERSION,
                     p.text,
                     p.why
                 ),

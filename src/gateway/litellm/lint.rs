@@ -103,7 +103,7 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
                 200,
                 format!(
                     "LiteLLM {} sometimes falls back mid-stream and sometimes passes the cut stream on",
-                    crate::provision::LITELLM_VERSION
+                    crate::gateway::litellm::VERSION
                 ),
             );
             out.text = format!("{group} -> client 200 (broken stream) or {group} -> {g} ({p}) 200");
@@ -117,7 +117,7 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
             None,
             PathClass::FailedNoFailover,
             200,
-            format!("the stream already carried content: LiteLLM {} neither retries nor falls back mid-stream", crate::provision::LITELLM_VERSION),
+            format!("the stream already carried content: LiteLLM {} neither retries nor falls back mid-stream", crate::gateway::litellm::VERSION),
         ));
     }
     // LiteLLM reads an empty list as unset.
@@ -229,7 +229,7 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
                 format!(
                     "{retry_note}; {} has no entry for {group}, so LiteLLM {} falls back nowhere, not even to `fallbacks`",
                     super::intent::at(cfg, list_name),
-                    crate::provision::LITELLM_VERSION
+                    crate::gateway::litellm::VERSION
                 )
             } else {
                 format!(
@@ -252,7 +252,7 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
 pub fn report(cfg: &LitellmConfig) -> crate::lint::LintReport {
     crate::lint::LintReport {
         config: cfg.src.file.clone(),
-        rules: format!("LiteLLM {}", crate::provision::LITELLM_VERSION),
+        rules: format!("LiteLLM {}", crate::gateway::litellm::VERSION),
         predictions: predictions(cfg),
         warnings: warnings(cfg),
     }

@@ -26,6 +26,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// The LiteLLM version crossfire installs when none is on PATH. 1.108.7
+/// installed cleanly with the `proxy` extra from this registry on 2026-11-24;
+/// 1.110.x did not (pip silently picked an older release).
+pub const VERSION: &str = "1.108.7";
+
+/// The LiteLLM proxy at a version, as crossfire installs it into its cache.
+pub fn env_spec(version: &str) -> PythonEnvSpec {
+    PythonEnvSpec {
+        name: format!("litellm-{version}"),
+        requirements: vec![format!("litellm[proxy]=={version}")],
+        expect: vec![("litellm".into(), version.into())],
+    }
+}
+
 /// How to find the `litellm` program.
 #[derive(Debug, Clone, Default)]
 pub struct LitellmOptions {
@@ -104,8 +118,8 @@ pub fn binary(
     let version = opts
         .version
         .clone()
-        .unwrap_or_else(|| provision::LITELLM_VERSION.to_string());
-    let spec = PythonEnvSpec::litellm(&version);
+        .unwrap_or_else(|| VERSION.to_string());
+    let spec = env_spec(&version);
     // Checks the installed versions too: what runs must be what was pinned.
     let env = provision::ensure_python_env(&spec, progress)?;
     Ok(LitellmBinary {
@@ -164,5 +178,10 @@ pub async fn start(
         version_header: Some("x-litellm-version"),
         price_map: bin.price_map().map(std::sync::Arc::new),
         escapes_file: None,
+        account_headers: &["x-litellm-", "llm_provider-"],
+        // LiteLLM drops a zero `x-litellm-response-cost` but still sends the
+        // `-original` figure: a model it cannot price shows as 0, not as
+        // missing.
+        cost_headers: &["x-litellm-response-cost", "x-litellm-response-cost-original"],
     })
 }

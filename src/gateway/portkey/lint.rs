@@ -399,7 +399,7 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
 pub fn report(cfg: &PortkeyConfig) -> crate::lint::LintReport {
     crate::lint::LintReport {
         config: cfg.src.file.clone(),
-        rules: format!("Portkey gateway {}", crate::provision::PORTKEY_VERSION),
+        rules: format!("Portkey gateway {}", crate::gateway::portkey::VERSION),
         predictions: crate::lint::DRILL_CLASSES
             .iter()
             .map(|c| predict(cfg, *c))
@@ -439,7 +439,7 @@ pub fn causes(
                 *class,
                 format!(
                     "Portkey {}'s rules as crossfire reads them keep it (`{}`: {}); the gateway did otherwise",
-                    crate::provision::PORTKEY_VERSION,
+                    crate::gateway::portkey::VERSION,
                     p.text,
                     p.why
                 ),
@@ -466,13 +466,13 @@ pub fn causes(
             format!(
                 "no `request_timeout` is set in {}: Portkey {} waits for the slow answer",
                 cfg.src.file.display(),
-                crate::provision::PORTKEY_VERSION
+                crate::gateway::portkey::VERSION
             )
         });
         why.insert(
             *class,
             stranded.or(slow).unwrap_or_else(|| {
-                format!("{} (Portkey {})", p.why, crate::provision::PORTKEY_VERSION)
+                format!("{} (Portkey {})", p.why, crate::gateway::portkey::VERSION)
             }),
         );
     }

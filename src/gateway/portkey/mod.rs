@@ -23,6 +23,30 @@ use tokio_util::sync::CancellationToken;
 /// The preload that keeps the gateway on loopback and refuses egress.
 pub const SEAL: &str = include_str!("seal.cjs");
 
+/// The Portkey gateway version crossfire installs (npm `@portkey-ai/gateway`).
+pub const VERSION: &str = "1.15.2";
+
+/// The Portkey gateway at a version, as crossfire installs it. `@hono/node-server`
+/// and `hono` are pinned to the versions of the gateway's own lockfile at
+/// v1.15.2: the package ships no lockfile, and the newest `@hono/node-server`
+/// breaks every streaming request (Portkey-AI/gateway#1389, measured here).
+pub fn env_spec(version: &str) -> NodeEnvSpec {
+    let package_json = serde_json::json!({
+        "name": "crossfire-portkey",
+        "private": true,
+        "dependencies": {"@portkey-ai/gateway": version},
+        "overrides": {"@hono/node-server": "1.13.5", "hono": "4.9.7"}
+    });
+    NodeEnvSpec {
+        name: format!("portkey-{version}"),
+        package_json: serde_json::to_string_pretty(&package_json).unwrap_or_default(),
+        expect: vec![
+            ("@portkey-ai/gateway".into(), version.into()),
+            ("@hono/node-server".into(), "1.13.5".into()),
+        ],
+    }
+}
+
 /// The installed gateway: its entry script.
 #[derive(Debug, Clone)]
 pub struct PortkeyInstall {
@@ -38,8 +62,8 @@ pub struct PortkeyInstall {
 pub fn install(
     progress: &mut dyn FnMut(&str),
 ) -> Result<PortkeyInstall, provision::ProvisionError> {
-    let version = provision::PORTKEY_VERSION;
-    let root = provision::ensure_node_env(&NodeEnvSpec::portkey(version), progress)?;
+    let version = VERSION;
+    let root = provision::ensure_node_env(&env_spec(version), progress)?;
     Ok(PortkeyInstall {
         entry: root.join("node_modules/@portkey-ai/gateway/build/start-server.js"),
         version: version.to_string(),
@@ -90,25 +114,11 @@ pub async fn start(
     gw.process = Some(up.guard);
     gw.startup = up.startup;
     gw.escapes_file = Some(escapes);
+    gw.account_headers = &["x-portkey-"];
     gw.pinned_version = Some(install.version.clone());
     // Portkey reports no version: its installed package says which one ran.
     gw.installed_version = install.installed_version.clone();
     Ok(gw)
-}
-
-/// What the seal recorded.
-pub fn read_escapes(file: &Path) -> Vec<super::sink::Escape> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            Some(super::sink::Escape {
-                method: v.get("method")?.as_str()?.to_string(),
-                target: v.get("target")?.as_str()?.to_string(),
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
