@@ -477,7 +477,7 @@ fn main() -> ExitCode {
                 Reporter::Markdown(crossfire::report::markdown::MarkdownReporter::new(p))
             }));
             let reporters = Mutex::new(reporters);
-            let emit = |e: runner::Event| {
+            let emit = |e: crossfire::outcome::Event| {
                 for r in reporters
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -3,7 +3,7 @@
 //! says "one fallback, served by gpt-4o" when the journal shows otherwise is
 //! worth knowing about.
 
-use crate::paths::Path;
+use crate::paths::RequestPath;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What LiteLLM says about one request.
@@ -55,7 +55,11 @@ pub enum AccountContext {
 
 impl AccountContext {
     /// Where the gateway's headers and the journal part ways, in words.
-    pub fn disagreements(&self, path: &Path, headers: &BTreeMap<String, String>) -> Vec<String> {
+    pub fn disagreements(
+        &self,
+        path: &RequestPath,
+        headers: &BTreeMap<String, String>,
+    ) -> Vec<String> {
         match self {
             AccountContext::Litellm {
                 deployment_at,
@@ -72,7 +76,7 @@ impl AccountContext {
 /// Portkey's `x-portkey-last-used-option-index` (`config.targets[1]`) and
 /// `x-portkey-retry-attempt-count` against the journal.
 pub fn portkey_disagreements(
-    path: &Path,
+    path: &RequestPath,
     headers: &BTreeMap<String, String>,
     leaf_at: &HashMap<String, String>,
 ) -> Vec<String> {
@@ -118,7 +122,7 @@ pub fn portkey_disagreements(
 /// `deployment_at` maps an `api_base` LiteLLM was given to its deployment id;
 /// `group_of` maps a deployment id to its model group.
 pub fn disagreements(
-    path: &Path,
+    path: &RequestPath,
     account: &Account,
     deployment_at: &HashMap<String, String>,
     group_of: &HashMap<String, String>,
@@ -177,7 +181,7 @@ mod tests {
     use crate::paths::{classify, Step};
     use mock_providers::{FailureClass, Outcome};
 
-    fn path(steps: &[(&str, bool)]) -> Path {
+    fn path(steps: &[(&str, bool)]) -> RequestPath {
         let steps: Vec<Step> = steps
             .iter()
             .enumerate()
@@ -200,7 +204,7 @@ mod tests {
                 prompt_tokens: None,
             })
             .collect();
-        Path {
+        RequestPath {
             n: 1,
             marker: "xf:t:1".into(),
             traffic: 0,

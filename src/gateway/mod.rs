@@ -130,7 +130,7 @@ impl RunningGateway {
     /// another): the run cannot be trusted.
     pub fn version(
         &self,
-        records: &[crate::traffic::RequestRecord],
+        records: &[crate::records::RequestRecord],
     ) -> Result<Option<String>, String> {
         let known = self
             .installed_version
