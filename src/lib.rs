@@ -7,17 +7,16 @@
 
 pub mod audit;
 pub mod compare;
+pub mod deployment_file;
 pub mod diag;
 pub mod drill;
 pub mod exit;
 pub mod explore;
-pub mod faults;
 pub mod gateway;
 pub mod harness;
 pub mod intent;
 pub mod lint;
 pub mod mock;
-pub mod mockfile;
 pub mod outcome;
 pub mod paths;
 pub mod prices;

@@ -7,7 +7,7 @@ use crossfire::report::{
     self, json::JsonReporter, junit::JunitReporter, terminal::TerminalReporter, Reporter,
 };
 use crossfire::runner::{self, RunOptions};
-use crossfire::{exit, gateway, mock, mockfile, scenario};
+use crossfire::{exit, gateway, mock, scenario};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -904,7 +904,7 @@ fn main() -> ExitCode {
                 }
                 Err(e) => return bad_input(e),
             };
-            let budget = match crossfire::faults::Dur::parse(&time_budget) {
+            let budget = match crossfire::deployment_file::Dur::parse(&time_budget) {
                 Ok(d) => d.0,
                 Err(m) => {
                     return bad_input(InputError::flag(format!("--time-budget {time_budget}"), m))
@@ -996,16 +996,16 @@ fn main() -> ExitCode {
             json,
         } => {
             let mut plan = match &file {
-                Some(f) => match mockfile::load_file(f) {
+                Some(f) => match mock::load_file(f) {
                     Ok(p) => p,
                     Err(e) => return bad_input(e),
                 },
-                None => mockfile::MockPlan {
+                None => mock::MockPlan {
                     deployments: vec![],
                     journal: None,
                 },
             };
-            if let Err(e) = mockfile::apply_flags(&mut plan, &deployments, &faults) {
+            if let Err(e) = mock::apply_flags(&mut plan, &deployments, &faults) {
                 return bad_input(e);
             }
             if journal.is_some() {

@@ -576,7 +576,7 @@ pub fn default_out_dir() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let stamp = mock_providers::errors::rfc3339(now).replace([':', '-'], "");
+    let stamp = mock_providers::error_answers::rfc3339(now).replace([':', '-'], "");
     PathBuf::from("crossfire-runs").join(stamp)
 }
 

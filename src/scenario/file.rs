@@ -2,8 +2,8 @@
 //! errors. They are converted into the domain types of `model.rs`, which
 //! cannot be invalid; nothing here is used after that.
 
+use crate::deployment_file::{value_as, DeploymentFile, Dur, FaultFile, OneKeyVisitor};
 use crate::diag::{improve_message, strip_location};
-use crate::faults::{value_as, DeploymentFile, Dur, FaultFile, OneKeyVisitor};
 use mock_providers::Dialect;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};

@@ -6,8 +6,8 @@ pub use super::file::Share;
 use super::file::{
     ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
 };
+use crate::deployment_file::{check_id, Dur};
 use crate::diag::{suggest, InputError, Source};
-use crate::faults::{check_id, Dur};
 use crate::gateway::litellm::config::{self as litellm_config, LitellmConfig, ModelItem};
 use crate::gateway::portkey::config::{self as portkey_config, PortkeyConfig};
 use crate::paths::PathClass;
