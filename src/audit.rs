@@ -2,10 +2,11 @@
 //! gateway tracks money, and how much latency it adds. Pure functions over
 //! what the client and the providers recorded.
 
-use crate::paths::Path;
+use crate::paths::RequestPath;
 use crate::prices::{self, GatewayPriceMap, Price};
+use crate::records::RequestRecord;
 use crate::scenario::Traffic;
-use crate::traffic::{prompt, RequestRecord};
+use crate::traffic::prompt;
 use hdrhistogram::Histogram;
 use mock_providers::{Attempt, FailureClass, Outcome, TokenCounter};
 use serde::Serialize;
@@ -32,7 +33,7 @@ pub struct RequestTokens {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenAudit {
     /// Per request (JSON: the first few, so a long run's report stays readable).
-    #[serde(serialize_with = "crate::records::serialize_first")]
+    #[serde(serialize_with = "crate::run_folder::serialize_first")]
     pub requests: Vec<RequestTokens>,
     /// Totals.
     pub client_tokens: u64,
@@ -64,7 +65,7 @@ fn by_seq(attempts: &[Attempt]) -> HashMap<u64, &Attempt> {
 /// Tokens and bytes the client sent vs what the providers received.
 pub fn tokens(
     records: &[RequestRecord],
-    paths: &[Path],
+    paths: &[RequestPath],
     attempts: &[Attempt],
     traffic: &[Traffic],
 ) -> TokenAudit {
@@ -152,7 +153,7 @@ pub struct RequestCost {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CostAudit {
     /// Per request (JSON: the first few, so a long run's report stays readable).
-    #[serde(serialize_with = "crate::records::serialize_first")]
+    #[serde(serialize_with = "crate::run_folder::serialize_first")]
     pub requests: Vec<RequestCost>,
     /// Total ground truth.
     pub truth_usd: f64,
@@ -278,7 +279,7 @@ pub(crate) fn billed(a: &Attempt, price: &Price) -> f64 {
 /// its map lacks.
 pub fn cost(
     records: &[RequestRecord],
-    paths: &[Path],
+    paths: &[RequestPath],
     attempts: &[Attempt],
     overrides: &BTreeMap<String, Price>,
     price_map: Option<&GatewayPriceMap>,
@@ -419,7 +420,7 @@ pub struct LatencyAudit {
 }
 
 /// Client latency minus the providers' service time, per good answer.
-pub fn overheads(records: &[RequestRecord], paths: &[Path]) -> Vec<u64> {
+pub fn overheads(records: &[RequestRecord], paths: &[RequestPath]) -> Vec<u64> {
     records
         .iter()
         .zip(paths)
@@ -466,7 +467,7 @@ mod tests {
         provider: &str,
         stream: bool,
         reported: Option<f64>,
-    ) -> (RequestRecord, Path, Attempt) {
+    ) -> (RequestRecord, RequestPath, Attempt) {
         let attempt: Attempt = serde_json::from_value(serde_json::json!({
             "seq": n, "attempt": 1, "deployment": "d", "dialect": "openai",
             "method": "POST", "path": "/v1/chat/completions", "model": model,
@@ -490,7 +491,7 @@ mod tests {
             service_us: 0,
             prompt_tokens: None,
         };
-        let path = Path {
+        let path = RequestPath {
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,
@@ -525,7 +526,7 @@ mod tests {
     }
 
     fn audit_of(
-        cases: Vec<(RequestRecord, Path, Attempt)>,
+        cases: Vec<(RequestRecord, RequestPath, Attempt)>,
         map: Option<&GatewayPriceMap>,
     ) -> CostAudit {
         let mut records = Vec::new();

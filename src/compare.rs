@@ -161,7 +161,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
     let cmp = Comparison {
         intent: rendered.then(|| opts.intent.clone()),
         results,
-        date: mock_providers::errors::rfc3339(now),
+        date: mock_providers::error_answers::rfc3339(now),
     };
     crate::report::write(&opts.out.join("compare.json"), crate::report::json(&cmp));
     Ok(cmp)

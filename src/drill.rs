@@ -7,10 +7,11 @@ use crate::deployment::{cell_of, original, Deployment};
 use crate::gateway::adapter::{GatewayConfig, NotLoaded};
 use crate::gateway::{sink::Escape, GatewayError, GatewayOptions};
 use crate::lint;
-use crate::paths::{self, Path as ReqPath, PathClass};
+use crate::paths::{self, PathClass, RequestPath};
+use crate::records::RequestRecord;
 use crate::report::column_width;
 use crate::scenario::{ClientApi, Traffic};
-use crate::traffic::{self, RequestRecord, Target};
+use crate::traffic::{self, Target};
 use mock_providers::{DeploymentSpec, FailureClass, Fault, JournalConfig, MockSet, Schedule};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -130,7 +131,7 @@ pub struct Cell {
     /// The verdict.
     pub verdict: CellVerdict,
     /// The requests' paths.
-    pub paths: Vec<ReqPath>,
+    pub paths: Vec<RequestPath>,
 }
 
 /// A drill's result.
@@ -209,7 +210,7 @@ fn drill_fault(class: FailureClass, timeout: Option<f64>) -> Fault {
 pub use crate::lint::{overflow_prompt, scaled_window};
 
 /// A path written the way lint writes predictions.
-fn shape(p: &ReqPath, groups: &HashMap<String, String>) -> String {
+fn shape(p: &RequestPath, groups: &HashMap<String, String>) -> String {
     let mut parts: Vec<(String, u32)> = Vec::new();
     for s in &p.steps {
         let g = group_of(&s.deployment, groups);
@@ -444,7 +445,7 @@ pub const SPLIT_REQUESTS: u32 = 20;
 
 /// What a request that met the fault ended as, for telling outcomes apart:
 /// the provider that served it (or none) and what the client saw.
-fn outcome_key(p: &ReqPath) -> (Option<String>, Option<u16>, bool) {
+fn outcome_key(p: &RequestPath) -> (Option<String>, Option<u16>, bool) {
     (
         p.served_by().map(|s| s.provider.clone()),
         p.client_status,
@@ -453,7 +454,7 @@ fn outcome_key(p: &ReqPath) -> (Option<String>, Option<u16>, bool) {
 }
 
 /// Whether a request met the cell's fault on some attempt.
-fn met_fault(p: &ReqPath, class: FailureClass) -> bool {
+fn met_fault(p: &RequestPath, class: FailureClass) -> bool {
     p.steps
         .iter()
         .any(|s| s.outcome == mock_providers::Outcome::Fault(class))
@@ -464,11 +465,11 @@ fn met_fault(p: &ReqPath, class: FailureClass) -> bool {
 /// nondeterministic; intent not met -> Failover Illusion.
 fn judge_cell(
     cell: CellPlan,
-    cell_paths: Vec<ReqPath>,
+    cell_paths: Vec<RequestPath>,
     group_map: &HashMap<String, String>,
     interrupted: bool,
 ) -> Cell {
-    let met: Vec<&ReqPath> = cell_paths
+    let met: Vec<&RequestPath> = cell_paths
         .iter()
         .filter(|p| met_fault(p, cell.class))
         .collect();
@@ -563,7 +564,7 @@ fn judge_cell(
 }
 
 /// What the deployments of a cell whose fault never fired received instead.
-fn received_instead(paths: &[ReqPath], class: FailureClass) -> String {
+fn received_instead(paths: &[RequestPath], class: FailureClass) -> String {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for p in paths {
         let key = match p.steps.first() {
@@ -596,7 +597,7 @@ async fn execute(
         .no_proxy()
         .build()
         .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
-    let target = gw.target();
+    let target = crate::session::target(&gw);
     let next_n = Arc::new(AtomicU64::new(0));
     let run_id = crate::runner::run_id();
     let traffic_of = |c: &CellPlan, requests: u32| Traffic {
@@ -685,7 +686,7 @@ async fn execute(
     let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
     for (k, cell) in p.cells.into_iter().enumerate() {
-        let cell_paths: Vec<ReqPath> = joined
+        let cell_paths: Vec<RequestPath> = joined
             .paths
             .iter()
             .filter(|x| x.traffic == k)
@@ -769,7 +770,7 @@ pub fn behaviour(
         .map(|c| format!("{}, {}", c.class, c.group))
         .collect();
     // Cells run on copies (`claude-opus--cell3`); a snapshot names the originals.
-    let cells: Vec<(String, ReqPath)> = r
+    let cells: Vec<(String, RequestPath)> = r
         .cells
         .iter()
         .flat_map(|c| {
@@ -988,7 +989,7 @@ pub fn render_markdown(r: &DrillReport) -> String {
             c.why.as_deref().unwrap_or("").replace('|', "\\|")
         ));
     }
-    let mut by_group: BTreeMap<&str, Vec<&ReqPath>> = BTreeMap::new();
+    let mut by_group: BTreeMap<&str, Vec<&RequestPath>> = BTreeMap::new();
     for c in &r.cells {
         by_group
             .entry(c.group.as_str())
@@ -1038,8 +1039,8 @@ mod tests {
         }
     }
 
-    fn path(n: u64, steps: Vec<Step>, ok: bool, status: u16) -> ReqPath {
-        ReqPath {
+    fn path(n: u64, steps: Vec<Step>, ok: bool, status: u16) -> RequestPath {
+        RequestPath {
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,

@@ -105,7 +105,7 @@ fn schedule_strategy() -> impl Strategy<Value = Schedule> {
 /// Checks the invariants on a finished case.
 pub fn invariants(
     s: &Scenario,
-    r: &runner::ScenarioReport,
+    r: &crate::outcome::ScenarioReport,
     max_attempts: u32,
 ) -> Result<(), String> {
     if let Some(e) = &r.error {

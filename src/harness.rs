@@ -22,7 +22,8 @@
 //! ```
 
 use crate::diag::InputError;
-use crate::runner::{self, RunOptions, ScenarioReport};
+use crate::outcome::ScenarioReport;
+use crate::runner::{self, RunOptions};
 use crate::snapshot::RoutingBehaviour;
 use mock_providers::{Dialect, FailureClass};
 use std::path::PathBuf;

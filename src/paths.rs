@@ -1,7 +1,7 @@
 //! Joining what the client saw with what every provider saw, and classifying
 //! each request's path. Pure functions over records; no I/O.
 
-use crate::traffic::RequestRecord;
+use crate::records::RequestRecord;
 use mock_providers::{Attempt, FailureClass, Outcome, Traffic};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -136,7 +136,7 @@ impl Step {
 
 /// A request's whole path: its attempts in order and what the client saw.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Path {
+pub struct RequestPath {
     /// Request number in the run.
     pub n: u64,
     /// The marker it carried.
@@ -159,7 +159,7 @@ pub struct Path {
     pub latency_us: u64,
 }
 
-impl Path {
+impl RequestPath {
     /// The attempt that served the request, if one did.
     pub fn served_by(&self) -> Option<&Step> {
         if self.ok {
@@ -242,7 +242,7 @@ pub fn classify(steps: &[Step], ok: bool) -> PathClass {
 #[derive(Debug, Clone, Serialize)]
 pub struct Joined {
     /// One path per request, in request order.
-    pub paths: Vec<Path>,
+    pub paths: Vec<RequestPath>,
     /// Attempts without a marker, or with a marker no request sent.
     pub stray: Vec<Attempt>,
     /// Side traffic: calls a gateway or SDK makes beside completions (model
@@ -311,7 +311,7 @@ pub fn join(
                 })
                 .collect();
             let ok = r.ok();
-            Path {
+            RequestPath {
                 n: r.n,
                 marker: r.marker.clone(),
                 traffic: r.traffic,

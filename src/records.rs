@@ -1,152 +1,73 @@
-//! Per-request records on disk, so reports stay readable however long a run
-//! is: every request's record streams to `requests.jsonl` as it completes,
-//! every joined path goes to `paths.jsonl`, and the JSON report lists only a
-//! few example paths per class and points at the files.
+//! What the client saw of each request: the per-request record the traffic
+//! driver fills and everything downstream (paths, audits, reports) reads. A
+//! leaf: it imports nothing else of crossfire.
 
-use crate::paths::{Path as ReqPath, PathClass};
-use crate::traffic::RequestRecord;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-/// The file of every request's record, as the client saw it.
-pub const REQUESTS_FILE: &str = "requests.jsonl";
-
-/// The file of every request's path.
-pub const PATHS_FILE: &str = "paths.jsonl";
-
-/// Example paths the JSON report lists per path class, once a run has more
-/// than [`LISTED_AT_MOST`] requests.
-pub const EXAMPLES_PER_CLASS: usize = 10;
-
-/// Request records and stray attempts the JSON report lists, at most.
-pub const LISTED_AT_MOST: usize = 200;
-
-/// Appends request records to a JSONL file as they complete. A record that
-/// cannot be written is counted, and the first error kept, never fatal: the
-/// run itself still holds every record.
-#[derive(Debug)]
-pub struct RecordsFile {
-    path: PathBuf,
-    inner: Mutex<Writer>,
+/// Usage as the gateway reported it to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ClientUsage {
+    /// Prompt (input) tokens.
+    pub prompt_tokens: u64,
+    /// Completion (output) tokens.
+    pub completion_tokens: u64,
 }
 
-#[derive(Debug)]
-struct Writer {
-    out: Option<BufWriter<File>>,
-    error: Option<String>,
+/// One request, as the client saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    /// Request number in the run, from 1.
+    pub n: u64,
+    /// Marker sent in the last user message (`xf:<run>:<n>`).
+    pub marker: String,
+    /// Index of the traffic entry.
+    pub traffic: usize,
+    /// Model group asked for.
+    pub model: String,
+    /// Whether a stream was asked for.
+    pub stream: bool,
+    /// Start, microseconds since the run started.
+    pub started_us: u64,
+    /// Until the answer was read whole (or failed), microseconds.
+    pub latency_us: u64,
+    /// Until the response head arrived, microseconds.
+    pub ttfb_us: Option<u64>,
+    /// HTTP status; none when the request failed in transport.
+    pub status: Option<u16>,
+    /// Transport error or timeout.
+    pub transport_error: Option<String>,
+    /// Streams: whether the terminator arrived.
+    pub stream_complete: Option<bool>,
+    /// Streams: an error event that arrived inside a 200 stream.
+    pub stream_error: Option<String>,
+    /// Routing headers the gateway sent (`x-litellm-*`, `x-portkey-*`, `retry-after`).
+    pub headers: BTreeMap<String, String>,
+    /// Usage the gateway reported.
+    pub usage: Option<ClientUsage>,
+    /// Cost the gateway reported (`x-litellm-response-cost`).
+    pub cost: Option<f64>,
+    /// The body of an error answer, first 2000 bytes.
+    pub error_body: Option<String>,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
 }
 
-impl RecordsFile {
-    /// Creates (truncates) `path`.
-    pub fn create(path: &Path) -> RecordsFile {
-        let (out, error) = match File::create(path) {
-            Ok(f) => (Some(BufWriter::new(f)), None),
-            Err(e) => (None, Some(format!("cannot create {}: {e}", path.display()))),
-        };
-        RecordsFile {
-            path: path.to_path_buf(),
-            inner: Mutex::new(Writer { out, error }),
-        }
+/// The transport error of a request Ctrl-C cut short: sent, but stopped
+/// before the gateway answered. It is not a failure of the gateway.
+pub const CUT_SHORT: &str = "interrupted by Ctrl-C before the gateway answered";
+
+impl RequestRecord {
+    /// Whether Ctrl-C cut this request short before the gateway answered.
+    pub fn cut_short(&self) -> bool {
+        self.transport_error.as_deref() == Some(CUT_SHORT)
     }
 
-    /// Appends one record.
-    pub fn append(&self, record: &RequestRecord) {
-        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(out) = w.out.as_mut() else { return };
-        let written = serde_json::to_writer(&mut *out, record)
-            .map_err(|e| e.to_string())
-            .and_then(|()| out.write_all(b"\n").map_err(|e| e.to_string()));
-        if let Err(e) = written {
-            w.error = Some(format!("cannot write {}: {e}", self.path.display()));
-            w.out = None;
-        }
-    }
-
-    /// Flushes the file; the first error met, if any.
-    pub fn finish(&self) -> Result<(), String> {
-        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(out) = w.out.as_mut() {
-            if let Err(e) = out.flush() {
-                w.error = Some(format!("cannot write {}: {e}", self.path.display()));
-            }
-        }
-        w.out = None;
-        w.error.clone().map_or(Ok(()), Err)
-    }
-}
-
-/// Writes every path to `file`, one JSON object a line.
-pub fn write_paths(file: &Path, paths: &[ReqPath]) -> Result<(), String> {
-    let write = || -> std::io::Result<()> {
-        let mut out = BufWriter::new(File::create(file)?);
-        for p in paths {
-            serde_json::to_writer(&mut out, p)?;
-            out.write_all(b"\n")?;
-        }
-        out.flush()
-    };
-    write().map_err(|e| format!("cannot write {}: {e}", file.display()))
-}
-
-/// The example paths a report lists: the first [`EXAMPLES_PER_CLASS`] of
-/// each class, in request order.
-pub fn examples(paths: &[ReqPath]) -> Vec<&ReqPath> {
-    let mut taken: BTreeMap<PathClass, usize> = BTreeMap::new();
-    paths
-        .iter()
-        .filter(|p| {
-            let n = taken.entry(p.class).or_insert(0);
-            *n += 1;
-            *n <= EXAMPLES_PER_CLASS
-        })
-        .collect()
-}
-
-/// Serializes every path of a short run, and only [`examples`] of a run of
-/// more than [`LISTED_AT_MOST`] requests (`serialize_with`).
-pub fn serialize_examples<S: Serializer>(paths: &[ReqPath], s: S) -> Result<S::Ok, S::Error> {
-    if paths.len() <= LISTED_AT_MOST {
-        paths.serialize(s)
-    } else {
-        examples(paths).serialize(s)
-    }
-}
-
-/// Serializes the first [`LISTED_AT_MOST`] items of a list (`serialize_with`).
-pub fn serialize_first<T: Serialize, S: Serializer>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
-    items[..items.len().min(LISTED_AT_MOST)].serialize(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn path(n: u64, class: PathClass) -> ReqPath {
-        ReqPath {
-            n,
-            marker: format!("xf:t:{n}"),
-            traffic: 0,
-            model: "m".into(),
-            steps: vec![],
-            client_status: Some(200),
-            ok: true,
-            class,
-            met_fault: false,
-            latency_us: 1,
-        }
-    }
-
-    #[test]
-    fn examples_keep_the_first_few_of_every_class() {
-        let mut paths: Vec<ReqPath> = (1..=1000).map(|n| path(n, PathClass::Direct)).collect();
-        paths.push(path(1001, PathClass::CrossedProvider));
-        let listed = examples(&paths);
-        assert_eq!(listed.len(), EXAMPLES_PER_CLASS + 1);
-        assert_eq!(listed[0].n, 1);
-        assert_eq!(listed[EXAMPLES_PER_CLASS].n, 1001);
+    /// Whether the client got a good, complete answer.
+    pub fn ok(&self) -> bool {
+        self.transport_error.is_none()
+            && self.status.is_some_and(|s| (200..300).contains(&s))
+            && self.stream_complete != Some(false)
+            && self.stream_error.is_none()
     }
 }

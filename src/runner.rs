@@ -1,167 +1,24 @@
 //! The harness: for each scenario, start the mocks, start the gateway, drive
 //! traffic, stop everything, join what the client saw with the journal, judge.
-//! The runner emits events; reporters only consume them.
+//! The runner emits [`Event`]s; reporters only consume them. It writes the
+//! scenario's run folder ([`crate::run_folder`]) itself, whatever reporters
+//! are listening.
 
 use crate::gateway::{self, GatewayError};
-use crate::paths::{self, Path as ReqPath, PathClass};
+use crate::outcome::{Event, RunSummary, ScenarioReport};
+use crate::paths::{self, RequestPath};
+use crate::records::RequestRecord;
+use crate::run_folder;
 use crate::scenario::Scenario;
-use crate::traffic::{self, RequestRecord, Target};
-use crate::verdict::{self, Finding, Verdict};
+use crate::traffic::{self, Target};
+use crate::verdict::{self, Finding};
 use mock_providers::{journal, Attempt, JournalConfig, JournalStats, MockSet};
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// What the runner tells reporters, in order. Events borrow what they
-/// carry: a reporter that keeps something copies it.
-#[derive(Debug, Clone)]
-pub enum Event<'a> {
-    /// A run of `scenarios` scenarios begins; `out` is its folder.
-    RunStarted {
-        /// Number of scenarios.
-        scenarios: usize,
-        /// The run folder.
-        out: PathBuf,
-    },
-    /// A scenario begins.
-    ScenarioStarted {
-        /// Its position in the run.
-        index: usize,
-        /// Its name.
-        name: String,
-        /// Requests planned, when the traffic is bounded by count.
-        planned: Option<u64>,
-    },
-    /// The gateway answers.
-    GatewayReady {
-        /// Scenario name.
-        name: String,
-        /// Target kind.
-        kind: &'static str,
-        /// Its base URL.
-        base_url: String,
-        /// Time it took to become ready.
-        startup: Duration,
-    },
-    /// A request completed.
-    RequestDone(&'a RequestRecord),
-    /// A scenario is over.
-    ScenarioFinished(&'a ScenarioReport),
-    /// Every scenario is over.
-    RunFinished(&'a RunSummary),
-}
-
-/// Everything known about one scenario's run.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScenarioReport {
-    /// Scenario name.
-    pub name: String,
-    /// Its file.
-    pub file: PathBuf,
-    /// What it checks.
-    pub about: Option<String>,
-    /// Gateway target kind.
-    pub gateway: &'static str,
-    /// The scenario's run folder (journal, gateway log, rendered config, report).
-    pub run_dir: PathBuf,
-    /// The journal file.
-    pub journal: PathBuf,
-    /// The gateway log, when crossfire started a process.
-    pub gateway_log: Option<PathBuf>,
-    /// Gateway startup time in milliseconds.
-    pub gateway_startup_ms: u64,
-    /// Wall time of the scenario in milliseconds.
-    pub duration_ms: u64,
-    /// Requests per path class.
-    pub counts: BTreeMap<PathClass, u64>,
-    /// Expectations, judged.
-    pub verdicts: Vec<Verdict>,
-    /// Findings (Failover Illusion).
-    pub findings: Vec<Finding>,
-    /// Every request's path (JSON: the first few of each class; every path
-    /// is in `paths_file`).
-    #[serde(serialize_with = "crate::records::serialize_examples")]
-    pub paths: Vec<ReqPath>,
-    /// Attempts no request claims (JSON: the first few).
-    #[serde(serialize_with = "crate::records::serialize_first")]
-    pub stray: Vec<Attempt>,
-    /// Requests Ctrl-C cut short before the gateway answered, with the
-    /// attempts they made: what ran, neither counted nor judged.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cut_short: Vec<ReqPath>,
-    /// Housekeeping calls the gateway made on its own (not POST), counted.
-    pub probes: usize,
-    /// What the gateway tried to reach outside the machine (sealed, refused).
-    pub escaped: Vec<crate::gateway::sink::Escape>,
-    /// The gateway's version as it reported it (`x-litellm-version`).
-    pub gateway_version: Option<String>,
-    /// Config items crossfire had no mock for, run sealed (`--allow-unmapped`).
-    pub unmapped: Vec<String>,
-    /// The token and cost audits.
-    pub audit: Option<crate::audit::Audits>,
-    /// The routing snapshot, compared with the accepted one.
-    pub snapshot: Option<crate::snapshot::SnapshotStatus>,
-    /// The latency audit (`--latency-audit`).
-    pub latency: Option<crate::audit::LatencyAudit>,
-    /// What the client saw, per request (JSON: the first few; every record
-    /// is in `requests_file`).
-    #[serde(serialize_with = "crate::records::serialize_first")]
-    pub requests: Vec<RequestRecord>,
-    /// Every request's record, one JSON object a line, written as each completes.
-    pub requests_file: PathBuf,
-    /// Every request's path, one JSON object a line.
-    pub paths_file: PathBuf,
-    /// Whether duration-bounded traffic stopped at the scenario's request cap.
-    pub request_cap_reached: bool,
-    /// Journal counts.
-    pub journal_stats: JournalStats,
-    /// Infrastructure failure that stopped the scenario.
-    pub error: Option<String>,
-    /// Whether Ctrl-C cut the scenario short.
-    pub interrupted: bool,
-}
-
-impl ScenarioReport {
-    /// Every expectation held, no finding, no failure.
-    pub fn passed(&self) -> bool {
-        self.error.is_none()
-            && !self.interrupted
-            && self.findings.is_empty()
-            && self.escaped.is_empty()
-            && self.verdicts.iter().all(|v| v.held)
-            && !self.snapshot.as_ref().is_some_and(|s| s.failed())
-    }
-}
-
-/// The end of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSummary {
-    /// The run folder.
-    pub out: PathBuf,
-    /// One report per scenario.
-    pub scenarios: Vec<ScenarioReport>,
-    /// Whether Ctrl-C ended the run.
-    pub interrupted: bool,
-}
-
-impl RunSummary {
-    /// The exit code the run maps to.
-    pub fn exit_code(&self) -> i32 {
-        if self.interrupted {
-            crate::exit::INTERRUPTED
-        } else if self.scenarios.iter().any(|s| s.error.is_some()) {
-            crate::exit::INFRA
-        } else if self.scenarios.iter().all(ScenarioReport::passed) {
-            crate::exit::OK
-        } else {
-            crate::exit::FINDING
-        }
-    }
-}
 
 /// Attempts a run keeps in memory by default.
 pub const DEFAULT_JOURNAL_MEMORY_CAP: usize = 1_000_000;
@@ -267,8 +124,8 @@ pub async fn run_scenario(
         gateway_version: None,
         unmapped: s.unmapped.clone(),
         requests: vec![],
-        requests_file: run_dir.join(crate::records::REQUESTS_FILE),
-        paths_file: run_dir.join(crate::records::PATHS_FILE),
+        requests_file: run_dir.join(run_folder::REQUESTS_FILE),
+        paths_file: run_dir.join(run_folder::PATHS_FILE),
         request_cap_reached: false,
         audit: None,
         snapshot: None,
@@ -352,7 +209,7 @@ pub async fn run_scenario(
             return report;
         }
     };
-    let mut target = gw.target();
+    let mut target = crate::session::target(&gw);
     // The latency audit's baseline: a healthy mock of its own, called
     // directly after every request.
     let baseline = if opts.latency_audit {
@@ -392,7 +249,7 @@ pub async fn run_scenario(
     let run_id = run_id();
     let next_n = Arc::new(AtomicU64::new(0));
     let mut records = Vec::new();
-    let records_file = crate::records::RecordsFile::create(&report.requests_file);
+    let records_file = run_folder::RecordsFile::create(&report.requests_file);
     let on_done = |r: &RequestRecord| {
         records_file.append(r);
         emit(Event::RequestDone(r));
@@ -545,8 +402,8 @@ async fn finish(
 /// not serve: the gateway called an endpoint crossfire cannot answer as the
 /// provider would, so what followed is not the provider's doing. Names the
 /// first request that reached it, when one did.
-fn unserved_findings(unserved: &[Attempt], paths: &[ReqPath]) -> Vec<Finding> {
-    let mut seen: BTreeMap<(&str, &str, &str), (usize, Option<&ReqPath>)> = Default::default();
+fn unserved_findings(unserved: &[Attempt], paths: &[RequestPath]) -> Vec<Finding> {
+    let mut seen: BTreeMap<(&str, &str, &str), (usize, Option<&RequestPath>)> = Default::default();
     for a in unserved {
         let bare = a.path.split('?').next().unwrap_or(&a.path);
         let path = a
@@ -568,20 +425,19 @@ fn unserved_findings(unserved: &[Attempt], paths: &[ReqPath]) -> Vec<Finding> {
                 "the gateway called {method} {endpoint} on deployment `{deployment}` ({count} time{}), an endpoint its mock does not serve; it was answered with the provider's 404",
                 if count == 1 { "" } else { "s" }
             ),
-            path: path.map(ReqPath::describe).unwrap_or_default(),
+            path: path.map(RequestPath::describe).unwrap_or_default(),
             why: None,
         })
         .collect()
 }
 
 fn write_report(report: &ScenarioReport) {
-    if let Err(e) = crate::records::write_paths(&report.paths_file, &report.paths) {
+    if let Err(e) = run_folder::write_paths(&report.paths_file, &report.paths) {
         eprintln!("error: {e}");
     }
-    crate::report::write(
-        &report.run_dir.join("report.json"),
-        crate::report::json(report),
-    );
+    if let Err(e) = run_folder::write_json(&report.run_dir.join(run_folder::REPORT_FILE), report) {
+        eprintln!("error: {e}");
+    }
 }
 
 /// Groups where the gateway picks among deployments at random by design.
@@ -594,7 +450,7 @@ pub fn random_groups(s: &Scenario) -> std::collections::BTreeSet<String> {
 }
 
 /// The routing behaviour of a finished scenario.
-pub fn behaviour(s: &Scenario, paths: &[ReqPath]) -> crate::snapshot::RoutingBehaviour {
+pub fn behaviour(s: &Scenario, paths: &[RequestPath]) -> crate::snapshot::RoutingBehaviour {
     crate::snapshot::behaviour(
         &s.name,
         paths.iter().map(|p| (p.model.clone(), p)),
@@ -666,7 +522,7 @@ pub fn default_out_dir() -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let stamp = mock_providers::errors::rfc3339(now).replace([':', '-'], "");
+    let stamp = mock_providers::error_answers::rfc3339(now).replace([':', '-'], "");
     PathBuf::from("crossfire-runs").join(stamp)
 }
 

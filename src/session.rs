@@ -7,6 +7,7 @@
 use crate::gateway::adapter::{AccountCheck, GatewayConfig, Launch, NotLoaded};
 use crate::gateway::{GatewayError, GatewayOptions, RunningGateway};
 use crate::scenario::{Deployment, Gateway, Scenario};
+use crate::traffic::Target;
 use mock_providers::{JournalConfig, MockSet};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,6 +35,12 @@ pub fn mock_bases(deployments: &[Deployment], mocks: &MockSet) -> BTreeMap<Strin
                 .map(|m| (d.id().to_string(), m.base_url()))
         })
         .collect()
+}
+
+/// What the client calls: the gateway's URL and headers, keeping the answer
+/// headers it gives its account and cost in.
+pub fn target(gw: &RunningGateway) -> Target {
+    Target::new(gw.base_url.clone(), gw.headers.clone()).keeping(gw.account_headers, gw.cost_headers)
 }
 
 /// Starts (or points at) the scenario's gateway over its running mocks.

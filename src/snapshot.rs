@@ -8,7 +8,7 @@
 //! gateway picks at random by design (load-balanced groups), it holds the set
 //! of shapes without counts, and says so.
 
-use crate::paths::Path;
+use crate::paths::RequestPath;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -38,7 +38,7 @@ pub struct RoutingBehaviour {
 }
 
 /// A path's shape: `anthropic/claude 429 -> openai/gpt 200 => client 200`.
-pub fn shape(p: &Path) -> String {
+pub fn shape(p: &RequestPath) -> String {
     let mut parts: Vec<String> = p.steps.iter().map(crate::paths::Step::short).collect();
     if parts.is_empty() {
         parts.push("no provider attempt".into());
@@ -56,7 +56,7 @@ pub fn shape(p: &Path) -> String {
 /// or `group / class` in a drill). Groups in `random` keep shapes, not counts.
 pub fn behaviour<'a>(
     name: &str,
-    paths: impl IntoIterator<Item = (String, &'a Path)>,
+    paths: impl IntoIterator<Item = (String, &'a RequestPath)>,
     random: &BTreeSet<String>,
 ) -> RoutingBehaviour {
     let mut groups: BTreeMap<String, GroupBehaviour> = BTreeMap::new();

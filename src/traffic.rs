@@ -3,82 +3,15 @@
 //! message of each, and records what the client saw. Raw facts only; every
 //! statistic is derived later.
 
+use crate::records::{ClientUsage, RequestRecord, CUT_SHORT};
 use crate::scenario::{ClientApi, Traffic};
 use mock_providers::{Dialect, Wire};
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
-
-/// Usage as the gateway reported it to the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct ClientUsage {
-    /// Prompt (input) tokens.
-    pub prompt_tokens: u64,
-    /// Completion (output) tokens.
-    pub completion_tokens: u64,
-}
-
-/// One request, as the client saw it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RequestRecord {
-    /// Request number in the run, from 1.
-    pub n: u64,
-    /// Marker sent in the last user message (`xf:<run>:<n>`).
-    pub marker: String,
-    /// Index of the traffic entry.
-    pub traffic: usize,
-    /// Model group asked for.
-    pub model: String,
-    /// Whether a stream was asked for.
-    pub stream: bool,
-    /// Start, microseconds since the run started.
-    pub started_us: u64,
-    /// Until the answer was read whole (or failed), microseconds.
-    pub latency_us: u64,
-    /// Until the response head arrived, microseconds.
-    pub ttfb_us: Option<u64>,
-    /// HTTP status; none when the request failed in transport.
-    pub status: Option<u16>,
-    /// Transport error or timeout.
-    pub transport_error: Option<String>,
-    /// Streams: whether the terminator arrived.
-    pub stream_complete: Option<bool>,
-    /// Streams: an error event that arrived inside a 200 stream.
-    pub stream_error: Option<String>,
-    /// Routing headers the gateway sent (`x-litellm-*`, `x-portkey-*`, `retry-after`).
-    pub headers: BTreeMap<String, String>,
-    /// Usage the gateway reported.
-    pub usage: Option<ClientUsage>,
-    /// Cost the gateway reported (`x-litellm-response-cost`).
-    pub cost: Option<f64>,
-    /// The body of an error answer, first 2000 bytes.
-    pub error_body: Option<String>,
-    /// Request body bytes sent.
-    pub bytes_sent: u64,
-}
-
-/// The transport error of a request Ctrl-C cut short: sent, but stopped
-/// before the gateway answered. It is not a failure of the gateway.
-pub const CUT_SHORT: &str = "interrupted by Ctrl-C before the gateway answered";
-
-impl RequestRecord {
-    /// Whether Ctrl-C cut this request short before the gateway answered.
-    pub fn cut_short(&self) -> bool {
-        self.transport_error.as_deref() == Some(CUT_SHORT)
-    }
-
-    /// Whether the client got a good, complete answer.
-    pub fn ok(&self) -> bool {
-        self.transport_error.is_none()
-            && self.status.is_some_and(|s| (200..300).contains(&s))
-            && self.stream_complete != Some(false)
-            && self.stream_error.is_none()
-    }
-}
 
 /// Where and how the client talks to the gateway.
 #[derive(Debug, Clone)]

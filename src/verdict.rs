@@ -1,7 +1,7 @@
 //! Judging expectations and finding the Failover Illusion: pure functions
 //! over paths.
 
-use crate::paths::{Path, PathClass};
+use crate::paths::{PathClass, RequestPath};
 use crate::scenario::{Expectation, Intent, ServedBy, Share};
 use mock_providers::Attempt;
 use serde::Serialize;
@@ -98,16 +98,16 @@ pub fn quantile(values: &mut [u64], q: f64) -> Option<u64> {
 }
 
 /// Judges every expectation over the paths (and the attempts no request claims).
-pub fn judge(expect: &[Expectation], paths: &[Path], stray: &[Attempt]) -> Vec<Verdict> {
+pub fn judge(expect: &[Expectation], paths: &[RequestPath], stray: &[Attempt]) -> Vec<Verdict> {
     expect.iter().map(|e| judge_one(e, paths, stray)).collect()
 }
 
-fn judge_one(e: &Expectation, paths: &[Path], stray: &[Attempt]) -> Verdict {
-    let scoped = |filter: &dyn Fn(&Path) -> bool,
-                  good: &dyn Fn(&Path) -> bool,
+fn judge_one(e: &Expectation, paths: &[RequestPath], stray: &[Attempt]) -> Verdict {
+    let scoped = |filter: &dyn Fn(&RequestPath) -> bool,
+                  good: &dyn Fn(&RequestPath) -> bool,
                   share: Share,
                   scope_noun: &str| {
-        let scope: Vec<&Path> = paths.iter().filter(|p| filter(p)).collect();
+        let scope: Vec<&RequestPath> = paths.iter().filter(|p| filter(p)).collect();
         let matching = scope.iter().filter(|p| good(p)).count();
         let held = by_share(matching, scope.len(), share) && !scope.is_empty();
         let detail = if scope.is_empty() {
@@ -222,7 +222,7 @@ fn judge_one(e: &Expectation, paths: &[Path], stray: &[Attempt]) -> Verdict {
 /// saying what its deployments received instead.
 pub fn faults_met(
     faults: &[crate::scenario::PlacedFault],
-    paths: &[Path],
+    paths: &[RequestPath],
     stray: &[Attempt],
 ) -> Vec<Verdict> {
     faults
@@ -282,12 +282,12 @@ pub fn faults_met(
 
 /// Every traffic entry must reach a provider: one verdict per entry that
 /// sent requests and none of whose requests any provider saw.
-pub fn traffic_seen(traffic: &[crate::scenario::Traffic], paths: &[Path]) -> Vec<Verdict> {
+pub fn traffic_seen(traffic: &[crate::scenario::Traffic], paths: &[RequestPath]) -> Vec<Verdict> {
     traffic
         .iter()
         .enumerate()
         .filter_map(|(i, t)| {
-            let sent: Vec<&Path> = paths.iter().filter(|p| p.traffic == i).collect();
+            let sent: Vec<&RequestPath> = paths.iter().filter(|p| p.traffic == i).collect();
             if sent.is_empty() || sent.iter().any(|p| !p.steps.is_empty()) {
                 return None;
             }
@@ -319,17 +319,17 @@ pub fn traffic_seen(traffic: &[crate::scenario::Traffic], paths: &[Path]) -> Vec
 /// The Failover Illusion: requests of a group with an intent that met a
 /// fault the intent covers and did not end on a provider it names for that
 /// fault. Each finding says why, from the intent's literal layer.
-pub fn illusions(intent: &Intent, paths: &[Path]) -> Vec<Finding> {
+pub fn illusions(intent: &Intent, paths: &[RequestPath]) -> Vec<Finding> {
     paths.iter().filter_map(|p| illusion(intent, p)).collect()
 }
 
 /// The Failover Illusion of one request, if it is one.
-pub fn illusion(intent: &Intent, p: &Path) -> Option<Finding> {
+pub fn illusion(intent: &Intent, p: &RequestPath) -> Option<Finding> {
     illusion_of(intent.get(&p.model)?, p)
 }
 
 /// The Failover Illusion of one request against its group's promise.
-pub fn illusion_of(promise: &crate::intent::GroupIntent, p: &Path) -> Option<Finding> {
+pub fn illusion_of(promise: &crate::intent::GroupIntent, p: &RequestPath) -> Option<Finding> {
     let first_fault = p.steps.iter().find(|s| s.faulted())?;
     let mock_providers::Outcome::Fault(class) = first_fault.outcome else {
         return None;
@@ -379,7 +379,7 @@ mod tests {
     use mock_providers::{FailureClass, Outcome};
     use std::collections::BTreeMap;
 
-    fn path(n: u64, steps: Vec<(&str, &str, bool)>, ok: bool) -> Path {
+    fn path(n: u64, steps: Vec<(&str, &str, bool)>, ok: bool) -> RequestPath {
         let steps: Vec<Step> = steps
             .into_iter()
             .enumerate()
@@ -398,7 +398,7 @@ mod tests {
                 prompt_tokens: None,
             })
             .collect();
-        Path {
+        RequestPath {
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,

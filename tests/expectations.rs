@@ -6,7 +6,7 @@
 
 mod support;
 
-use crossfire::runner::ScenarioReport;
+use crossfire::outcome::ScenarioReport;
 use mock_providers::fault::Schedule;
 use std::time::Duration;
 use support::{case, refgw_config, run, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};

@@ -152,7 +152,7 @@ fn a_byte_order_mark_is_accepted_in_every_input_file() {
     let scenario = with_bom("scenarios/anthropic-overloaded-direct.yaml", "s.yaml");
     crossfire::scenario::load(&scenario).unwrap_or_else(|e| panic!("{e}"));
     let mock = with_bom("tests/data/mock/good.yaml", "m.yaml");
-    crossfire::mockfile::load_file(&mock).unwrap_or_else(|e| panic!("{e}"));
+    crossfire::mock::load_file(&mock).unwrap_or_else(|e| panic!("{e}"));
     // Each command answers the same with and without the mark.
     for (args, from, name) in [
         (

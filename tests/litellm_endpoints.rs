@@ -55,7 +55,7 @@ fn assert_measured_version(reported: Option<&str>) {
     assert_eq!(reported, Some(MEASURED_ON), "the version LiteLLM reported");
 }
 
-fn journal_of(r: &crossfire::runner::ScenarioReport) -> Vec<Attempt> {
+fn journal_of(r: &crossfire::outcome::ScenarioReport) -> Vec<Attempt> {
     journal::read_jsonl(&r.journal).unwrap()
 }
 

@@ -5,7 +5,7 @@
 
 mod support;
 
-use crossfire::records::{EXAMPLES_PER_CLASS, LISTED_AT_MOST};
+use crossfire::run_folder::{EXAMPLES_PER_CLASS, LISTED_AT_MOST};
 use std::collections::BTreeSet;
 use support::{case, run};
 

@@ -7,7 +7,7 @@ mod support;
 use support::{case, refgw_config, run, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
 
 /// The verdict of the scenario's first fault.
-fn first_fault(r: &crossfire::runner::ScenarioReport) -> &crossfire::verdict::Verdict {
+fn first_fault(r: &crossfire::outcome::ScenarioReport) -> &crossfire::verdict::Verdict {
     r.verdicts
         .iter()
         .find(|v| v.expectation.starts_with("fault faults[0]"))

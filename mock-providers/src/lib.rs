@@ -29,7 +29,7 @@
 //! ```
 
 pub mod dialect;
-pub mod errors;
+pub mod error_answers;
 pub mod fault;
 pub mod journal;
 pub mod models;

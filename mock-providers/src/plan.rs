@@ -5,7 +5,7 @@
 //! in through [`AttemptContext`], so every plan is reproducible and testable.
 
 use crate::dialect::{Dialect, Wire};
-use crate::errors::{self, Answer, ErrorContext};
+use crate::error_answers::{self, Answer, ErrorContext};
 use crate::fault::{first_firing, FailureClass, Fault, FaultRule, Schedule};
 use crate::models;
 use crate::request::{
@@ -622,20 +622,23 @@ fn faulted(
             let mut events = stream_until(&success::stream(dialect, &r), fault.after_events);
             let failure = match parsed.api {
                 Api::Responses => success::responses_failed_event(&r, events.len() as u64),
-                Api::Native => errors::stream_error_event(dialect, request_id),
+                Api::Native => error_answers::stream_error_event(dialect, request_id),
             };
             events.push(failure);
             events_plan(events, StreamEnd::Finish)
         }
         StreamError => from_answer(
-            errors::error_answer(dialect, stream_error_class(dialect), &error_ctx),
+            error_answers::error_answer(dialect, stream_error_class(dialect), &error_ctx),
             outcome,
         ),
         ContextOverflow if parsed.api == Api::Responses => from_answer(
-            errors::responses_overflow_answer(dialect, request_id),
+            error_answers::responses_overflow_answer(dialect, request_id),
             outcome,
         ),
-        _ => from_answer(errors::error_answer(dialect, class, &error_ctx), outcome),
+        _ => from_answer(
+            error_answers::error_answer(dialect, class, &error_ctx),
+            outcome,
+        ),
     }
 }
 
@@ -645,7 +648,8 @@ fn refused(
     req: &IncomingRequest<'_>,
     request_id: &str,
 ) -> Plan {
-    let a = errors::request_problem_answer(dialect, problem, req.method, req.path, request_id);
+    let a =
+        error_answers::request_problem_answer(dialect, problem, req.method, req.path, request_id);
     from_answer(a, Outcome::Refused)
 }
 

@@ -104,10 +104,10 @@ impl Respond for ProviderResponder {
             ),
             Delivery::Reset => {
                 degraded = Some("connection_reset");
-                let fallback = crate::errors::error_answer(
+                let fallback = crate::error_answers::error_answer(
                     self.spec.dialect,
                     crate::FailureClass::ServerError,
-                    &crate::errors::ErrorContext {
+                    &crate::error_answers::ErrorContext {
                         model: plan.request.as_ref().map_or("", |r| r.model.as_str()),
                         prompt_tokens: 0,
                         max_tokens: None,

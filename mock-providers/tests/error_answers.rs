@@ -1,7 +1,7 @@
 //! Every error answer of every dialect, snapshotted byte for byte (status,
 //! headers, body), so a change in wording is a reviewed diff.
 
-use mock_providers::errors::{error_answer, provenance, stream_error_event, ErrorContext};
+use mock_providers::error_answers::{error_answer, provenance, stream_error_event, ErrorContext};
 use mock_providers::{Dialect, FailureClass, Fault};
 use std::time::Duration;
 

@@ -67,7 +67,7 @@ pub fn exec(args: Args, runtime: tokio::runtime::Runtime) -> ExitCode {
         Ok(_) => return bad_input(InputError::file(&file, "explore takes one scenario file")),
         Err(e) => return bad_input(e),
     };
-    let budget = match crossfire::faults::Dur::parse(&time_budget) {
+    let budget = match crossfire::deployment_file::Dur::parse(&time_budget) {
         Ok(d) => d.0,
         Err(m) => return bad_input(InputError::flag(format!("--time-budget {time_budget}"), m)),
     };

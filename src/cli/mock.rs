@@ -1,7 +1,7 @@
 //! `crossfire mock`: serve mock providers until Ctrl-C.
 
 use super::common::bad_input;
-use crossfire::{exit, mock, mockfile};
+use crossfire::{exit, mock};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,16 +37,16 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         json,
     } = args;
     let mut plan = match &file {
-        Some(f) => match mockfile::load_file(f) {
+        Some(f) => match mock::load_file(f) {
             Ok(p) => p,
             Err(e) => return bad_input(e),
         },
-        None => mockfile::MockPlan {
+        None => mock::MockPlan {
             deployments: vec![],
             journal: None,
         },
     };
-    if let Err(e) = mockfile::apply_flags(&mut plan, &deployments, &faults) {
+    if let Err(e) = mock::apply_flags(&mut plan, &deployments, &faults) {
         return bad_input(e);
     }
     if journal.is_some() {

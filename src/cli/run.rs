@@ -80,7 +80,7 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         markdown.map(|p| Reporter::Markdown(crossfire::report::markdown::MarkdownReporter::new(p))),
     );
     let reporters = Mutex::new(reporters);
-    let emit = |e: runner::Event| {
+    let emit = |e: crossfire::outcome::Event| {
         for r in reporters
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -14,7 +14,7 @@ use crate::deployment::{ClientApi, Deployment};
 use crate::diag::InputError;
 use crate::intent::{Intent, RoutingIntent};
 use crate::lint::{LintReport, Prediction};
-use crate::paths::Path as RequestPath;
+use crate::paths::RequestPath;
 use mock_providers::FailureClass;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

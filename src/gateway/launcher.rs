@@ -28,8 +28,11 @@ pub struct ProcessSpec {
     pub env: Vec<(OsString, OsString)>,
     /// Where it listens.
     pub listen: Listen,
-    /// The path polled until it answers 2xx.
+    /// The path polled until it answers 2xx (or a status of `ready_also`).
     pub ready: String,
+    /// Other statuses that say the gateway is up (a gateway whose only
+    /// route is a POST answers a GET with 405).
+    pub ready_also: &'static [u16],
     /// How long to wait for readiness.
     pub timeout: Duration,
     /// Point its outbound HTTP(S) at an egress sink (proxy variables).
@@ -51,6 +54,7 @@ impl ProcessSpec {
             env: Vec::new(),
             listen: Listen::Picked,
             ready: "/".to_string(),
+            ready_also: &[],
             timeout: Duration::from_secs(60),
             sink: true,
             hint: None,
@@ -121,7 +125,7 @@ pub async fn launch(
         })
     })?;
     let started = Instant::now();
-    let base_url = wait_ready(&mut guard, spec.listen, &spec.ready, spec.timeout, cancel).await?;
+    let base_url = wait_ready(&mut guard, &spec, cancel).await?;
     Ok(Launched {
         base_url,
         guard,
@@ -141,15 +145,15 @@ pub enum Listen {
     Picked,
 }
 
-/// Polls `path` where the gateway listens until it answers 2xx, the process
-/// exits, the time runs out, or Ctrl-C arrives; returns its base URL.
-pub async fn wait_ready(
+/// Polls the ready path where the gateway listens until it answers 2xx (or
+/// a status the spec accepts), the process exits, the time runs out, or
+/// Ctrl-C arrives; returns its base URL.
+async fn wait_ready(
     guard: &mut ProcessGuard,
-    listen: Listen,
-    path: &str,
-    limit: Duration,
+    spec: &ProcessSpec,
     cancel: &CancellationToken,
 ) -> Result<String, GatewayError> {
+    let (listen, path, limit) = (spec.listen, spec.ready.as_str(), spec.timeout);
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(2))
@@ -175,7 +179,12 @@ pub async fn wait_ready(
             let base = format!("http://127.0.0.1:{port}");
             let url = format!("{base}{path}");
             match client.get(&url).send().await {
-                Ok(r) if r.status().is_success() => return Ok(base),
+                Ok(r)
+                    if r.status().is_success()
+                        || spec.ready_also.contains(&r.status().as_u16()) =>
+                {
+                    return Ok(base)
+                }
                 Ok(r) => last = format!("{url} answered {}", r.status()),
                 Err(e) => last = format!("{url}: {e}"),
             }

@@ -165,12 +165,6 @@ impl RunningGateway {
         }
     }
 
-    /// The target the client calls: its URL and headers, and the answer
-    /// headers it keeps.
-    pub fn target(&self) -> crate::traffic::Target {
-        crate::traffic::Target::new(self.base_url.clone(), self.headers.clone())
-            .keeping(self.account_headers, self.cost_headers)
-    }
 
     /// The version of the gateway that answered `records`: the one it
     /// reports, else the one its installed package says (LiteLLM sends
@@ -180,7 +174,7 @@ impl RunningGateway {
     /// another): the run cannot be trusted.
     pub fn version(
         &self,
-        records: &[crate::traffic::RequestRecord],
+        records: &[crate::records::RequestRecord],
     ) -> Result<Option<String>, String> {
         let known = self
             .installed_version

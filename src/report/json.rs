@@ -1,6 +1,6 @@
 //! `--json FILE`: the whole run, every path included, machine-readable.
 
-use crate::runner::Event;
+use crate::outcome::Event;
 use std::path::PathBuf;
 
 /// Writes the run summary as JSON when the run finishes.

@@ -1,7 +1,7 @@
 //! `--junit FILE`: one test suite per scenario, one test case per expectation
 //! and per finding, for a CI's test view.
 
-use crate::runner::{Event, RunSummary};
+use crate::outcome::{Event, RunSummary};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::PathBuf;
 use std::time::Duration;

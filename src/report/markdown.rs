@@ -2,7 +2,7 @@
 //! GitHub job summary (`$GITHUB_STEP_SUMMARY`): summary, findings with
 //! evidence, and a flowchart of where traffic went per model group.
 
-use crate::runner::{Event, RunSummary, ScenarioReport};
+use crate::outcome::{Event, RunSummary, ScenarioReport};
 use std::path::PathBuf;
 
 /// Writes the Markdown report when the run finishes.

@@ -3,7 +3,7 @@
 //! counts and by what each deployment answered. A person sees the Failover
 //! Illusion instead of reading about it.
 
-use crate::paths::Path;
+use crate::paths::RequestPath;
 use std::collections::BTreeMap;
 
 fn id(prefix: &str, name: &str) -> String {
@@ -29,7 +29,7 @@ fn answer(s: &crate::paths::Step) -> String {
 
 /// The flowchart of one model group's paths; node ids carry the group, so
 /// several charts can share a page.
-pub fn flowchart(group: &str, paths: &[&Path]) -> String {
+pub fn flowchart(group: &str, paths: &[&RequestPath]) -> String {
     flowchart_named(group, paths, &|d| d)
 }
 
@@ -39,12 +39,12 @@ pub fn flowchart(group: &str, paths: &[&Path]) -> String {
 /// as its original, one node per deployment, and the edges of all cells add
 /// up, labelled by what the deployment answered (status and failure class)
 /// and how often.
-pub fn drill_flowchart(group: &str, paths: &[&Path]) -> String {
+pub fn drill_flowchart(group: &str, paths: &[&RequestPath]) -> String {
     flowchart_named(group, paths, &crate::deployment::original)
 }
 
 /// The flowchart, each step's deployment drawn under `name(deployment)`.
-fn flowchart_named(group: &str, paths: &[&Path], name: &dyn Fn(&str) -> &str) -> String {
+fn flowchart_named(group: &str, paths: &[&RequestPath], name: &dyn Fn(&str) -> &str) -> String {
     let mut nodes: BTreeMap<String, String> = BTreeMap::new();
     let mut edges: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     let client = id("client", group);
@@ -107,8 +107,8 @@ fn flowchart_named(group: &str, paths: &[&Path], name: &dyn Fn(&str) -> &str) ->
 }
 
 /// One flowchart per model group, as Markdown code blocks with headings.
-pub fn by_group(paths: &[Path], heading: &str) -> String {
-    let mut groups: BTreeMap<&str, Vec<&Path>> = BTreeMap::new();
+pub fn by_group(paths: &[RequestPath], heading: &str) -> String {
+    let mut groups: BTreeMap<&str, Vec<&RequestPath>> = BTreeMap::new();
     for p in paths {
         groups.entry(p.model.as_str()).or_default().push(p);
     }
@@ -142,9 +142,9 @@ mod tests {
     }
 
     /// Cell `k`: a 429 on Claude's copy, crossed to GPT's copy.
-    fn crossed_in_cell(k: usize) -> Path {
+    fn crossed_in_cell(k: usize) -> RequestPath {
         let n = k as u64;
-        Path {
+        RequestPath {
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,
@@ -175,8 +175,8 @@ mod tests {
 
     #[test]
     fn a_drill_chart_draws_each_team_deployment_once_and_adds_up_the_cells() {
-        let paths: Vec<Path> = (0..10).map(crossed_in_cell).collect();
-        let refs: Vec<&Path> = paths.iter().collect();
+        let paths: Vec<RequestPath> = (0..10).map(crossed_in_cell).collect();
+        let refs: Vec<&RequestPath> = paths.iter().collect();
         let chart = drill_flowchart("claude-opus", &refs);
         assert!(!chart.contains("cell"), "{chart}");
         assert_eq!(chart.matches("d_anthropic[").count(), 1, "{chart}");
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn a_run_chart_keeps_the_deployment_ids_it_was_given() {
         let paths = [crossed_in_cell(1)];
-        let refs: Vec<&Path> = paths.iter().collect();
+        let refs: Vec<&RequestPath> = paths.iter().collect();
         let chart = flowchart("claude-opus", &refs);
         assert!(chart.contains("d_anthropic__cell1"), "{chart}");
     }

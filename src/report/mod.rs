@@ -10,7 +10,7 @@ pub mod style;
 pub mod terminal;
 
 use crate::diag::InputError;
-use crate::runner::Event;
+use crate::outcome::Event;
 use std::path::Path;
 
 /// Writes a report file the user asked for; when it cannot, says which file

@@ -3,7 +3,7 @@
 //! not with an example path, and the findings.
 
 use super::style::Style;
-use crate::runner::{Event, ScenarioReport};
+use crate::outcome::{Event, ScenarioReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;

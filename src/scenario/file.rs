@@ -2,8 +2,8 @@
 //! errors. They are converted into the domain types of `model.rs`, which
 //! cannot be invalid; nothing here is used after that.
 
+use crate::deployment_file::{value_as, DeploymentFile, Dur, FaultFile, OneKeyVisitor};
 use crate::diag::{improve_message, strip_location};
-use crate::faults::{value_as, DeploymentFile, Dur, FaultFile, OneKeyVisitor};
 use mock_providers::Dialect;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
@@ -177,9 +177,19 @@ impl GatewayKind {
 
 impl<'de> Deserialize<'de> for GatewayKind {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GatewayKind, D::Error> {
-        let name = String::deserialize(d)?;
-        GatewayKind::from_name(&name)
-            .ok_or_else(|| serde::de::Error::unknown_variant(&name, GatewayKind::names()))
+        // A visitor, so an unknown name is reported where the value is.
+        struct Kind;
+        impl serde::de::Visitor<'_> for Kind {
+            type Value = GatewayKind;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a gateway kind ({})", GatewayKind::names().join(", "))
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<GatewayKind, E> {
+                GatewayKind::from_name(name)
+                    .ok_or_else(|| E::unknown_variant(name, GatewayKind::names()))
+            }
+        }
+        d.deserialize_str(Kind)
     }
 }
 

@@ -6,8 +6,8 @@ pub use super::file::Share;
 use super::file::{
     ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
 };
+use crate::deployment_file::{check_id, Dur};
 use crate::diag::{suggest, InputError, Source};
-use crate::faults::{check_id, Dur};
 use crate::gateway::adapter::GatewayConfig;
 pub use crate::gateway::command::CommandGateway;
 use crate::paths::PathClass;

@@ -7,7 +7,8 @@
 
 use crossfire::drill::DrillOptions;
 use crossfire::mock_providers::FailureClass;
-use crossfire::runner::{self, RunOptions, ScenarioReport};
+use crossfire::outcome::ScenarioReport;
+use crossfire::runner::{self, RunOptions};
 use std::io::{BufRead, BufReader, Read};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};

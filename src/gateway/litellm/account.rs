@@ -3,7 +3,7 @@
 //! served by gpt-4o" when the journal shows otherwise is worth knowing about.
 
 use crate::gateway::adapter::AccountCheck;
-use crate::paths::Path;
+use crate::paths::RequestPath;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What LiteLLM says about one request.
@@ -46,7 +46,7 @@ pub struct LitellmAccount {
 }
 
 impl AccountCheck for LitellmAccount {
-    fn disagreements(&self, path: &Path, headers: &BTreeMap<String, String>) -> Vec<String> {
+    fn disagreements(&self, path: &RequestPath, headers: &BTreeMap<String, String>) -> Vec<String> {
         match Account::from_headers(headers) {
             Some(a) => disagreements(path, &a, &self.deployment_at, &self.group_of),
             None => vec![],
@@ -58,7 +58,7 @@ impl AccountCheck for LitellmAccount {
 /// `deployment_at` maps an `api_base` LiteLLM was given to its deployment id;
 /// `group_of` maps a deployment id to its model group.
 pub fn disagreements(
-    path: &Path,
+    path: &RequestPath,
     account: &Account,
     deployment_at: &HashMap<String, String>,
     group_of: &HashMap<String, String>,
@@ -117,7 +117,7 @@ mod tests {
     use crate::paths::{classify, Step};
     use mock_providers::{FailureClass, Outcome};
 
-    fn path(steps: &[(&str, bool)]) -> Path {
+    fn path(steps: &[(&str, bool)]) -> RequestPath {
         let steps: Vec<Step> = steps
             .iter()
             .enumerate()
@@ -140,7 +140,7 @@ mod tests {
                 prompt_tokens: None,
             })
             .collect();
-        Path {
+        RequestPath {
             n: 1,
             marker: "xf:t:1".into(),
             traffic: 0,

@@ -2,7 +2,7 @@
 //! `x-portkey-retry-attempt-count`) held against what the providers saw.
 
 use crate::gateway::adapter::AccountCheck;
-use crate::paths::Path;
+use crate::paths::RequestPath;
 use std::collections::{BTreeMap, HashMap};
 
 /// What it takes to read Portkey's account: each target's place in the
@@ -14,7 +14,7 @@ pub struct PortkeyAccount {
 }
 
 impl AccountCheck for PortkeyAccount {
-    fn disagreements(&self, path: &Path, headers: &BTreeMap<String, String>) -> Vec<String> {
+    fn disagreements(&self, path: &RequestPath, headers: &BTreeMap<String, String>) -> Vec<String> {
         disagreements(path, headers, &self.leaf_at)
     }
 }
@@ -22,7 +22,7 @@ impl AccountCheck for PortkeyAccount {
 /// Portkey's `x-portkey-last-used-option-index` (`config.targets[1]`) and
 /// `x-portkey-retry-attempt-count` against the journal.
 pub fn disagreements(
-    path: &Path,
+    path: &RequestPath,
     headers: &BTreeMap<String, String>,
     leaf_at: &HashMap<String, String>,
 ) -> Vec<String> {

@@ -13,8 +13,8 @@
 use super::config::{Mode, Node, PortkeyConfig};
 use crate::gateway::litellm::lint::{streams, Prediction, Warning};
 use crate::paths::PathClass;
-use crate::scenario::{GroupIntent, Intent};
-use mock_providers::errors::{error_answer, ErrorContext};
+use crate::intent::{GroupIntent, Intent};
+use mock_providers::error_answers::{error_answer, ErrorContext};
 use mock_providers::{Dialect, FailureClass, Fault};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,8 +1,10 @@
 //! `crossfire mock` input: a small YAML file and/or flags that name
 //! deployments and their faults, validated whole before anything starts.
 
+use crate::deployment_file::{
+    check_id, parse_dialect, parse_fault_flag, DeploymentFile, FaultFile,
+};
 use crate::diag::{suggest, InputError, Source};
-use crate::faults::{check_id, parse_dialect, parse_fault_flag, DeploymentFile, FaultFile};
 use mock_providers::DeploymentSpec;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

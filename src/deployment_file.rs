@@ -1,5 +1,7 @@
-//! The file and flag forms of mock deployments, faults and schedules, shared by
-//! mock files and scenarios, and their conversion into `mock_providers` types.
+//! A mock deployment as files and flags write it: the deployment, its faults,
+//! their schedules and durations, shared by `crossfire mock` files and
+//! scenarios, and their conversion into `mock_providers` types
+//! (`DeploymentSpec`, `FaultRule`, `Schedule`).
 //!
 //! Serde types here mirror the file (unknown keys are errors); `into_*`
 //! functions check what serde cannot and return domain types that cannot be

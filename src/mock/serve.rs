@@ -1,7 +1,7 @@
-//! `crossfire mock`: serve mock deployments until SIGINT or SIGTERM, for a team
-//! that points a staging gateway at them by hand.
+//! `crossfire mock` serving: serve mock deployments until SIGINT or SIGTERM,
+//! for a team that points a staging gateway at them by hand.
 
-use crate::mockfile::MockPlan;
+use super::MockPlan;
 use mock_providers::{JournalConfig, MockError, MockSet};
 use std::io::Write;
 
