@@ -11,7 +11,7 @@ use crate::paths::{self, PathClass, RequestPath};
 use crate::records::RequestRecord;
 use crate::report::column_width;
 use crate::scenario::{ClientApi, Traffic};
-use crate::traffic::{self, Target};
+use crate::traffic;
 use mock_providers::{DeploymentSpec, FailureClass, Fault, JournalConfig, MockSet, Schedule};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};

@@ -10,7 +10,7 @@ use crate::paths::{self, RequestPath};
 use crate::records::RequestRecord;
 use crate::run_folder;
 use crate::scenario::Scenario;
-use crate::traffic::{self, Target};
+use crate::traffic;
 use crate::verdict::{self, Finding};
 use mock_providers::{journal, Attempt, JournalConfig, JournalStats, MockSet};
 use std::collections::{BTreeMap, HashMap};

@@ -40,7 +40,8 @@ pub fn mock_bases(deployments: &[Deployment], mocks: &MockSet) -> BTreeMap<Strin
 /// What the client calls: the gateway's URL and headers, keeping the answer
 /// headers it gives its account and cost in.
 pub fn target(gw: &RunningGateway) -> Target {
-    Target::new(gw.base_url.clone(), gw.headers.clone()).keeping(gw.account_headers, gw.cost_headers)
+    Target::new(gw.base_url.clone(), gw.headers.clone())
+        .keeping(gw.account_headers, gw.cost_headers)
 }
 
 /// Starts (or points at) the scenario's gateway over its running mocks.
@@ -69,7 +70,15 @@ pub async fn start_gateway(
         }
         Gateway::Config(c) => {
             let bases = mock_bases(&s.deployments, mocks);
-            start_config(c.config.as_ref(), &bases, run_dir, c.startup_timeout, opts, cancel).await
+            start_config(
+                c.config.as_ref(),
+                &bases,
+                run_dir,
+                c.startup_timeout,
+                opts,
+                cancel,
+            )
+            .await
         }
     }
 }

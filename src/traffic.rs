@@ -414,8 +414,8 @@ pub async fn one(
     record.cost = target
         .cost_headers
         .iter()
-    .find_map(|h| record.headers.get(*h))
-    .and_then(|c| c.parse().ok());
+        .find_map(|h| record.headers.get(*h))
+        .and_then(|c| c.parse().ok());
     let mut response = response;
     let mut bytes = Vec::new();
     let read_error = loop {

@@ -81,7 +81,9 @@ fn fault_for(class: FailureClass) -> Fault {
 
 #[test]
 fn real_clients_classify_every_failure_like_the_real_provider() {
-    let litellm = env(crossfire::gateway::litellm::env_spec(crossfire::gateway::litellm::VERSION));
+    let litellm = env(crossfire::gateway::litellm::env_spec(
+        crossfire::gateway::litellm::VERSION,
+    ));
     let sdks = env(PythonEnvSpec::sdks());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let specs: Vec<DeploymentSpec> = Dialect::ALL

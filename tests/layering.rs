@@ -166,3 +166,100 @@ fn nothing_below_the_traffic_driver_imports_it() {
         );
     }
 }
+
+/// Every top-level module of the library (`src/*.rs`, `src/*/`), `main.rs`,
+/// `lib.rs` and the binary's `cli/` left out.
+fn modules() -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for e in std::fs::read_dir(&src).unwrap().flatten() {
+        let p = e.path();
+        let name = p.file_stem().unwrap().to_string_lossy().to_string();
+        if ["main", "lib", "cli"].contains(&name.as_str()) {
+            continue;
+        }
+        // A folder is a module when it holds Rust (not `snapshots/`).
+        let rust_dir = p.is_dir()
+            && std::fs::read_dir(&p)
+                .unwrap()
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "rs"));
+        if rust_dir || p.extension().is_some_and(|x| x == "rs") {
+            names.insert(name);
+        }
+    }
+    names.into_iter().collect()
+}
+
+/// No import circle anywhere in the library: the modules can be put in an
+/// order where each imports only modules before it.
+#[test]
+fn no_module_is_in_an_import_circle() {
+    let all = modules();
+    let mut edges: std::collections::BTreeMap<String, BTreeSet<String>> = all
+        .iter()
+        .map(|m| {
+            let known: BTreeSet<String> =
+                imports(m).into_iter().filter(|d| all.contains(d)).collect();
+            (m.clone(), known)
+        })
+        .collect();
+    // Peel off modules that import nothing left; what remains is circular.
+    loop {
+        let leaves: Vec<String> = edges
+            .iter()
+            .filter(|(_, d)| d.is_empty())
+            .map(|(m, _)| m.clone())
+            .collect();
+        if leaves.is_empty() {
+            break;
+        }
+        for l in &leaves {
+            edges.remove(l);
+        }
+        for d in edges.values_mut() {
+            for l in &leaves {
+                d.remove(l);
+            }
+        }
+    }
+    assert!(
+        edges.is_empty(),
+        "modules in import circles (each with what it still imports): {edges:?}"
+    );
+}
+
+/// Nothing outside a gateway's own folder names it: the rest of crossfire
+/// asks the adapter (`gateway::adapter`), and `gateway/mod.rs` lists the
+/// adapters once.
+#[test]
+fn no_module_outside_a_gateways_folder_names_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let gateways: Vec<String> = std::fs::read_dir(src.join("gateway"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(gateways.len() >= 2, "{gateways:?}");
+    let mut files = vec![];
+    rust_files(&src, &mut files);
+    let mut offenders = vec![];
+    for f in files {
+        let rel = f.strip_prefix(&src).unwrap().to_string_lossy().to_string();
+        if rel == "gateway/mod.rs" || rel.starts_with("cli/") {
+            continue;
+        }
+        let text = without_test_items(&without_comments(&std::fs::read_to_string(&f).unwrap()));
+        for g in &gateways {
+            if rel.starts_with(&format!("gateway/{g}/")) {
+                continue;
+            }
+            let names = [format!("gateway::{g}::"), format!("super::{g}::")];
+            if names.iter().any(|n| text.contains(n.as_str())) {
+                offenders.push(format!("{rel} names gateway `{g}`"));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:#?}");
+}

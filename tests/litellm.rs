@@ -5,9 +5,9 @@
 mod support;
 
 use crossfire::drill::{self, CellVerdict};
+use crossfire::gateway::litellm::VERSION as LITELLM_VERSION;
 use crossfire::gateway::litellm::{config, lint};
 use crossfire::paths::PathClass;
-use crossfire::gateway::litellm::VERSION as LITELLM_VERSION;
 use mock_providers::FailureClass;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

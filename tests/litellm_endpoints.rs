@@ -6,8 +6,8 @@
 
 mod support;
 
-use crossfire::paths::PathClass;
 use crossfire::gateway::litellm::VERSION as LITELLM_VERSION;
+use crossfire::paths::PathClass;
 use mock_providers::{journal, Attempt, Traffic};
 
 /// The LiteLLM version every behaviour pinned here was measured on.

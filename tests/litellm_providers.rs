@@ -6,8 +6,8 @@
 mod support;
 
 use crossfire::drill::{self, CellVerdict};
-use crossfire::gateway::litellm::{config, isolate};
 use crossfire::gateway::litellm::VERSION as LITELLM_VERSION;
+use crossfire::gateway::litellm::{config, isolate};
 use mock_providers::FailureClass;
 use std::collections::BTreeSet;
 use std::path::PathBuf;

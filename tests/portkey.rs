@@ -5,10 +5,10 @@
 mod support;
 
 use crossfire::drill::{self, CellVerdict};
-use crossfire::gateway::portkey::config;
-use crossfire::paths::PathClass;
 use crossfire::gateway::litellm::VERSION as LITELLM_VERSION;
+use crossfire::gateway::portkey::config;
 use crossfire::gateway::portkey::VERSION as PORTKEY_VERSION;
+use crossfire::paths::PathClass;
 use mock_providers::FailureClass;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;

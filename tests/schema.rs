@@ -5,7 +5,7 @@
 
 mod support;
 
-use crossfire::provision::{self, PythonEnvSpec};
+use crossfire::provision;
 use std::path::Path;
 use std::process::Command;
 

@@ -165,7 +165,6 @@ impl RunningGateway {
         }
     }
 
-
     /// The version of the gateway that answered `records`: the one it
     /// reports, else the one its installed package says (LiteLLM sends
     /// `x-litellm-version` only on successes, so a run where every request

@@ -126,4 +126,3 @@ pub fn read_escapes(file: &Path) -> Vec<Escape> {
         })
         .collect()
 }
-

@@ -115,10 +115,7 @@ pub fn binary(
             });
         }
     }
-    let version = opts
-        .version
-        .clone()
-        .unwrap_or_else(|| VERSION.to_string());
+    let version = opts.version.clone().unwrap_or_else(|| VERSION.to_string());
     let spec = env_spec(&version);
     // Checks the installed versions too: what runs must be what was pinned.
     let env = provision::ensure_python_env(&spec, progress)?;
@@ -182,6 +179,9 @@ pub async fn start(
         // LiteLLM drops a zero `x-litellm-response-cost` but still sends the
         // `-original` figure: a model it cannot price shows as 0, not as
         // missing.
-        cost_headers: &["x-litellm-response-cost", "x-litellm-response-cost-original"],
+        cost_headers: &[
+            "x-litellm-response-cost",
+            "x-litellm-response-cost-original",
+        ],
     })
 }

@@ -11,9 +11,9 @@
 //!   exception that stops fallback.
 
 use super::config::{Mode, Node, PortkeyConfig};
-use crate::gateway::litellm::lint::{streams, Prediction, Warning};
-use crate::paths::PathClass;
 use crate::intent::{GroupIntent, Intent};
+use crate::lint::{streams, Prediction, Warning};
+use crate::paths::PathClass;
 use mock_providers::error_answers::{error_answer, ErrorContext};
 use mock_providers::{Dialect, FailureClass, Fault};
 use std::collections::{BTreeMap, BTreeSet};
@@ -517,7 +517,7 @@ pub fn warnings(cfg: &PortkeyConfig) -> Vec<Warning> {
                         _ => None,
                     };
                     if let Some(d) = first_dialect {
-                        let stranded: Vec<String> = crate::gateway::litellm::lint::DRILL_CLASSES
+                        let stranded: Vec<String> = crate::lint::DRILL_CLASSES
                             .iter()
                             .filter(|c| matches!(upstream(d, **c), Upstream::Status(s) if !codes.contains(&s) && s >= 400))
                             .map(|c| format!("{c} ({})", match upstream(d, *c) { Upstream::Status(s) => s, _ => 0 }))
