@@ -17,6 +17,11 @@ pub const LITELLM_VERSION: &str = "1.108.7";
 /// The Portkey gateway version crossfire installs (npm `@portkey-ai/gateway`).
 pub const PORTKEY_VERSION: &str = "1.15.2";
 
+/// The TensorZero version crossfire installs (PyPI `tensorzero`, whose wheel
+/// carries the Rust gateway). crossfire starts the gateway through a private
+/// helper of that wheel, so the pin is exact and checked after install.
+pub const TENSORZERO_VERSION: &str = "2026.6.0";
+
 /// Pins of the official SDKs used to judge the mocks' fidelity.
 pub const OPENAI_SDK_VERSION: &str = "3.57.0";
 /// See [`OPENAI_SDK_VERSION`].
@@ -107,6 +112,15 @@ impl PythonEnvSpec {
             name: format!("litellm-{version}"),
             requirements: vec![format!("litellm[proxy]=={version}")],
             expect: vec![("litellm".into(), version.into())],
+        }
+    }
+
+    /// The TensorZero Python package (with its embedded gateway) at a version.
+    pub fn tensorzero(version: &str) -> PythonEnvSpec {
+        PythonEnvSpec {
+            name: format!("tensorzero-{version}"),
+            requirements: vec![format!("tensorzero=={version}")],
+            expect: vec![("tensorzero".into(), version.into())],
         }
     }
 

@@ -8,6 +8,7 @@ pub mod process;
 pub mod secrets;
 pub mod sink;
 pub mod template;
+pub mod tensorzero;
 
 use crate::diag::InputError;
 use crate::scenario::{CommandGateway, Gateway, Scenario};
