@@ -3,6 +3,9 @@
 //! and started through a launcher script crossfire owns; the team's
 //! `tensorzero.toml` rewritten to the mocks.
 
+pub mod config;
+pub mod toml_src;
+
 use crate::provision::{self, PythonEnvSpec};
 use std::path::PathBuf;
 
