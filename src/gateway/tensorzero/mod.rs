@@ -4,6 +4,8 @@
 //! `tensorzero.toml` rewritten to the mocks.
 
 pub mod config;
+pub mod mapping;
+pub mod rewrite;
 pub mod toml_src;
 
 use crate::provision::{self, PythonEnvSpec};
