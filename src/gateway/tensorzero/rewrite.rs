@@ -56,9 +56,6 @@ pub fn rewrite(
     scrub(doc.as_item_mut(), "", false, &mut env_refs);
     let mut changes = Vec::new();
     for p in cfg.providers() {
-        let Some(base) = bases.get(&p.id).filter(|_| p.mapped.is_some()) else {
-            continue;
-        };
         let Some(t) = table_mut(doc.as_item_mut(), "models")
             .and_then(|m| table_mut(m, &p.model))
             .and_then(|m| table_mut(m, "providers"))
@@ -67,9 +64,17 @@ pub fn rewrite(
         else {
             continue;
         };
-        let (key, url) = mock_base_for(&p.kind, base);
-        set_keeping_comment(t, key, url);
-        set_keeping_comment(t, "api_key_location", format!("env::{KEY_ENV}"));
+        // Every entry that takes a key gets the dummy, mapped or not: an
+        // entry without `api_key_location` reads its type's default variable
+        // (`GOOGLE_AI_STUDIO_API_KEY`), and TensorZero refuses to start
+        // when it is missing.
+        if takes_api_key(&p.kind) {
+            set_keeping_comment(t, "api_key_location", format!("env::{KEY_ENV}"));
+        }
+        if let Some(base) = bases.get(&p.id).filter(|_| p.mapped.is_some()) {
+            let (key, url) = mock_base_for(&p.kind, base);
+            set_keeping_comment(t, key, url);
+        }
     }
     let root = doc.as_table_mut();
     if !root.get("gateway").is_some_and(Item::is_table_like) {
@@ -108,6 +113,13 @@ pub fn rewrite(
         env,
         changes,
     })
+}
+
+/// Whether a provider type reads an API key from `api_key_location`.
+fn takes_api_key(kind: &str) -> bool {
+    super::config::PROVIDER_TYPES
+        .iter()
+        .any(|(t, keys)| *t == kind && keys.contains(&"api_key_location"))
 }
 
 /// Sets a string, keeping the comments around the value it replaces.
