@@ -355,3 +355,186 @@ model_name = "gpt-4o"
         "TensorZero's usage analytics (howdy.tensorzero.com) must not be among them"
     );
 }
+
+/// One model per failure class, each `routing = [openai, anthropic]`.
+fn per_class_config(classes: &[mock_providers::FailureClass]) -> String {
+    let mut toml = String::new();
+    for c in classes {
+        toml.push_str(&format!(
+            "[models.{c}]\nrouting = [\"openai\", \"anthropic\"]\n\
+             [models.{c}.providers.openai]\ntype = \"openai\"\nmodel_name = \"gpt-4o\"\n\
+             timeouts = {{ non_streaming = {{ total_ms = 500 }}, streaming = {{ ttft_ms = 500 }} }}\n\
+             [models.{c}.providers.anthropic]\ntype = \"anthropic\"\nmodel_name = \"claude-sonnet-4-5\"\n\n"
+        ));
+    }
+    toml
+}
+
+/// TensorZero 2026.6.0 does not classify provider errors: every error
+/// status (400 overflow and content policy, 401, 429, 5xx, 529) and a
+/// provider timeout move the request to the next provider of `routing`
+/// after one attempt; no retry on the same provider.
+#[tokio::test]
+async fn every_provider_error_moves_to_the_next_provider_after_one_attempt() {
+    use mock_providers::FailureClass as F;
+    let classes = [
+        F::ServerError,
+        F::Overloaded,
+        F::RateLimit,
+        F::QuotaExhausted,
+        F::ContextOverflow,
+        F::ContentPolicy,
+        F::Auth,
+        F::Timeout,
+    ];
+    let faults: Vec<(String, Fault)> = classes
+        .iter()
+        .map(|c| {
+            let mut f = Fault::new(*c);
+            f.delay = Duration::from_secs(3);
+            (format!("{c}.openai"), f)
+        })
+        .collect();
+    let refs: Vec<(&str, Fault, Schedule)> = faults
+        .iter()
+        .map(|(id, f)| (id.as_str(), f.clone(), Schedule::Always))
+        .collect();
+    let r = rig(&per_class_config(&classes), &refs).await;
+    assert_measured_version(&r.gw);
+    for (n, c) in classes.iter().enumerate() {
+        let seen = r
+            .send(&tensorzero::client_model(&c.to_string()), n, false)
+            .await;
+        assert_eq!(seen.status, 200, "{c}: {}", seen.body);
+        assert_eq!(
+            seen.attempts,
+            [format!("{c}.openai {c}"), format!("{c}.anthropic ok")],
+            "{c}"
+        );
+    }
+}
+
+/// Every provider failing reaches the client as 502 whatever the upstream
+/// said (a 429 and its Retry-After are lost); a slow primary without any
+/// `timeouts` is waited for (TensorZero 2026.6.0's default outbound timeout
+/// is 15 minutes).
+#[tokio::test]
+async fn all_providers_failing_is_a_502_and_a_slow_primary_without_timeouts_is_waited_for() {
+    let mut slow = Fault::new(mock_providers::FailureClass::Timeout);
+    slow.delay = Duration::from_millis(1500);
+    let r = rig(
+        SINGLE,
+        &[
+            (
+                "solo.openai",
+                Fault::new(mock_providers::FailureClass::RateLimit),
+                Schedule::Always,
+            ),
+            ("claude.anthropic", slow, Schedule::Always),
+        ],
+    )
+    .await;
+    assert_measured_version(&r.gw);
+    for stream in [false, true] {
+        let seen = r
+            .send(
+                &tensorzero::client_model("solo"),
+                usize::from(stream),
+                stream,
+            )
+            .await;
+        assert_eq!(seen.status, 502, "stream {stream}: {}", seen.body);
+        assert!(
+            seen.body.contains("All model providers failed"),
+            "{}",
+            seen.body
+        );
+        assert_eq!(seen.attempts, ["solo.openai rate_limit"]);
+    }
+    let started = std::time::Instant::now();
+    let seen = r.send(&tensorzero::client_model("claude"), 3, false).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert_eq!(seen.attempts, ["claude.anthropic timeout"]);
+}
+
+/// A stream that breaks after its first events is not failed over: the
+/// client gets HTTP 200, an in-band `data: {"error": ...}` event, an empty
+/// chunk and `data: [DONE]`: a client that ignores the error event sees a
+/// complete, short answer (TensorZero 2026.6.0).
+#[tokio::test]
+async fn a_broken_stream_stays_on_its_provider_and_ends_with_done() {
+    use mock_providers::FailureClass as F;
+    let classes = [F::StreamCut, F::StreamError];
+    let refs: Vec<(String, Fault)> = classes
+        .iter()
+        .map(|c| (format!("{c}.openai"), Fault::new(*c)))
+        .collect();
+    let refs: Vec<(&str, Fault, Schedule)> = refs
+        .iter()
+        .map(|(id, f)| (id.as_str(), f.clone(), Schedule::Always))
+        .collect();
+    let r = rig(&per_class_config(&classes), &refs).await;
+    assert_measured_version(&r.gw);
+    for (n, c) in classes.iter().enumerate() {
+        let seen = r
+            .send(&tensorzero::client_model(&c.to_string()), n, true)
+            .await;
+        assert_eq!(seen.status, 200, "{c}");
+        assert_eq!(seen.attempts, [format!("{c}.openai {c}")], "{c}");
+        assert!(
+            seen.body.contains("data: {\"error\":"),
+            "{c}: {}",
+            seen.body
+        );
+        assert!(seen.done, "{c}: the stream ends with [DONE]");
+    }
+}
+
+/// A variant's `retries` repeat its whole model (N + 1 attempts), then
+/// another variant is tried; with no other variant the client gets 502.
+/// With `experimentation` static candidate + fallback variants the order is
+/// fixed (without it the first variant is drawn at random).
+#[tokio::test]
+async fn variant_retries_repeat_the_model_then_the_fallback_variant_serves() {
+    let toml = format!(
+        "{SINGLE}\n[functions.ordered]\ntype = \"chat\"\n\
+         [functions.ordered.variants.main]\ntype = \"chat_completion\"\nmodel = \"solo\"\n\
+         retries = {{ num_retries = 2, max_delay_s = 0.1 }}\n\
+         [functions.ordered.variants.backup]\ntype = \"chat_completion\"\nmodel = \"claude\"\n\
+         [functions.ordered.experimentation]\ntype = \"static\"\ncandidate_variants = [\"main\"]\nfallback_variants = [\"backup\"]\n"
+    );
+    let r = rig(
+        &toml,
+        &[(
+            "solo.openai",
+            Fault::new(mock_providers::FailureClass::RateLimit),
+            Schedule::Always,
+        )],
+    )
+    .await;
+    assert_measured_version(&r.gw);
+    for n in 0..3 {
+        let seen = r
+            .send(&tensorzero::client_function("ordered"), n, false)
+            .await;
+        assert_eq!(seen.status, 200, "{}", seen.body);
+        assert_eq!(
+            seen.attempts,
+            [
+                "solo.openai rate_limit",
+                "solo.openai rate_limit",
+                "solo.openai rate_limit",
+                "claude.anthropic ok"
+            ]
+        );
+    }
+    let seen = r
+        .send(&tensorzero::client_function("pinned"), 9, false)
+        .await;
+    assert_eq!(seen.status, 502, "{}", seen.body);
+    assert_eq!(
+        seen.attempts,
+        ["solo.openai rate_limit", "solo.openai rate_limit"]
+    );
+}
