@@ -399,12 +399,21 @@ async fn every_provider_error_moves_to_the_next_provider_after_one_attempt() {
         .iter()
         .map(|(id, f)| (id.as_str(), f.clone(), Schedule::Always))
         .collect();
-    let r = rig(&per_class_config(&classes), &refs).await;
+    let toml = per_class_config(&classes);
+    let r = rig(&toml, &refs).await;
     assert_measured_version(&r.gw);
+    let cfg = config::read(config::TomlSource::from_text("t.toml".into(), toml)).unwrap();
     for (n, c) in classes.iter().enumerate() {
-        let seen = r
-            .send(&tensorzero::client_model(&c.to_string()), n, false)
-            .await;
+        let group = tensorzero::client_model(&c.to_string());
+        let seen = r.send(&group, n, false).await;
+        // lint's literal prediction is what the gateway did.
+        let p = tensorzero::lint::predict(&cfg, &group, *c).unwrap();
+        assert_eq!(
+            p.text,
+            format!("{c}.openai -> {c}.anthropic (anthropic) 200"),
+            "{c}"
+        );
+        assert_eq!(seen.status, p.client_status, "{c}: {}", seen.body);
         assert_eq!(seen.status, 200, "{c}: {}", seen.body);
         assert_eq!(
             seen.attempts,

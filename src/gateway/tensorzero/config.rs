@@ -6,7 +6,7 @@
 //! `/work/notes/tensorzero.md`). Sections crossfire does not need
 //! (`gateway`, `metrics`, `tools`, ...) are kept as they are.
 
-use super::toml_src::TomlSource;
+pub use super::toml_src::TomlSource;
 use crate::diag::{suggest, InputError};
 use mock_providers::Dialect;
 use std::path::Path;
