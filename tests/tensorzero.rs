@@ -547,3 +547,40 @@ async fn variant_retries_repeat_the_model_then_the_fallback_variant_serves() {
         ["solo.openai rate_limit", "solo.openai rate_limit"]
     );
 }
+
+/// A drill cell's copy runs on the real gateway and reaches its own mocks.
+#[tokio::test]
+async fn an_isolated_cell_reaches_its_own_mock() {
+    let cfg = config::read(config::TomlSource::from_text(
+        "t.toml".into(),
+        ROUTED.to_string(),
+    ))
+    .unwrap();
+    let cells = [
+        tensorzero::client_model("gpt"),
+        tensorzero::client_model("gpt"),
+    ];
+    let isolated = tensorzero::isolate::isolate(&cfg, &cells).unwrap();
+    let text = isolated.src.text.clone();
+    let r = rig(
+        &text,
+        &[(
+            "gpt.openai--cell1",
+            Fault::new(mock_providers::FailureClass::RateLimit),
+            Schedule::Always,
+        )],
+    )
+    .await;
+    let seen = r
+        .send(&tensorzero::client_model("gpt--cell1"), 1, false)
+        .await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert_eq!(
+        seen.attempts,
+        ["gpt.openai--cell1 rate_limit", "gpt.anthropic--cell1 ok"]
+    );
+    let seen = r
+        .send(&tensorzero::client_model("gpt--cell0"), 2, false)
+        .await;
+    assert_eq!(seen.attempts, ["gpt.openai--cell0 ok"]);
+}

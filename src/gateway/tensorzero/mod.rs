@@ -6,6 +6,7 @@
 //! `HTTPS_PROXY`), with TensorZero's usage analytics turned off.
 
 pub mod config;
+pub mod isolate;
 pub mod lint;
 
 pub mod mapping;
