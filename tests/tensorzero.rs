@@ -584,3 +584,65 @@ async fn an_isolated_cell_reaches_its_own_mock() {
         .await;
     assert_eq!(seen.attempts, ["gpt.openai--cell0 ok"]);
 }
+
+fn example(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/tensorzero")
+        .join(name)
+}
+
+/// The example a new user starts from runs on TensorZero 2026.6.0 and
+/// crosses to Anthropic when OpenAI rate-limits; its function keeps a
+/// cross-provider promise.
+#[tokio::test]
+async fn the_example_config_runs_and_crosses_providers() {
+    let text = std::fs::read_to_string(example("tensorzero.toml")).unwrap();
+    let r = rig(
+        &text,
+        &[(
+            "gpt-4o.openai",
+            Fault::new(mock_providers::FailureClass::RateLimit),
+            Schedule::Always,
+        )],
+    )
+    .await;
+    assert_measured_version(&r.gw);
+    let seen = r.send(&tensorzero::client_model("gpt-4o"), 1, false).await;
+    assert_eq!(
+        seen.attempts,
+        ["gpt-4o.openai rate_limit", "gpt-4o.anthropic ok"]
+    );
+    let seen = r.send(&tensorzero::client_function("chat"), 2, false).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    assert_eq!(seen.attempts, ["claude-sonnet.anthropic ok"]);
+}
+
+/// The same-provider example: four places to go on paper, one provider.
+/// lint predicts a "successful" fallback that stays on OpenAI, warns that
+/// routing moves only within OpenAI, and derives no cross-provider promise
+/// (nothing in the config can keep one).
+#[test]
+fn the_same_provider_example_is_a_failover_illusion() {
+    let cfg = config::load(&example("same-provider.toml")).unwrap();
+    let p = tensorzero::lint::predict(
+        &cfg,
+        &tensorzero::client_function("chat"),
+        mock_providers::FailureClass::RateLimit,
+    )
+    .unwrap();
+    // "Fallback successful", and it never left OpenAI.
+    assert_eq!(p.text, "gpt-4o.primary -> gpt-4o.secondary (openai) 200");
+    assert_eq!(p.outcome, crossfire::paths::PathClass::FellBackSameProvider);
+    let intent = tensorzero::lint::intent(&cfg, &crossfire::gateway::litellm::lint::DRILL_CLASSES);
+    assert!(
+        intent.is_empty(),
+        "nothing in it can leave OpenAI: {intent:#?}"
+    );
+    let warnings = tensorzero::lint::warnings(&cfg);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.message.contains("moves only within openai")),
+        "{warnings:#?}"
+    );
+}
