@@ -646,3 +646,145 @@ fn the_same_provider_example_is_a_failover_illusion() {
         "{warnings:#?}"
     );
 }
+
+/// Runs crossfire's launcher on `toml` with the pinned gateway: `Ok` when it
+/// came up (then it is stopped), `Err(log)` when it refused.
+fn launch_once(toml: &str, pinned: &str) -> Result<(), String> {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tensorzero.toml");
+    std::fs::write(&config, toml).unwrap();
+    let launcher = dir.path().join("launch.py");
+    std::fs::write(&launcher, tensorzero::LAUNCHER).unwrap();
+    let install = tensorzero::install(&mut |_| {}).unwrap();
+    let mut child = std::process::Command::new(&install.python)
+        .arg(&launcher)
+        .arg(&config)
+        .arg(pinned)
+        .env_clear()
+        .env("TENSORZERO_DISABLE_PSEUDONYMOUS_USAGE_ANALYTICS", "1")
+        .env("OPENAI_API_KEY", "sk-crossfire-dummy")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Up to the ready line, or the end when the launcher gives up.
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut ready = false;
+    for line in std::io::BufRead::lines(out).map_while(Result::ok) {
+        if line.contains("crossfire_tensorzero") {
+            ready = true;
+            break;
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let _ = child.kill();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = child.wait();
+    if ready {
+        Ok(())
+    } else {
+        Err(format!("{seen}{err}"))
+    }
+}
+
+/// crossfire refuses what TensorZero 2026.6.0 refuses, and a config using
+/// every common provider key, timeouts at every level, retries and
+/// experimentation is accepted by both.
+#[test]
+fn crossfire_and_tensorzero_refuse_the_same_configs() {
+    let good = r#"
+[models.m]
+routing = ["p"]
+timeouts = { non_streaming = { total_ms = 5000 }, streaming = { ttft_ms = 1000, total_ms = 9000 } }
+skip_relay = true
+
+[models.m.providers.p]
+type = "openai"
+model_name = "gpt-4o"
+api_base = "http://127.0.0.1:9/v1/"
+extra_body = [{ pointer = "/x", value = 1 }]
+extra_headers = [{ name = "x-team", value = "a" }]
+cost = []
+batch_cost = []
+discard_unknown_chunks = true
+timeouts = { non_streaming = { total_ms = 1000 } }
+
+[functions.f]
+type = "chat"
+
+[functions.f.variants.v]
+type = "chat_completion"
+model = "m"
+retries = { num_retries = 2, max_delay_s = 0.5 }
+timeouts = { non_streaming = { total_ms = 2000 } }
+
+[functions.f.experimentation]
+type = "static"
+candidate_variants = ["v"]
+fallback_variants = []
+"#;
+    let read = |t: &str| config::read(config::TomlSource::from_text("t.toml".into(), t.into()));
+    read(good).unwrap();
+    launch_once(good, MEASURED_ON).unwrap();
+    let bad = [
+        ("modles = 1\n", "unknown field `modles`"),
+        (
+            "[functions.f]\ntype = \"chat\"\n[functions.f.variants.v]\ntype = \"chat_completion\"\nmodel = \"openai::gpt-4o\"\nweight = 1.0\n[functions.f.experimentation]\ntype = \"static\"\ncandidate_variants = [\"v\"]\n",
+            "Cannot mix `experimentation` configuration with individual variant `weight`",
+        ),
+        (
+            "[models.m]\nrouting = [\"q\"]\n[models.m.providers.p]\ntype = \"openai\"\nmodel_name = \"x\"\n",
+            "does not exist in `providers`",
+        ),
+        (
+            "[models.m]\nrouting = [\"p\"]\n[models.m.providers.p]\ntype = \"openai\"\nmodel_name = \"x\"\n[models.m.providers.q]\ntype = \"openai\"\nmodel_name = \"x\"\n",
+            "is not listed in `routing`",
+        ),
+        (
+            "[models.m]\nrouting = [\"p\"]\n[models.m.providers.p]\ntype = \"groq\"\nmodel_name = \"x\"\napi_base = \"http://h\"\n",
+            "unknown field `api_base`",
+        ),
+        (
+            "[models.m]\nrouting = [\"p\"]\ntimeouts = { non_streaming = { total = 1 } }\n[models.m.providers.p]\ntype = \"openai\"\nmodel_name = \"x\"\n",
+            "unknown field `total`",
+        ),
+        (
+            "[functions.f]\ntype = \"chat\"\n[functions.f.variants.v]\ntype = \"chat_completion\"\nmodel = \"nope\"\n",
+            "not found in model table",
+        ),
+        (
+            "[functions.f]\ntype = \"chat\"\n[functions.f.variants.v]\ntype = \"chat_completion\"\nmodel = \"openai::gpt-4o\"\ntemprature = 1\n",
+            "unknown field `temprature`",
+        ),
+    ];
+    for (toml, tensorzero_says) in bad {
+        let ours = read(toml).unwrap_err().to_string();
+        let theirs = launch_once(toml, MEASURED_ON).unwrap_err();
+        assert!(
+            theirs.contains(tensorzero_says),
+            "TensorZero on\n{toml}\nsaid: {theirs}"
+        );
+        assert!(ours.starts_with("t.toml:"), "{ours}");
+    }
+}
+
+/// The launcher drives a private helper: another installed version stops it
+/// with a message naming both versions, before anything starts.
+#[test]
+fn the_launcher_refuses_a_version_it_was_not_written_for() {
+    let err = launch_once("", "2099.1.0").unwrap_err();
+    assert!(
+        err.contains("tensorzero 2026.6.0 is installed, crossfire was written for 2099.1.0"),
+        "{err}"
+    );
+}

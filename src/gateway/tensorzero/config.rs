@@ -791,6 +791,21 @@ impl Reader<'_> {
         if let Some(ev) = get(t, "experimentation") {
             let epath = format!("{path}.experimentation");
             let et = self.table(ev, &epath)?;
+            let weighted: Vec<&str> = variants
+                .iter()
+                .filter(|v| v.weight.is_some())
+                .map(|v| v.name.as_str())
+                .collect();
+            if !weighted.is_empty() {
+                return Err(self.err(
+                    ev.span(),
+                    format!(
+                        "`{epath}` cannot be mixed with `weight` on variants ({}): TensorZero {} refuses to start; keep one of the two (`weight` is deprecated)",
+                        weighted.join(", "),
+                        crate::provision::TENSORZERO_VERSION
+                    ),
+                ));
+            }
             if let Some(tv) = get(et, "type") {
                 let kind = self.string(tv, &format!("{epath}.type"))?;
                 if !EXPERIMENTATION_TYPES.contains(&kind.as_str()) {
