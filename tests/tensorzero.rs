@@ -156,6 +156,7 @@ async fn the_pinned_gateway_starts_on_loopback_and_answers_from_its_mock() {
         r.gw.base_url
     );
     assert!(r.gw.startup < Duration::from_secs(5), "{:?}", r.gw.startup);
+    eprintln!("TensorZero ready after {:?}", r.gw.startup);
     let seen = r.send(&tensorzero::client_model("gpt"), 1, false).await;
     assert_eq!(seen.status, 200, "{}", seen.body);
     assert_eq!(seen.attempts, ["gpt.openai ok"]);

@@ -714,6 +714,8 @@ impl Reader<'_> {
         let upstream = match kind.as_str() {
             "azure" => text("deployment_id")?,
             "aws_bedrock" | "gcp_vertex_anthropic" | "gcp_vertex_gemini" => text("model_id")?,
+            // TGI serves one model; TensorZero 2026.6.0 asks for it as `tgi`.
+            "tgi" => Some("tgi".to_string()),
             _ => text("model_name")?,
         };
         let timeouts = match get(t, "timeouts") {
