@@ -789,3 +789,57 @@ fn the_launcher_refuses_a_version_it_was_not_written_for() {
         "{err}"
     );
 }
+
+/// The launcher ends when its parent dies, even one that cannot clean up
+/// (killed at once): nothing of TensorZero outlives crossfire.
+#[test]
+fn the_launcher_dies_with_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tensorzero.toml");
+    std::fs::write(&config, "").unwrap();
+    let launcher = dir.path().join("launch.py");
+    std::fs::write(&launcher, tensorzero::LAUNCHER).unwrap();
+    let install = tensorzero::install(&mut |_| {}).unwrap();
+    let pid_file = dir.path().join("pid");
+    // The shell starts the launcher, waits for its ready line, and is killed.
+    let script = format!(
+        "'{py}' '{l}' '{c}' {MEASURED_ON} > '{out}' 2>&1 & echo $! > '{pid}'; \
+         for i in $(seq 100); do grep -q crossfire_tensorzero '{out}' && break; sleep 0.1; done; kill -9 $$",
+        py = install.python.display(),
+        l = launcher.display(),
+        c = config.display(),
+        out = dir.path().join("out").display(),
+        pid = pid_file.display(),
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TENSORZERO_DISABLE_PSEUDONYMOUS_USAGE_ANALYTICS", "1")
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the parent shell was killed");
+    let out = std::fs::read_to_string(dir.path().join("out")).unwrap_or_default();
+    assert!(
+        out.contains("crossfire_tensorzero"),
+        "it was running: {out}"
+    );
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    // Gone, or a zombie nobody reaps (PID 1 in some containers does not).
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map(|s| {
+                !s.lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
+            .unwrap_or(false)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!running(), "the launcher {pid} outlived its parent");
+}

@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 # The signature of `tensorzero._start_http_gateway` in tensorzero 2026.6.0.
 EXPECTED_SIGNATURE = "(*, config_file, clickhouse_url, postgres_url, valkey_url, async_setup)"
@@ -30,20 +31,24 @@ def fail(message, code=3):
 
 
 def die_with_parent():
-    """SIGTERM when crossfire dies (crossfire's watcher ends the group too)."""
+    """SIGKILL when the parent (crossfire) dies; crossfire's watcher ends the
+    group too, and the main loop also leaves when the parent changes. The
+    gateway has nothing to flush (observability is off), so nothing is lost."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError, ctypes.ArgumentError):
         pass
-    if os.getppid() == 1:
+    parent = os.getppid()
+    if parent == 1:
         sys.exit(0)
+    return parent
 
 
 def main():
     if len(sys.argv) != 3:
         fail("usage: launch.py CONFIG PINNED_VERSION", 2)
     config, pinned = sys.argv[1], sys.argv[2]
-    die_with_parent()
+    parent = die_with_parent()
     try:
         installed = importlib.metadata.version("tensorzero")
     except importlib.metadata.PackageNotFoundError:
@@ -81,9 +86,11 @@ def main():
         json.dumps({"crossfire_tensorzero": {"base_url": base_url, "version": installed, "pid": os.getpid()}}),
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:
-        signal.pause()
+    # os._exit: interpreter shutdown would wait on the gateway's threads.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 if __name__ == "__main__":
