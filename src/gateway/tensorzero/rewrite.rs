@@ -267,3 +267,76 @@ endpoint = "env::AZURE_OPENAI_ENDPOINT"
         assert_eq!(again.models[0].providers.len(), 3);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::super::config::read;
+    use super::super::toml_src::TomlSource;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kind() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            Just("openai"),
+            Just("anthropic"),
+            Just("azure"),
+            Just("vllm"),
+            Just("sglang"),
+            Just("groq"),
+        ]
+    }
+
+    fn models() -> impl Strategy<Value = Vec<(String, Vec<(String, &'static str)>)>> {
+        let name = "[a-z][a-z0-9.:_-]{0,6}";
+        prop::collection::btree_map(name, prop::collection::btree_map(name, kind(), 1..4), 1..4)
+            .prop_map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| (k, v.into_iter().collect()))
+                    .collect()
+            })
+    }
+
+    proptest! {
+        /// Whatever the names (dots and colons included), every mapped entry
+        /// ends at its own mock, under the same deployment id.
+        #[test]
+        fn every_mapped_entry_points_at_its_own_mock(models in models()) {
+            let mut toml = String::new();
+            for (m, providers) in &models {
+                let routing: Vec<String> = providers.iter().map(|(p, _)| format!("{p:?}")).collect();
+                toml.push_str(&format!("[models.{m:?}]\nrouting = [{}]\n", routing.join(", ")));
+                for (p, kind) in providers {
+                    toml.push_str(&format!("[models.{m:?}.providers.{p:?}]\ntype = {kind:?}\n"));
+                    if *kind == "azure" {
+                        toml.push_str("deployment_id = \"d\"\nendpoint = \"https://x.openai.azure.com\"\n");
+                    } else {
+                        toml.push_str("model_name = \"gpt-4o\"\n");
+                    }
+                }
+            }
+            let cfg = read(TomlSource::from_text("t.toml".into(), toml)).unwrap();
+            let bases: BTreeMap<String, String> = cfg
+                .providers()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), format!("http://127.0.0.1:{}", 1000 + i)))
+                .collect();
+            let r = rewrite(&cfg, &bases).unwrap();
+            let again = read(TomlSource::from_text("t.toml".into(), r.text)).unwrap();
+            prop_assert_eq!(again.providers().count(), cfg.providers().count());
+            for (before, after) in cfg.providers().zip(again.providers()) {
+                prop_assert_eq!(&before.id, &after.id);
+                // An `openai` entry's provider comes from its host, which is
+                // now the mock's: only the other types keep theirs.
+                if before.kind != "openai" {
+                    prop_assert_eq!(&before.mapped, &after.mapped);
+                }
+                if before.mapped.is_some() {
+                    let (_, url) = mock_base_for(&before.kind, &bases[&before.id]);
+                    prop_assert_eq!(after.base.as_deref(), Some(url.as_str()));
+                } else {
+                    prop_assert_eq!(&after.base, &before.base);
+                }
+            }
+        }
+    }
+}
