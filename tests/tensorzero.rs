@@ -843,3 +843,40 @@ fn the_launcher_dies_with_its_parent() {
     }
     assert!(!running(), "the launcher {pid} outlived its parent");
 }
+
+/// A model-level timeout covers all its providers: when it fires the model
+/// fails with 502, the next provider of `routing` is not tried (TensorZero
+/// 2026.6.0; a provider-level timeout moves on, see above).
+#[tokio::test]
+async fn a_model_level_timeout_fails_the_model_without_trying_the_next_provider() {
+    let toml = r#"
+[models.m]
+routing = ["openai", "anthropic"]
+timeouts = { non_streaming = { total_ms = 500 } }
+
+[models.m.providers.openai]
+type = "openai"
+model_name = "gpt-4o"
+
+[models.m.providers.anthropic]
+type = "anthropic"
+model_name = "claude-sonnet-4-5"
+"#;
+    let mut slow = Fault::new(mock_providers::FailureClass::Timeout);
+    slow.delay = Duration::from_secs(2);
+    let r = rig(toml, &[("m.openai", slow, Schedule::Always)]).await;
+    assert_measured_version(&r.gw);
+    let seen = r.send(&tensorzero::client_model("m"), 1, false).await;
+    assert_eq!(seen.status, 502, "{}", seen.body);
+    assert!(seen.body.contains("timed out"), "{}", seen.body);
+    assert_eq!(seen.attempts, ["m.openai timeout"]);
+    let cfg = config::read(config::TomlSource::from_text("t.toml".into(), toml.into())).unwrap();
+    let p = tensorzero::lint::predict(
+        &cfg,
+        &tensorzero::client_model("m"),
+        mock_providers::FailureClass::Timeout,
+    )
+    .unwrap();
+    assert_eq!(p.client_status, seen.status);
+    assert_eq!(p.text, "m.openai -> client 502");
+}

@@ -113,6 +113,8 @@ struct Walk {
     served: Option<String>,
     broken_stream: bool,
     waited: bool,
+    /// The model whose own `timeouts` failed it as a whole.
+    model_timed_out: Option<String>,
 }
 
 fn walk_model(
@@ -138,10 +140,16 @@ fn walk_model(
                 w.broken_stream = true;
                 return;
             }
-            if class == FailureClass::Timeout && !p.timeouts.any() && !m.timeouts.any() {
-                // Nothing cuts the wait: the slow answer arrives and is used.
-                w.waited = true;
-                w.served = Some(p.id.clone());
+            if class == FailureClass::Timeout && !p.timeouts.any() {
+                if m.timeouts.any() {
+                    // The model's own timeout covers all its providers: when
+                    // it fires the model fails, no next provider is tried.
+                    w.model_timed_out = Some(m.name.clone());
+                } else {
+                    // Nothing cuts the wait: the slow answer arrives and is used.
+                    w.waited = true;
+                    w.served = Some(p.id.clone());
+                }
                 return;
             }
         }
@@ -168,6 +176,7 @@ pub fn predict(
         served: None,
         broken_stream: false,
         waited: false,
+        model_timed_out: None,
     };
     for (m, tries, _) in &plan {
         walk_model(m, &faulted, class, *tries, &mut w);
@@ -227,6 +236,8 @@ pub fn predict(
         format!("the stream broke after its first events: TensorZero {} passes an in-band error and ends with [DONE], without fallback", version())
     } else if w.waited {
         format!("no `timeouts` on `{}`: TensorZero {} waits for the slow answer (up to global_outbound_http_timeout_ms, 15 minutes by default)", primary.path, version())
+    } else if let Some(m) = w.model_timed_out.as_ref().filter(|_| fallback.is_none()) {
+        format!("the model-level `timeouts` of `models.{m}` covers all its providers: TensorZero {} fails the model when it fires, without trying the next provider (set `timeouts` on each provider to move on)", version())
     } else if fallback.is_some() {
         format!(
             "TensorZero {} moves to the next provider of `routing` after any provider error",
@@ -414,6 +425,19 @@ pub fn warnings(cfg: &TensorzeroConfig) -> Vec<Warning> {
                 ),
             });
         }
+        if m.providers.len() > 1
+            && m.timeouts.any()
+            && m.providers.iter().any(|p| !p.timeouts.any())
+        {
+            out.push(Warning {
+                line: m.line,
+                message: format!(
+                    "`models.{}` has model-level `timeouts`: when they fire the whole model fails (502) and the next provider of `routing` is not tried (TensorZero {}); set `timeouts` on each provider to move on",
+                    m.name,
+                    version()
+                ),
+            });
+        }
         if m.providers.len() > 1 && !m.timeouts.any() {
             if let Some(p) = m.providers.iter().find(|p| !p.timeouts.any()) {
                 out.push(Warning {
@@ -560,6 +584,19 @@ fallback_variants = ["backup"]
         assert_eq!(f.outcome, PathClass::CrossedProvider);
         assert_eq!(f.attempts, 3);
         assert!(!f.nondeterministic);
+    }
+
+    #[test]
+    fn a_model_level_timeout_fails_the_model_instead_of_moving_on() {
+        let c = cfg("[models.m]\nrouting = [\"a\", \"b\"]\ntimeouts = { non_streaming = { total_ms = 500 } }\n[models.m.providers.a]\ntype = \"openai\"\nmodel_name = \"gpt-4o\"\n[models.m.providers.b]\ntype = \"anthropic\"\nmodel_name = \"claude-sonnet-4-5\"\n");
+        let p = predict(&c, "tensorzero::model_name::m", FailureClass::Timeout).unwrap();
+        assert_eq!(p.text, "m.a -> client 502");
+        assert!(
+            p.why
+                .starts_with("the model-level `timeouts` of `models.m`"),
+            "{}",
+            p.why
+        );
     }
 
     #[test]
