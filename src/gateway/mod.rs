@@ -12,6 +12,7 @@ pub mod process;
 pub mod secrets;
 pub mod sink;
 pub mod template;
+pub mod tensorzero;
 
 use crate::diag::InputError;
 use process::ProcessGuard;
@@ -53,7 +54,11 @@ pub use secrets::{is_secret_key, DUMMY_KEY};
 
 /// Every gateway crossfire runs from a team's own config. Adding one is a
 /// folder under `src/gateway/` and a line here.
-pub const ADAPTERS: &[&dyn adapter::Adapter] = &[&litellm::Litellm, &portkey::Portkey];
+pub const ADAPTERS: &[&dyn adapter::Adapter] = &[
+    &litellm::Litellm,
+    &portkey::Portkey,
+    &tensorzero::Tensorzero,
+];
 
 /// The adapter a `--gateway` / `gateway.kind` word names.
 pub fn adapter_named(name: &str) -> Option<&'static dyn adapter::Adapter> {
