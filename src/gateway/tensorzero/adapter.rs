@@ -98,6 +98,28 @@ fn host_of(provider: &str) -> &'static str {
     }
 }
 
+/// The longest timeout the config sets anywhere, in seconds: a timeout
+/// cell's slow answer outlasts it, so the timeout really fires.
+fn longest_timeout(cfg: &TensorzeroConfig) -> Option<f64> {
+    let of = |t: &tz_config::Timeouts| {
+        [
+            t.non_streaming_total_ms,
+            t.streaming_ttft_ms,
+            t.streaming_total_ms,
+        ]
+    };
+    cfg.models
+        .iter()
+        .flat_map(|m| {
+            of(&m.timeouts)
+                .into_iter()
+                .chain(m.providers.iter().flat_map(|p| of(&p.timeouts)))
+        })
+        .flatten()
+        .max()
+        .map(|ms| ms as f64 / 1000.0)
+}
+
 /// The deployments of a config and what stays unmapped.
 fn mapped(cfg: &TensorzeroConfig, allow_unmapped: bool) -> Result<Mapped, InputError> {
     let (deployments, unmapped) = mapping::deployments(cfg, allow_unmapped)?;
@@ -258,7 +280,7 @@ impl GatewayConfig for TensorzeroConfig {
             deployments,
             routes,
             group_of,
-            timeout: None,
+            timeout: longest_timeout(self),
         })
     }
 }
