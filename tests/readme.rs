@@ -381,19 +381,59 @@ fn the_readme_portkey_commands_run() {
     assert!(run.join("crossfire-seal.cjs").is_file());
 }
 
+#[test]
+fn the_readme_tensorzero_commands_run() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire lint --gateway tensorzero examples/tensorzero/tensorzero.toml",
+        cwd.path(),
+    );
+    // Warnings (no timeout on Claude, broken streams) exit 1.
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("(TensorZero 2026.6.0 rules;"), "{stdout}");
+    let (code, stdout, stderr) = readme(
+        "crossfire run examples/tensorzero/rate-limit-crosses.yaml",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "PASS tensorzero-rate-limit-crosses (tensorzero 2026.6.0 gateway, 6 requests"
+        ),
+        "{stdout}"
+    );
+    let (code, stdout, _) = readme(
+        "crossfire drill --gateway tensorzero --config examples/tensorzero/tensorzero.toml",
+        cwd.path(),
+    );
+    assert!(
+        stdout.contains("(tensorzero 2026.6.0, started in"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("30 cells: 8 Failover Illusion, 0 unlike the prediction"),
+        "{stdout}"
+    );
+    assert_eq!(code, 1, "findings exit 1: {stdout}");
+    let run = run_folders(cwd.path()).pop().unwrap();
+    assert!(run.join("crossfire-tensorzero-launch.py").is_file());
+}
+
 /// `compare` with the default run folder once failed with the run folder
 /// joined twice (`crossfire-runs/<time>/litellm/crossfire-runs/...`).
 #[test]
 fn the_readme_compare_and_tax_run_from_a_fresh_folder() {
     let cwd = fresh();
     let (code, stdout, stderr) = readme(
-        "crossfire compare --gateways litellm,portkey --markdown compare.md",
+        "crossfire compare --gateways litellm,portkey,tensorzero --markdown compare.md",
         cwd.path(),
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let md = std::fs::read_to_string(cwd.path().join("compare.md")).unwrap();
+    // Three columns, one per gateway.
+    assert!(md.contains("| | litellm | portkey | tensorzero |"), "{md}");
     assert!(
-        md.contains("| failover on rate_limit | crossed | crossed |"),
+        md.contains("| failover on rate_limit | crossed | crossed | crossed |"),
         "{md}"
     );
     let run = run_folders(cwd.path()).pop().unwrap();
