@@ -872,12 +872,7 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
     if !r.warnings.is_empty() {
         s.push_str("\nconfig warnings:\n");
         for w in &r.warnings {
-            let at = if w.line > 0 {
-                format!("line {}: ", w.line)
-            } else {
-                String::new()
-            };
-            s.push_str(&format!("  {at}{}\n", w.message));
+            s.push_str(&format!("  {}\n", w.line_text()));
         }
     }
     for e in &r.escaped {

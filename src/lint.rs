@@ -87,6 +87,30 @@ pub struct Warning {
     pub message: String,
 }
 
+impl Warning {
+    /// The warning as a report line: `line 12: ...` (no line for the whole
+    /// file).
+    pub fn line_text(&self) -> String {
+        if self.line > 0 {
+            format!("line {}: {}", self.line, self.message)
+        } else {
+            self.message.clone()
+        }
+    }
+}
+
+/// Every prediction of a config: each group with each drill class, in
+/// order, where `predict` has one.
+pub fn predictions(
+    groups: &[String],
+    predict: impl Fn(&str, FailureClass) -> Option<Prediction>,
+) -> Vec<Prediction> {
+    groups
+        .iter()
+        .flat_map(|g| DRILL_CLASSES.iter().filter_map(|c| predict(g, *c)))
+        .collect()
+}
+
 /// lint's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct LintReport {

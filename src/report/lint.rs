@@ -12,12 +12,7 @@ pub fn text(r: &LintReport) -> String {
     if !r.warnings.is_empty() {
         s.push_str("\nwarnings:\n");
         for w in &r.warnings {
-            let at = if w.line > 0 {
-                format!("line {}: ", w.line)
-            } else {
-                String::new()
-            };
-            s.push_str(&format!("  {at}{}\n", w.message));
+            s.push_str(&format!("  {}\n", w.line_text()));
         }
     }
     let wg = super::column_width(r.predictions.iter().map(|p| &p.group), "group");

@@ -398,12 +398,5 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
 
 /// Every prediction of a config: groups x drill classes.
 pub fn predictions(cfg: &LitellmConfig) -> Vec<Prediction> {
-    cfg.groups()
-        .iter()
-        .flat_map(|g| {
-            DRILL_CLASSES
-                .iter()
-                .filter_map(move |c| predict(cfg, g, *c))
-        })
-        .collect()
+    crate::lint::predictions(&cfg.groups(), |g, c| predict(cfg, g, c))
 }

@@ -19,7 +19,7 @@
 use super::config::{Model, Provider, TensorzeroConfig, VariantModel};
 use super::{client_function, client_model};
 use crate::intent::{GroupIntent, Intent, OUTAGE_CLASSES};
-use crate::lint::{streams, Prediction, Warning, DRILL_CLASSES};
+use crate::lint::{streams, Prediction, Warning};
 use crate::paths::PathClass;
 use mock_providers::FailureClass;
 use std::collections::{BTreeMap, BTreeSet};
@@ -273,14 +273,7 @@ pub fn predict(
 
 /// Every group x drill class.
 pub fn predictions(cfg: &TensorzeroConfig) -> Vec<Prediction> {
-    groups(cfg)
-        .iter()
-        .flat_map(|g| {
-            DRILL_CLASSES
-                .iter()
-                .filter_map(move |c| predict(cfg, g, *c))
-        })
-        .collect()
+    crate::lint::predictions(&groups(cfg), |g, c| predict(cfg, g, c))
 }
 
 /// The provider entry a group tries first, and the chance it is tried first
@@ -616,7 +609,7 @@ fallback_variants = ["backup"]
     #[test]
     fn a_broken_stream_and_a_waited_timeout_break_the_cross_provider_promise() {
         let c = cfg(CROSS);
-        let intent = intent(&c, &DRILL_CLASSES);
+        let intent = intent(&c, &crate::lint::DRILL_CLASSES);
         let g = &intent["tensorzero::model_name::gpt"];
         assert!(g.promises(FailureClass::RateLimit, "openai"));
         assert!(g
