@@ -293,7 +293,7 @@ fn drill_flag_errors_exit_2_before_anything_runs() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr).trim(),
-        "error: drill: needs `--gateway litellm|portkey --config FILE`"
+        "error: drill: needs `--gateway litellm|portkey|tensorzero --config FILE`"
     );
 }
 
