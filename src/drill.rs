@@ -14,7 +14,7 @@ use crate::scenario::{ClientApi, Traffic};
 use crate::traffic;
 use mock_providers::{DeploymentSpec, FailureClass, Fault, JournalConfig, MockSet, Schedule};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -132,6 +132,87 @@ pub struct Cell {
     pub verdict: CellVerdict,
     /// The requests' paths.
     pub paths: Vec<RequestPath>,
+    /// What happened next on the same router state, once the primary had
+    /// recovered (measured, not predicted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<Then>,
+}
+
+/// Sequential requests of a cell after its primary recovered: does traffic
+/// go back to it at once, stay on the fallback for a while (a cooldown), or
+/// find the group locked out (the gateway refusing by itself)?
+#[derive(Debug, Clone, Serialize)]
+pub struct Then {
+    /// One line a person reads.
+    pub text: String,
+    /// Requests sent, one after the other.
+    pub requests: usize,
+    /// How many the recovered primary served.
+    pub on_primary: usize,
+    /// How many the gateway refused with no provider attempt.
+    pub refused: usize,
+    /// Time from the recovery to the first request the primary served, ms
+    /// (none when it never served one).
+    pub back_after_ms: Option<u64>,
+    /// The requests' paths, in order.
+    pub paths: Vec<RequestPath>,
+}
+
+/// Sequential requests a cell sends once its primary recovered.
+pub const THEN_REQUESTS: u32 = 6;
+
+/// Requests per second of those: spread over about 3 s.
+const THEN_RATE: f64 = 2.0;
+
+/// What the requests after the recovery show, from their paths in order;
+/// `healed_us` is when the primary recovered, `primary` its deployments,
+/// `sent_us` each request's send time by marker.
+fn then_of(
+    paths: Vec<RequestPath>,
+    primary: &BTreeSet<String>,
+    sent_us: &HashMap<&str, u64>,
+    healed_us: u64,
+) -> Then {
+    let served_by_primary = |p: &RequestPath| {
+        p.served_by()
+            .is_some_and(|s| primary.contains(&s.deployment))
+    };
+    let on_primary = paths.iter().filter(|p| served_by_primary(p)).count();
+    let refused = paths.iter().filter(|p| p.steps.is_empty() && !p.ok).count();
+    let first_back = paths.iter().position(served_by_primary);
+    let started = |p: &RequestPath| sent_us.get(p.marker.as_str()).copied().unwrap_or(healed_us);
+    let back_after_ms = first_back.map(|i| started(&paths[i]).saturating_sub(healed_us) / 1000);
+    let n = paths.len();
+    let mut text = match (first_back, back_after_ms) {
+        (Some(0), _) => format!("primary recovered: back on it at once ({on_primary} of {n} requests)"),
+        (Some(i), Some(ms)) => format!(
+            "primary recovered: {i} more request{} stayed off it, back on it after {:.1} s ({on_primary} of {n})",
+            if i == 1 { "" } else { "s" },
+            ms as f64 / 1000.0
+        ),
+        _ => {
+            let span = paths
+                .last()
+                .map_or(0, |p| started(p).saturating_sub(healed_us) / 1000);
+            format!(
+                "primary recovered: none of {n} requests went back to it in {:.1} s",
+                span as f64 / 1000.0
+            )
+        }
+    };
+    if refused > 0 {
+        text.push_str(&format!(
+            "; the gateway refused {refused} by itself (no provider attempt)"
+        ));
+    }
+    Then {
+        text,
+        requests: n,
+        on_primary,
+        refused,
+        back_after_ms,
+        paths,
+    }
 }
 
 /// A drill's result.
@@ -289,6 +370,9 @@ struct Prepared {
     warnings: Vec<lint::Warning>,
     /// Deployments the gateway skipped at start (copy ids in a LiteLLM drill).
     not_loaded: Vec<NotLoaded>,
+    /// Each cell's primary deployments (copy ids): they carry its fault,
+    /// and recover after its requests.
+    primaries: Vec<BTreeSet<String>>,
 }
 
 /// The cells of a drill: each (group, class) pair.
@@ -395,6 +479,15 @@ pub async fn drill(
         gateway: cfg.adapter().name(),
         warnings: cfg.lint().warnings,
         not_loaded: Vec::new(),
+        primaries: (0..pairs.len())
+            .map(|k| {
+                plan.deployments
+                    .iter()
+                    .filter(|d| d.cell == Some(k) && d.primary)
+                    .map(|d| d.deployment.id().to_string())
+                    .collect()
+            })
+            .collect(),
     };
     let mocks = crate::session::start_mocks(
         &deployments,
@@ -560,6 +653,7 @@ fn judge_cell(
         predicted: cell.prediction,
         as_predicted,
         paths: cell_paths,
+        then: None,
     }
 }
 
@@ -675,6 +769,32 @@ async fn execute(
             records.extend(drive_all(more).await);
         }
     }
+    // The primaries recover; each cell then sends a few requests one after
+    // the other on the same router state (traffic ids after the cells').
+    let mut healed_us = 0;
+    if !opts.cancel.is_cancelled() {
+        for id in p.primaries.iter().flatten() {
+            if let Some(m) = mocks.get(id) {
+                m.heal();
+            }
+        }
+        healed_us = started.elapsed().as_micros() as u64;
+        let n = p.cells.len();
+        let after: Vec<(usize, Traffic)> = p
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let mut t = traffic_of(c, THEN_REQUESTS);
+                t.concurrency = 1;
+                t.rate = Some(THEN_RATE);
+                // A prompt every model of the cell takes.
+                t.prompt_tokens = 50;
+                (n + k, t)
+            })
+            .collect();
+        records.extend(drive_all(after).await);
+    }
     let escaped = gw.escapes();
     let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
     drop(gw);
@@ -685,6 +805,11 @@ async fn execute(
     let joined = paths::join(&records, &journal.attempts(), &p.providers);
     let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
+    let n_cells = p.cells.len();
+    let sent_us: HashMap<&str, u64> = records
+        .iter()
+        .map(|r| (r.marker.as_str(), r.started_us))
+        .collect();
     for (k, cell) in p.cells.into_iter().enumerate() {
         let cell_paths: Vec<RequestPath> = joined
             .paths
@@ -692,6 +817,13 @@ async fn execute(
             .filter(|x| x.traffic == k)
             .cloned()
             .collect();
+        let mut after_paths: Vec<RequestPath> = joined
+            .paths
+            .iter()
+            .filter(|x| x.traffic == n_cells + k)
+            .cloned()
+            .collect();
+        after_paths.sort_by_key(|x| x.n);
         // Every deployment of the cell's group skipped at start: the cell
         // says so, and holds nothing against the prediction or the intent.
         let unloaded: std::collections::BTreeSet<&str> =
@@ -713,6 +845,9 @@ async fn execute(
             judged.verdict = CellVerdict::NotLoaded;
             judged.as_predicted = true;
             judged.why = None;
+        }
+        if !after_paths.is_empty() && !judged.paths.is_empty() {
+            judged.then = Some(then_of(after_paths, &p.primaries[k], &sent_us, healed_us));
         }
         out_cells.push(judged);
     }
@@ -868,6 +1003,9 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
                 s.push_str(&format!("{pad}lint predicted: {} ({})\n", p.text, p.why));
             }
         }
+        if let Some(t) = &c.then {
+            s.push_str(&format!("{pad}then: {}\n", t.text));
+        }
     }
     if !r.warnings.is_empty() {
         s.push_str("\nconfig warnings:\n");
@@ -963,7 +1101,7 @@ pub fn render_markdown(r: &DrillReport) -> String {
         }
         s.push('\n');
     }
-    s.push_str("\n⚠ = observed differs from lint's prediction. ILLUSION = the operator's intent (what the config looks like it does) was not met; lint's prediction is what the gateway's own rules do.\n\n| group | failure | observed | predicted | why |\n|---|---|---|---|---|\n");
+    s.push_str("\n⚠ = observed differs from lint's prediction. ILLUSION = the operator's intent (what the config looks like it does) was not met; lint's prediction is what the gateway's own rules do.\n\n| group | failure | observed | predicted | why | then (primary recovered) |\n|---|---|---|---|---|---|\n");
     for c in &r.cells {
         let observed = if c.verdict == CellVerdict::Nondeterministic {
             c.distribution
@@ -975,13 +1113,14 @@ pub fn render_markdown(r: &DrillReport) -> String {
             format!("`{}`", c.observed)
         };
         s.push_str(&format!(
-            "| {} | {} | {observed} | {} | {} |\n",
+            "| {} | {} | {observed} | {} | {} | {} |\n",
             c.group,
             c.class,
             c.predicted
                 .as_ref()
                 .map_or("-".to_string(), |p| format!("`{}`", p.text)),
-            c.why.as_deref().unwrap_or("").replace('|', "\\|")
+            c.why.as_deref().unwrap_or("").replace('|', "\\|"),
+            c.then.as_ref().map_or("", |t| t.text.as_str())
         ));
     }
     let mut by_group: BTreeMap<&str, Vec<&RequestPath>> = BTreeMap::new();
@@ -1047,6 +1186,65 @@ mod tests {
             ok,
             latency_us: 0,
         }
+    }
+
+    /// After the recovery: straight back, back after a cooldown, never back,
+    /// and the gateway refusing by itself, each said in its own words.
+    #[test]
+    fn what_happens_after_the_primary_recovers_is_measured_from_the_paths() {
+        let primary = BTreeSet::from(["claude".to_string()]);
+        let on = |n| {
+            path(
+                n,
+                vec![step("claude", "anthropic", Outcome::Served, 200)],
+                true,
+                200,
+            )
+        };
+        let off = |n| {
+            path(
+                n,
+                vec![step("gpt", "openai", Outcome::Served, 200)],
+                true,
+                200,
+            )
+        };
+        let refused = |n| path(n, vec![], false, 429);
+        let markers: Vec<String> = (1..=4).map(|n| format!("xf:t:{n}")).collect();
+        // Sent 0.5 s apart, the recovery at 1 s.
+        let sent: HashMap<&str, u64> = markers
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), 1_000_000 + i as u64 * 500_000))
+            .collect();
+        let t = then_of(vec![on(1), on(2), on(3), on(4)], &primary, &sent, 1_000_000);
+        assert_eq!(
+            t.text,
+            "primary recovered: back on it at once (4 of 4 requests)"
+        );
+        assert_eq!((t.on_primary, t.back_after_ms), (4, Some(0)));
+        let t = then_of(
+            vec![off(1), refused(2), on(3), on(4)],
+            &primary,
+            &sent,
+            1_000_000,
+        );
+        assert_eq!(
+            t.text,
+            "primary recovered: 2 more requests stayed off it, back on it after 1.0 s (2 of 4); the gateway refused 1 by itself (no provider attempt)"
+        );
+        assert_eq!((t.refused, t.back_after_ms), (1, Some(1000)));
+        let t = then_of(
+            vec![off(1), off(2), off(3), off(4)],
+            &primary,
+            &sent,
+            1_000_000,
+        );
+        assert_eq!(
+            t.text,
+            "primary recovered: none of 4 requests went back to it in 1.5 s"
+        );
+        assert_eq!(t.back_after_ms, None);
     }
 
     fn plan(intent: Option<crate::intent::GroupIntent>) -> CellPlan {

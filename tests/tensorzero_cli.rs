@@ -49,6 +49,17 @@ fn the_drill_of_the_example_holds_every_prediction_and_names_its_illusions() {
     assert_eq!(cells.len(), 30, "{said}");
     for c in cells {
         assert_eq!(c["as_predicted"], true, "unlike the prediction: {c}");
+        // Once the primary recovered, TensorZero (no cooldown, no state
+        // kept per provider) goes straight back to it: six requests one
+        // after the other, all served by the healed primary.
+        let then = &c["then"];
+        assert_eq!(then["requests"], 6, "{c}");
+        assert_eq!(then["on_primary"], 6, "{then}");
+        assert_eq!(then["refused"], 0, "{then}");
+        assert_eq!(
+            then["text"],
+            "primary recovered: back on it at once (6 of 6 requests)"
+        );
     }
     let illusions: BTreeSet<(String, String)> = cells
         .iter()

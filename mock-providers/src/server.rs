@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -73,6 +73,8 @@ pub struct RunningDeployment {
     pub dialect: Dialect,
     /// Where it listens (always 127.0.0.1).
     pub addr: SocketAddr,
+    /// Set once the deployment has recovered: its faults stop firing.
+    healed: Arc<AtomicBool>,
 }
 
 impl RunningDeployment {
@@ -80,10 +82,23 @@ impl RunningDeployment {
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// The outage is over: from the next attempt on, the deployment serves
+    /// as if it had no faults (its context window stays). A drill uses it
+    /// to see what the router does once a provider has recovered.
+    pub fn heal(&self) {
+        self.healed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`RunningDeployment::heal`] was called.
+    pub fn is_healed(&self) -> bool {
+        self.healed.load(Ordering::SeqCst)
+    }
 }
 
 struct DeploymentState {
     spec: DeploymentSpec,
+    healed: Arc<AtomicBool>,
     attempts: AtomicU64,
     journal: Arc<Journal>,
 }
@@ -162,16 +177,19 @@ impl MockSet {
                 id: spec.id.clone(),
                 source,
             })?;
+            let healed = Arc::new(AtomicBool::new(false));
             deployments.push(RunningDeployment {
                 id: spec.id.clone(),
                 dialect: spec.dialect,
                 addr,
+                healed: healed.clone(),
             });
-            listeners.push((listener, spec));
+            listeners.push((listener, spec, healed));
         }
-        for (listener, spec) in listeners {
+        for (listener, spec, healed) in listeners {
             let state = Arc::new(DeploymentState {
                 spec,
+                healed,
                 attempts: AtomicU64::new(0),
                 journal: journal.clone(),
             });
@@ -403,7 +421,17 @@ async fn handle(
         since_start,
         now_unix: received_unix_ms / 1000,
     };
-    let plan = plan::plan_at(&state.spec, endpoint, &incoming, &ctx);
+    let healed;
+    let spec = if state.healed.load(Ordering::SeqCst) {
+        healed = DeploymentSpec {
+            faults: Vec::new(),
+            ..state.spec.clone()
+        };
+        &healed
+    } else {
+        &state.spec
+    };
+    let plan = plan::plan_at(spec, endpoint, &incoming, &ctx);
     {
         let a = recorder.attempt();
         a.attempt = attempt_no;
