@@ -45,9 +45,37 @@ pub const DRILL_CLASSES: [FailureClass; 10] = [
     FailureClass::StreamError,
 ];
 
-/// Whether a drill cell of this class sends streams.
+/// The failure classes whose handling crossfire has not measured on any
+/// gateway (LiteLLM, Portkey, TensorZero): a hang, a late first token, a
+/// stream without its terminator, one garbled event. lint predicts nothing
+/// for them (the drill shows `-` and holds nothing against a prediction),
+/// and no gateway rule explains an intent they break: guessing would put
+/// words in the gateway's mouth. The drill observes what really happens.
+pub const UNMEASURED_CLASSES: [FailureClass; 4] = [
+    FailureClass::Hang,
+    FailureClass::SlowFirstToken,
+    FailureClass::NoDone,
+    FailureClass::MalformedEvent,
+];
+
+/// Whether lint predicts a cell of this class: every class but the
+/// [`UNMEASURED_CLASSES`].
+pub fn predicts(class: FailureClass) -> bool {
+    !UNMEASURED_CLASSES.contains(&class)
+}
+
+/// Whether a drill cell of this class sends streams: the stream faults, and
+/// the classes that only mean something in a stream (a first token, a
+/// terminator, one event).
 pub fn streams(class: FailureClass) -> bool {
-    matches!(class, FailureClass::StreamCut | FailureClass::StreamError)
+    matches!(
+        class,
+        FailureClass::StreamCut
+            | FailureClass::StreamError
+            | FailureClass::SlowFirstToken
+            | FailureClass::NoDone
+            | FailureClass::MalformedEvent
+    )
 }
 
 /// The predicted path of one (group, failure class) when every deployment of

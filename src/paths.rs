@@ -102,12 +102,16 @@ pub struct Step {
 }
 
 impl Step {
-    /// Whether this attempt delivered a good answer (a timeout's answer comes
-    /// late but whole).
+    /// Whether this attempt delivered a good answer: a timeout's or a slow
+    /// first token's answer comes late but whole, a `no_done` stream whole
+    /// but for its terminator.
     pub fn served(&self) -> bool {
         matches!(
             self.outcome,
-            Outcome::Served | Outcome::Fault(FailureClass::Timeout)
+            Outcome::Served
+                | Outcome::Fault(
+                    FailureClass::Timeout | FailureClass::SlowFirstToken | FailureClass::NoDone
+                )
         ) && self.completed
             && self.status == Some(200)
     }
@@ -205,12 +209,16 @@ pub fn classify(steps: &[Step], ok: bool) -> PathClass {
     if ok {
         let Some(served) = steps.iter().rev().find(|s| s.served()) else {
             // A 200 the client took for a success, though the provider's
-            // stream broke: the gateway swallowed the error. That is a failure.
+            // stream broke or carried a garbled event: the gateway swallowed
+            // the error. That is a failure.
             let swallowed = steps.iter().any(|s| {
                 matches!(
                     s.outcome,
                     Outcome::Fault(
-                        FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall
+                        FailureClass::StreamCut
+                            | FailureClass::StreamError
+                            | FailureClass::Stall
+                            | FailureClass::MalformedEvent
                     )
                 )
             });

@@ -23,11 +23,17 @@ fn model(d: Dialect) -> &'static str {
     }
 }
 
-/// Stream faults are only observable on a stream.
+/// Stream faults are only observable on a stream: the byte-level ones, and
+/// those about a first event, a terminator or one event.
 fn streams(class: FailureClass) -> bool {
     matches!(
         class,
-        FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall
+        FailureClass::StreamCut
+            | FailureClass::StreamError
+            | FailureClass::Stall
+            | FailureClass::SlowFirstToken
+            | FailureClass::NoDone
+            | FailureClass::MalformedEvent
     )
 }
 
@@ -120,10 +126,17 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             // answers after 4 s, so 1.5 s fires first however slow the
             // machine; a `stall` is read after its first event (classify.py
             // runs it again with a longer timer when the first event had
-            // not come). Every other case answers at once: a timer that can
-            // only fire on a busy machine.
+            // not come). A `hang` never answers and a `slow_first_token`
+            // holds its first event 4 s: both meet the 1.5 s timer. Every
+            // other case answers at once: a timer that can only fire on a
+            // busy machine.
             "timeout": match class {
-                Some(FailureClass::Timeout | FailureClass::Stall) => 1.5,
+                Some(
+                    FailureClass::Timeout
+                    | FailureClass::Stall
+                    | FailureClass::Hang
+                    | FailureClass::SlowFirstToken,
+                ) => 1.5,
                 _ => 20.0,
             },
             "after_content": class == Some(FailureClass::Stall),

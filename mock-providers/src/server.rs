@@ -432,6 +432,13 @@ async fn handle(
             let _ = twin.set_linger(Some(Duration::ZERO));
             return Err(AbortConnection("connection_reset fault"));
         }
+        // Nothing is sent until the mocks shut down. A client that goes away
+        // first closes the connection: hyper then drops this future and the
+        // recorder journals the attempt (no status, no first byte).
+        Delivery::Hang => {
+            shutdown.cancelled().await;
+            return Err(AbortConnection("shutting down"));
+        }
         Delivery::Body(bytes) => (BodyState::Full(Some(bytes)), None),
         // Content-Length promises the whole body; only `keep` bytes follow.
         Delivery::Truncated { body, keep } => (
@@ -441,12 +448,14 @@ async fn handle(
         Delivery::Events {
             events,
             interval,
+            first_delay,
             end,
         } => (
             BodyState::Events {
                 events: events.into(),
                 interval,
-                sleep: None,
+                // The headers go out at once; the first event waits.
+                sleep: (!first_delay.is_zero()).then(|| Box::pin(tokio::time::sleep(first_delay))),
                 sent_any: false,
                 end,
             },

@@ -158,12 +158,16 @@ fn walk_model(
 
 /// Predicts one cell: every attempt of the group's primary provider fails
 /// with `class` (an overflow: every provider with no larger window), the
-/// others are healthy. `None` for a group the config does not have.
+/// others are healthy. `None` for a group the config does not have, and for
+/// a class whose handling is not measured ([`crate::lint::UNMEASURED_CLASSES`]).
 pub fn predict(
     cfg: &TensorzeroConfig,
     group_name: &str,
     class: FailureClass,
 ) -> Option<Prediction> {
+    if !crate::lint::predicts(class) {
+        return None;
+    }
     let (plan, random): (Vec<(&Model, u32, &str)>, bool) = match group(cfg, group_name)? {
         Group::Model(m) => (vec![(m, 1, "")], false),
         Group::Function(f) => variant_order(cfg, f),
