@@ -536,8 +536,12 @@ mod tests {
             from_ms in 0u64..100_000, len_ms in 1u64..100_000, t_ms in 0u64..300_000, attempt in 1u64..1000,
         ) {
             let s = Schedule::Outage { from: Duration::from_millis(from_ms), length: Duration::from_millis(len_ms) };
-            let inside = t_ms >= from_ms && t_ms < from_ms + len_ms;
-            prop_assert_eq!(s.fires(attempt, Duration::from_millis(t_ms)), inside);
+            // A random time, and the edges, where an off-by-one would hide.
+            let end = from_ms + len_ms;
+            for t in [t_ms, from_ms.saturating_sub(1), from_ms, end - 1, end] {
+                let inside = t >= from_ms && t < end;
+                prop_assert_eq!(s.fires(attempt, Duration::from_millis(t)), inside, "t = {} ms", t);
+            }
         }
 
         /// A flap fires at t exactly when t lies in one of the `times` down
@@ -554,11 +558,16 @@ mod tests {
                 up: Duration::from_millis(up_ms),
                 times,
             };
-            let inside = (0..u64::from(times)).any(|k| {
-                let start = from_ms + k * (down_ms + up_ms);
-                t_ms >= start && t_ms < start + down_ms
-            });
-            prop_assert_eq!(s.fires(1, Duration::from_millis(t_ms)), inside);
+            let windows: Vec<(u64, u64)> = (0..u64::from(times))
+                .map(|k| from_ms + k * (down_ms + up_ms))
+                .map(|start| (start, start + down_ms))
+                .collect();
+            // A random time, and every window's edges.
+            let edges = windows.iter().flat_map(|(a, b)| [a.saturating_sub(1), *a, b - 1, *b]);
+            for t in std::iter::once(t_ms).chain(edges) {
+                let inside = windows.iter().any(|(a, b)| t >= *a && t < *b);
+                prop_assert_eq!(s.fires(1, Duration::from_millis(t)), inside, "t = {} ms", t);
+            }
         }
 
         /// The down phases of a flap add up to `times x down` of failing time.
