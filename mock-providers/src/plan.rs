@@ -1035,6 +1035,8 @@ mod tests {
             let bad = rest.remove(odd[0]);
             assert_eq!(rest, healthy, "{name}: the others in order");
             let text = String::from_utf8_lossy(&bad);
+            // Framed like the content event it stands before.
+            assert_eq!(bad[..2], healthy[odd[0]][..2], "{name}: {text}");
             let data = text
                 .lines()
                 .find_map(|l| l.strip_prefix("data: "))
