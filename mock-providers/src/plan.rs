@@ -867,16 +867,19 @@ mod tests {
         }
     }
 
-    /// A streaming request of each wire, with the name of its terminator
-    /// (`None`: the stream has none): (name, path, query, body).
-    fn stream_requests() -> Vec<(
+    /// A streaming request: (name, dialect, path, query, body, how its
+    /// stream's terminator starts, `None` where it has none).
+    type StreamCase = (
         &'static str,
         Dialect,
         &'static str,
         Option<&'static str>,
         Vec<u8>,
         Option<&'static str>,
-    )> {
+    );
+
+    /// A streaming request of each wire.
+    fn stream_requests() -> Vec<StreamCase> {
         let chat = br#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi [xf:r:1]"}]}"#.to_vec();
         let anthropic = br#"{"model":"claude-sonnet-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi [xf:r:1]"}]}"#.to_vec();
         let gemini = br#"{"contents":[{"role":"user","parts":[{"text":"hi [xf:r:1]"}]}]}"#.to_vec();
