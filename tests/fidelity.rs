@@ -340,7 +340,7 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             ));
         }
         // Its stream wrapper completes a stream without a terminator.
-        if exception(&format!("litellm/{d}-no_done")) != "" {
+        if !exception(&format!("litellm/{d}-no_done")).is_empty() {
             misses.push(format!(
                 "litellm {d} no_done: {}",
                 exception(&format!("litellm/{d}-no_done"))
