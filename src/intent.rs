@@ -137,6 +137,21 @@ pub fn route_parts(route: &str) -> Result<(&str, &str), String> {
 mod tests {
     use super::*;
 
+    /// A hang, a late first token and a garbled event are outages a
+    /// cross-provider target is meant to absorb; a stream whose whole answer
+    /// arrived without its terminator is not.
+    #[test]
+    fn the_time_classes_an_operator_expects_to_survive() {
+        for class in [
+            FailureClass::Hang,
+            FailureClass::SlowFirstToken,
+            FailureClass::MalformedEvent,
+        ] {
+            assert!(OUTAGE_CLASSES.contains(&class), "{class}");
+        }
+        assert!(!OUTAGE_CLASSES.contains(&FailureClass::NoDone));
+    }
+
     #[test]
     fn an_overflow_promise_may_stay_on_the_provider_other_classes_must_leave() {
         let i = GroupIntent {

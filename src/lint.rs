@@ -156,6 +156,21 @@ pub struct LintReport {
 mod tests {
     use super::*;
 
+    /// The standard drill stays the ten classes it was; the time and
+    /// stream classes run only when asked for, and lint predicts none of them.
+    #[test]
+    fn the_drill_keeps_its_ten_classes_and_lint_predicts_no_unmeasured_one() {
+        assert_eq!(DRILL_CLASSES.len(), 10);
+        for class in UNMEASURED_CLASSES {
+            assert!(!DRILL_CLASSES.contains(&class), "{class}");
+            assert!(!predicts(class), "{class}");
+        }
+        assert!(DRILL_CLASSES.iter().all(|c| predicts(*c)));
+        // The new classes mean something only on a stream, but a hang.
+        assert!(!streams(FailureClass::Hang));
+        assert!(UNMEASURED_CLASSES[1..].iter().all(|c| streams(*c)));
+    }
+
     #[test]
     fn the_scaled_overflow_keeps_real_window_order() {
         // 8,192 -> 16,385: the larger window takes a prompt a fifth over the smaller.

@@ -363,6 +363,44 @@ mod tests {
         }
     }
 
+    /// A 200 stream from the time and stream faults, as the client got it.
+    fn stream_step(class: FailureClass, completed: bool) -> Step {
+        Step {
+            outcome: Outcome::Fault(class),
+            status: Some(200),
+            completed,
+            ..step(1, "claude", "anthropic", true)
+        }
+    }
+
+    #[test]
+    fn late_or_unterminated_answers_serve_and_a_garbled_one_is_swallowed() {
+        use PathClass::*;
+        // Whole, only late (first token) or without its terminator: served.
+        for class in [FailureClass::SlowFirstToken, FailureClass::NoDone] {
+            let s = stream_step(class, true);
+            assert!(s.served(), "{class}");
+            assert_eq!(classify(&[s], true), Direct, "{class}");
+        }
+        // A 200 the client took for a success though an event was garbled.
+        let garbled = stream_step(FailureClass::MalformedEvent, true);
+        assert!(!garbled.served());
+        assert_eq!(classify(&[garbled], true), FailedNoFailover);
+        // A hang never answers: the gateway moved on or failed.
+        let hung = Step {
+            outcome: Outcome::Fault(FailureClass::Hang),
+            status: None,
+            completed: false,
+            ..step(1, "claude", "anthropic", true)
+        };
+        assert!(!hung.served());
+        assert_eq!(
+            classify(&[hung.clone(), step(2, "gpt", "openai", true)], true),
+            CrossedProvider
+        );
+        assert_eq!(classify(&[hung], false), FailedNoFailover);
+    }
+
     #[test]
     fn classes() {
         use PathClass::*;

@@ -559,6 +559,18 @@ fallback_variants = ["backup"]
         predict(&cfg(CROSS), group, class).unwrap().text
     }
 
+    /// TensorZero's handling of the time and stream classes is not measured:
+    /// no prediction, rather than a guess.
+    #[test]
+    fn no_prediction_for_an_unmeasured_class() {
+        let c = cfg(CROSS);
+        let group = groups(&c).into_iter().next().unwrap();
+        assert!(predict(&c, &group, FailureClass::Timeout).is_some());
+        for class in crate::lint::UNMEASURED_CLASSES {
+            assert!(predict(&c, &group, class).is_none(), "{class}");
+        }
+    }
+
     /// The literal predictions, as measured on TensorZero 2026.6.0 in
     /// tests/tensorzero.rs.
     #[test]
