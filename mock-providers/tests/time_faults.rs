@@ -274,3 +274,44 @@ async fn an_outage_fails_only_the_attempts_inside_it() {
     }
     assert!(seen.contains(&500) && seen.contains(&200), "{seen:?}");
 }
+
+#[tokio::test]
+async fn a_slow_first_token_the_client_gave_up_on_is_journaled_at_once() {
+    let mocks = start(DeploymentSpec::new("oa", Dialect::Openai).fault(
+        Fault::new(FailureClass::SlowFirstToken).delay(Duration::from_secs(30)),
+        Schedule::Always,
+    ))
+    .await;
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/chat/completions",
+            mocks.deployments()[0].base_url()
+        ))
+        .json(&chat(true))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        mocks.journal().attempts().is_empty(),
+        "journaled before the end"
+    );
+    drop(resp);
+    let began = Instant::now();
+    let list = journaled(&mocks, 1).await;
+    assert_eq!(list.len(), 1, "not journaled after the client left");
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(
+        list[0].outcome,
+        Outcome::Fault(FailureClass::SlowFirstToken)
+    );
+    assert_eq!((list[0].status, list[0].events_sent), (Some(200), 0));
+    assert!(!list[0].completed);
+    mocks.shutdown().await;
+}
