@@ -1,7 +1,8 @@
 //! crossfire's own mock server, on hyper: one listener per deployment on
 //! `127.0.0.1:0`, serving every response plan with full fidelity: paced SSE,
-//! streams cut on the socket, stalls that keep the connection open, and
-//! connection resets (RST) before any response.
+//! streams cut on the socket, stalls that keep the connection open, hangs
+//! that send nothing until shutdown or the client leaves, first events held
+//! back after the headers, and connection resets (RST) before any response.
 
 use crate::dialect::Dialect;
 use crate::journal::{unix_ms, Attempt, Journal, JournalConfig};
