@@ -256,9 +256,17 @@ fn price_of(model: &str, overrides: &BTreeMap<String, Price>) -> Option<Price> {
 /// The cost of one attempt under the billing rule.
 pub(crate) fn billed(a: &Attempt, price: &Price) -> f64 {
     match (a.outcome, a.usage, a.status) {
-        (Outcome::Served | Outcome::Fault(FailureClass::Timeout), Some(u), Some(200)) => {
-            prices::cost(price, &u)
-        }
+        (
+            Outcome::Served
+            | Outcome::Fault(
+                FailureClass::Timeout
+                | FailureClass::SlowFirstToken
+                | FailureClass::NoDone
+                | FailureClass::MalformedEvent,
+            ),
+            Some(u),
+            Some(200),
+        ) => prices::cost(price, &u),
         (
             Outcome::Fault(
                 FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall,

@@ -223,7 +223,8 @@ pub struct FaultFile {
     pub schedule: Option<ScheduleFile>,
     /// `rate_limit`: the wait the provider asks for.
     pub retry_after: Option<Dur>,
-    /// `timeout`: how long the answer is held back.
+    /// `timeout`: how long the answer is held back; `slow_first_token`: how
+    /// long the first event is held back.
     pub delay: Option<Dur>,
     /// Stream faults: content events before the fault.
     pub after_events: Option<u32>,
@@ -246,8 +247,37 @@ pub enum ScheduleFile {
     Requests(Vec<u64>),
     /// Attempts arriving between two times since start: `[from, to]`.
     Window(Vec<Dur>),
+    /// One outage: `{from: 10s, for: 60s}`.
+    Outage(OutageFile),
+    /// A flapping provider: `{down: 20s, up: 20s, times: 3}`.
+    Flap(FlapFile),
     /// Each attempt with this chance (0..=1), seeded by the fault's `seed`.
     Probability(f64),
+}
+
+/// An outage as a file writes it: `{from: 10s, for: 60s}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageFile {
+    /// When it starts, since the mocks started; 0s when absent.
+    pub from: Option<Dur>,
+    /// How long it lasts.
+    #[serde(rename = "for")]
+    pub length: Dur,
+}
+
+/// A flap as a file writes it: `{down: 20s, up: 20s, times: 3}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlapFile {
+    /// When the first down phase starts; 0s when absent.
+    pub from: Option<Dur>,
+    /// Length of each down phase (attempts fail).
+    pub down: Dur,
+    /// Length of each up phase (attempts are served).
+    pub up: Dur,
+    /// Number of down phases.
+    pub times: u32,
 }
 
 impl JsonSchema for ScheduleFile {
@@ -273,6 +303,16 @@ impl JsonSchema for ScheduleFile {
                 one("every", schemars::json_schema!({"type": "integer", "minimum": 1})),
                 one("requests", schemars::json_schema!({"type": "array", "items": {"type": "integer", "minimum": 1}})),
                 one("window", schemars::json_schema!({"type": "array", "items": dur, "minItems": 2, "maxItems": 2})),
+                one("outage", schemars::json_schema!({
+                    "description": "One outage, in time since start: `{from: 10s, for: 60s}`.",
+                    "type": "object", "additionalProperties": false, "required": ["for"],
+                    "properties": {"from": dur, "for": dur}
+                })),
+                one("flap", schemars::json_schema!({
+                    "description": "`times` rounds of `down` (attempts fail) then `up` (served), from `from`: `{down: 20s, up: 20s, times: 3}`.",
+                    "type": "object", "additionalProperties": false, "required": ["down", "up", "times"],
+                    "properties": {"from": dur, "down": dur, "up": dur, "times": {"type": "integer", "minimum": 1}}
+                })),
                 one("probability", schemars::json_schema!({"type": "number", "minimum": 0, "maximum": 1})),
             ]
         })
@@ -301,6 +341,16 @@ impl<'de> Deserialize<'de> for ScheduleFile {
                         key,
                         v,
                         "two times since start, as in `{window: [1s, 5s]}`",
+                    )?),
+                    "outage" => ScheduleFile::Outage(value_as(
+                        key,
+                        v,
+                        "a start and a length, as in `{outage: {from: 10s, for: 60s}}`",
+                    )?),
+                    "flap" => ScheduleFile::Flap(value_as(
+                        key,
+                        v,
+                        "down and up phases and a count, as in `{flap: {down: 20s, up: 20s, times: 3}}`",
                     )?),
                     _ => ScheduleFile::Probability(value_as(
                         key,
@@ -386,6 +436,22 @@ impl ScheduleFile {
                     ))
                 }
             },
+            ScheduleFile::Outage(o) => (
+                "outage",
+                Schedule::Outage {
+                    from: o.from.map_or(Duration::ZERO, |d| d.0),
+                    length: o.length.0,
+                },
+            ),
+            ScheduleFile::Flap(f) => (
+                "flap",
+                Schedule::Flap {
+                    from: f.from.map_or(Duration::ZERO, |d| d.0),
+                    down: f.down.0,
+                    up: f.up.0,
+                    times: f.times,
+                },
+            ),
             ScheduleFile::Probability(p) => (
                 "probability",
                 Schedule::Probability {
@@ -394,13 +460,65 @@ impl ScheduleFile {
                 },
             ),
         };
-        checked(schedule).map_err(|m| src.error_at(&format!("{path}.{key}"), m))
+        checked(schedule).map_err(|bad| {
+            let at = match bad.field {
+                Some(field) => format!("{path}.{key}.{field}"),
+                None => format!("{path}.{key}"),
+            };
+            src.error_at(&at, bad.message)
+        })
+    }
+}
+
+/// A schedule out of range: what is wrong, and the field of a
+/// several-field schedule (`outage`, `flap`) it is about.
+#[derive(Debug)]
+struct BadSchedule {
+    field: Option<&'static str>,
+    message: String,
+}
+
+impl From<String> for BadSchedule {
+    fn from(message: String) -> BadSchedule {
+        BadSchedule {
+            field: None,
+            message,
+        }
     }
 }
 
 /// Checks the ranges a schedule's types allow but a schedule cannot have;
 /// shared by the file and flag forms, whose callers say where.
-fn checked(schedule: Schedule) -> Result<Schedule, String> {
+fn checked(schedule: Schedule) -> Result<Schedule, BadSchedule> {
+    let field = |field, message: String| {
+        Err(BadSchedule {
+            field: Some(field),
+            message,
+        })
+    };
+    match &schedule {
+        Schedule::Outage { length, .. } if length.is_zero() => field(
+            "for",
+            "an outage lasting 0s never fires; give `for` a length, as in `outage: {from: 10s, for: 60s}` (flag: `outage:from=10s,for=60s`)".into(),
+        ),
+        Schedule::Flap { down, .. } if down.is_zero() => field(
+            "down",
+            "a flap whose down phase lasts 0s never fires; give `down` a length, as in `flap: {down: 20s, up: 20s, times: 3}` (flag: `flap:down=20s,up=20s,times=3`)".into(),
+        ),
+        Schedule::Flap { up, .. } if up.is_zero() => field(
+            "up",
+            "a flap whose up phase lasts 0s is one long outage; give `up` a length, or write an outage (`outage: {from: 10s, for: 60s}`, flag: `outage:from=10s,for=60s`)".into(),
+        ),
+        Schedule::Flap { times: 0, .. } => field(
+            "times",
+            "a flap of 0 rounds never fires; `times` counts the down phases from 1, as in `flap: {down: 20s, up: 20s, times: 3}` (flag: `times=3`)".into(),
+        ),
+        _ => checked_simple(schedule).map_err(BadSchedule::from),
+    }
+}
+
+/// The checks of the one-value schedules.
+fn checked_simple(schedule: Schedule) -> Result<Schedule, String> {
     match &schedule {
         Schedule::Every(0) => {
             Err("`every` needs a number of 1 or more (1 fails every attempt)".into())
@@ -423,7 +541,10 @@ fn checked(schedule: Schedule) -> Result<Schedule, String> {
 /// Fault parameters and the faults each applies to.
 const PARAMS: [(&str, &[FailureClass]); 3] = [
     ("retry_after", &[FailureClass::RateLimit]),
-    ("delay", &[FailureClass::Timeout]),
+    (
+        "delay",
+        &[FailureClass::Timeout, FailureClass::SlowFirstToken],
+    ),
     (
         "after_events",
         &[
@@ -431,6 +552,7 @@ const PARAMS: [(&str, &[FailureClass]); 3] = [
             FailureClass::StreamError,
             FailureClass::Stall,
             FailureClass::Malformed,
+            FailureClass::MalformedEvent,
         ],
     ),
 ];
@@ -558,18 +680,21 @@ pub fn parse_fault_flag(text: &str) -> Result<FaultRule, String> {
 }
 
 /// Schedule words: `always` alone, the others with a number or list.
-static SCHEDULE_WORDS: [&str; 7] = [
+static SCHEDULE_WORDS: [&str; 9] = [
     "always",
     "first",
     "after",
     "every",
     "requests",
     "window",
+    "outage",
+    "flap",
     "probability",
 ];
 
 /// Parses a flag schedule: `always`, `first:N`, `after:N`, `every:N`,
-/// `requests:1,3,5`, `window:1s..5s`, `probability:0.3`.
+/// `requests:1,3,5`, `window:1s..5s`, `outage:from=10s,for=60s`,
+/// `flap:down=20s,up=20s,times=3[,from=5s]`, `probability:0.3`.
 pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, String> {
     let (kind, arg) = match text.split_once(':') {
         Some((k, a)) => (k, Some(a)),
@@ -608,6 +733,34 @@ pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, St
                 to: Dur::parse(to)?.0,
             }
         }
+        "outage" => {
+            let example = "as in `outage:from=10s,for=60s`";
+            let a = arg.ok_or_else(|| format!("`outage` needs a length, {example}"))?;
+            let mut fields = flag_fields(a, &["from", "for"], example)?;
+            Schedule::Outage {
+                from: fields.dur("from")?.unwrap_or(Duration::ZERO),
+                length: fields
+                    .dur("for")?
+                    .ok_or_else(|| format!("`outage` needs `for=`, {example}"))?,
+            }
+        }
+        "flap" => {
+            let example = "as in `flap:down=20s,up=20s,times=3`";
+            let a = arg.ok_or_else(|| format!("`flap` needs its phases, {example}"))?;
+            let mut fields = flag_fields(a, &["down", "up", "times", "from"], example)?;
+            let need = |what: &str| format!("`flap` needs `{what}=`, {example}");
+            Schedule::Flap {
+                from: fields.dur("from")?.unwrap_or(Duration::ZERO),
+                down: fields.dur("down")?.ok_or_else(|| need("down"))?,
+                up: fields.dur("up")?.ok_or_else(|| need("up"))?,
+                times: match fields.take("times") {
+                    None => return Err(need("times")),
+                    Some(t) => t
+                        .parse()
+                        .map_err(|_| format!("`times={t}` is not a whole number, {example}"))?,
+                },
+            }
+        }
         "probability" => {
             let a = arg.ok_or("`probability` needs a chance, as in `probability:0.3`")?;
             Schedule::Probability {
@@ -622,7 +775,51 @@ pub fn parse_schedule_flag(text: &str, seed: Option<u64>) -> Result<Schedule, St
             ))
         }
     };
-    checked(schedule)
+    checked(schedule).map_err(|bad| bad.message)
+}
+
+/// The `key=value` fields of a flag schedule (`outage:from=10s,for=60s`).
+struct FlagFields<'a> {
+    fields: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> FlagFields<'a> {
+    fn take(&mut self, key: &str) -> Option<&'a str> {
+        let i = self.fields.iter().position(|(k, _)| *k == key)?;
+        Some(self.fields.remove(i).1)
+    }
+
+    fn dur(&mut self, key: &str) -> Result<Option<Duration>, String> {
+        self.take(key)
+            .map(|v| Dur::parse(v).map(|d| d.0))
+            .transpose()
+    }
+}
+
+/// Splits `a=1s,b=2` into fields, refusing unknown and repeated keys.
+fn flag_fields<'a>(
+    text: &'a str,
+    keys: &[&'static str],
+    example: &str,
+) -> Result<FlagFields<'a>, String> {
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("`{item}` is not `key=value`, {example}"))?;
+        let key = key.trim();
+        if !keys.contains(&key) {
+            return Err(format!(
+                "`{key}` is not a field here; {}",
+                suggest(key, keys.iter().copied())
+            ));
+        }
+        if fields.iter().any(|(k, _)| *k == key) {
+            return Err(format!("`{key}` is given twice in `{text}`"));
+        }
+        fields.push((key, value.trim()));
+    }
+    Ok(FlagFields { fields })
 }
 
 /// Parses a dialect name from a flag, with a suggestion when it is misspelt.
@@ -739,12 +936,129 @@ mod tests {
         }
         assert_eq!(
             parse_fault_flag("timeout(after_events=1)").unwrap_err(),
-            "`after_events` does not apply to fault `timeout`; it applies to `stream_cut`, `stream_error`, `stall` and `malformed`"
+            "`after_events` does not apply to fault `timeout`; it applies to `stream_cut`, `stream_error`, `stall`, `malformed` and `malformed_event`"
         );
         assert_eq!(
             parse_fault_flag("timeout(dely=1s)").unwrap_err(),
             "`dely` is not a fault parameter; did you mean `delay`?"
         );
+    }
+
+    /// The rule of the one fault in `text`, written as a `faults:` list item.
+    fn file_rule(text: &str) -> Result<FaultRule, String> {
+        #[derive(Deserialize)]
+        struct Faults {
+            faults: Vec<FaultFile>,
+        }
+        let item = text.trim_end().replace('\n', "\n    ");
+        let src = Source::from_text(
+            std::path::Path::new("mock.yaml"),
+            format!("faults:\n  - {item}\n"),
+        );
+        let file: Faults = src.parse().map_err(|e| e.to_string())?;
+        file.faults[0]
+            .to_rule(&src, "faults[0]", None)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn outage_and_flap_are_read_from_files_and_flags_alike() {
+        let outage = Schedule::Outage {
+            from: Duration::from_secs(10),
+            length: Duration::from_secs(60),
+        };
+        let rule = file_rule("on: a\nfault: hang\nschedule: {outage: {from: 10s, for: 60s}}\n");
+        assert_eq!(rule.unwrap().schedule, outage);
+        assert_eq!(
+            parse_schedule_flag("outage:from=10s,for=60s", None).unwrap(),
+            outage
+        );
+        assert_eq!(
+            parse_schedule_flag(&outage.to_string(), None).unwrap(),
+            outage,
+            "the display form reads back"
+        );
+        let flap = Schedule::Flap {
+            from: Duration::ZERO,
+            down: Duration::from_secs(20),
+            up: Duration::from_secs(20),
+            times: 3,
+        };
+        let rule = file_rule(
+            "on: a\nfault: server_error\nschedule:\n  flap: {down: 20s, up: 20s, times: 3}\n",
+        );
+        assert_eq!(rule.unwrap().schedule, flap);
+        assert_eq!(
+            parse_schedule_flag("flap:down=20s,up=20s,times=3", None).unwrap(),
+            flap
+        );
+        let late = parse_schedule_flag("flap:from=5s,down=20s,up=20s,times=3", None).unwrap();
+        assert_eq!(
+            parse_schedule_flag(&late.to_string(), None).unwrap(),
+            late,
+            "the display form reads back"
+        );
+        let r = parse_fault_flag("slow_first_token(delay=2s)@outage:for=1m").unwrap();
+        assert_eq!(r.fault.delay, Duration::from_secs(2));
+        assert_eq!(
+            r.schedule,
+            Schedule::Outage {
+                from: Duration::ZERO,
+                length: Duration::from_secs(60)
+            }
+        );
+    }
+
+    /// Bad outage and flap values, in files and flags: each message says
+    /// where (file:line:col), what is wrong and what would be right.
+    #[test]
+    fn bad_outage_and_flap_values_are_located_and_explained() {
+        let files = [
+            "on: a\nfault: hang\nschedule: {outage: {from: 10s, for: 0s}}\n",
+            "on: a\nfault: hang\nschedule: {outage: {from: 10s}}\n",
+            "on: a\nfault: hang\nschedule: {outage: {from: 10s, fro: 60s}}\n",
+            "on: a\nfault: hang\nschedule: {outage: [10s, 60s]}\n",
+            "on: a\nfault: hang\nschedule: {outage: {for: 10 parsecs}}\n",
+            "on: a\nfault: hang\nschedule:\n  flap:\n    down: 20s\n    up: 20s\n    times: 0\n",
+            "on: a\nfault: hang\nschedule:\n  flap:\n    down: 0s\n    up: 20s\n    times: 2\n",
+            "on: a\nfault: hang\nschedule:\n  flap:\n    down: 20s\n    up: 0s\n    times: 2\n",
+            "on: a\nfault: hang\nschedule:\n  flap: {down: 20s, times: 2}\n",
+            "on: a\nfault: hang\nschedule:\n  flap: {down: 20s, up: 20s, times: -1}\n",
+            "on: a\nfault: hang\nschedule: {flop: {down: 20s, up: 20s, times: 3}}\n",
+            "on: a\nfault: hang\ndelay: 2s\n",
+            "on: a\nfault: hnag\n",
+        ];
+        let flags = [
+            "hang@outage",
+            "hang@outage:from=10s",
+            "hang@outage:from=10s,for=0s",
+            "hang@outage:10s,60s",
+            "hang@outage:from=1s,fro=2s",
+            "hang@outage:for=1s,for=2s",
+            "hang@flap:down=20s,up=20s",
+            "hang@flap:down=20s,up=20s,times=x",
+            "hang@flap:down=20s,up=0s,times=2",
+            "hang@flap:down=20s,up=20s,times=0",
+            "hang@flop:down=20s",
+            "malformed_event(delay=1s)",
+        ];
+        let mut shown = Vec::new();
+        for text in files {
+            let message = match file_rule(text) {
+                Ok(rule) => panic!("accepted {text:?} as {rule:?}"),
+                Err(e) => e,
+            };
+            let item = text.trim_end().replace('\n', "\n    ");
+            shown.push(format!("faults:\n  - {item}\n  -> {message}"));
+        }
+        for flag in flags {
+            let message = match parse_fault_flag(flag) {
+                Ok(rule) => panic!("accepted {flag:?} as {rule:?}"),
+                Err(e) => e,
+            };
+            shown.push(format!("--fault a={flag}\n  -> {message}"));
+        }
+        insta::assert_snapshot!(shown.join("\n\n"));
     }
 
     #[test]

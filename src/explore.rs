@@ -200,6 +200,22 @@ fn schedule_yaml(s: &Schedule) -> String {
             mock_providers::fault::fmt_duration(*from),
             mock_providers::fault::fmt_duration(*to)
         ),
+        Schedule::Outage { from, length } => format!(
+            "{{outage: {{from: {}, for: {}}}}}",
+            mock_providers::fault::fmt_duration(*from),
+            mock_providers::fault::fmt_duration(*length)
+        ),
+        Schedule::Flap {
+            from,
+            down,
+            up,
+            times,
+        } => format!(
+            "{{flap: {{from: {}, down: {}, up: {}, times: {times}}}}}",
+            mock_providers::fault::fmt_duration(*from),
+            mock_providers::fault::fmt_duration(*down),
+            mock_providers::fault::fmt_duration(*up)
+        ),
         Schedule::Probability { p, .. } => format!("{{probability: {p}}}"),
     }
 }

@@ -13,7 +13,15 @@ use std::collections::{BTreeMap, BTreeSet};
 /// is believed to survive: 5xx, overload, rate limit and quota, timeouts,
 /// resets, broken streams and garbled answers. Context overflows, auth and content policy
 /// carry intent only where the config names a target for them.
-pub const OUTAGE_CLASSES: [FailureClass; 12] = [
+///
+/// Of the time and stream classes: a `hang` is a provider that is down
+/// without saying so (a timeout that never ends), a `slow_first_token` one
+/// too slow to start (a timeout on the first token), a `malformed_event` a
+/// garbled answer: each is an outage an operator expects the other provider
+/// to absorb. `no_done` is not: the whole answer arrives and only the
+/// terminator is missing, so a client that gets it from the first provider
+/// was served, and nobody expects a failover for it.
+pub const OUTAGE_CLASSES: [FailureClass; 15] = [
     FailureClass::ServerError,
     FailureClass::BadGateway,
     FailureClass::Unavailable,
@@ -26,6 +34,9 @@ pub const OUTAGE_CLASSES: [FailureClass; 12] = [
     FailureClass::StreamError,
     FailureClass::Stall,
     FailureClass::Malformed,
+    FailureClass::Hang,
+    FailureClass::SlowFirstToken,
+    FailureClass::MalformedEvent,
 ];
 
 /// Which providers a model group is believed to reach, per failure class,
@@ -125,6 +136,21 @@ pub fn route_parts(route: &str) -> Result<(&str, &str), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hang, a late first token and a garbled event are outages a
+    /// cross-provider target is meant to absorb; a stream whose whole answer
+    /// arrived without its terminator is not.
+    #[test]
+    fn the_time_classes_an_operator_expects_to_survive() {
+        for class in [
+            FailureClass::Hang,
+            FailureClass::SlowFirstToken,
+            FailureClass::MalformedEvent,
+        ] {
+            assert!(OUTAGE_CLASSES.contains(&class), "{class}");
+        }
+        assert!(!OUTAGE_CLASSES.contains(&FailureClass::NoDone));
+    }
 
     #[test]
     fn an_overflow_promise_may_stay_on_the_provider_other_classes_must_leave() {

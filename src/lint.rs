@@ -45,9 +45,37 @@ pub const DRILL_CLASSES: [FailureClass; 10] = [
     FailureClass::StreamError,
 ];
 
-/// Whether a drill cell of this class sends streams.
+/// The failure classes whose handling crossfire has not measured on any
+/// gateway (LiteLLM, Portkey, TensorZero): a hang, a late first token, a
+/// stream without its terminator, one garbled event. lint predicts nothing
+/// for them (the drill shows `-` and holds nothing against a prediction),
+/// and no gateway rule explains an intent they break: guessing would put
+/// words in the gateway's mouth. The drill observes what really happens.
+pub const UNMEASURED_CLASSES: [FailureClass; 4] = [
+    FailureClass::Hang,
+    FailureClass::SlowFirstToken,
+    FailureClass::NoDone,
+    FailureClass::MalformedEvent,
+];
+
+/// Whether lint predicts a cell of this class: every class but the
+/// [`UNMEASURED_CLASSES`].
+pub fn predicts(class: FailureClass) -> bool {
+    !UNMEASURED_CLASSES.contains(&class)
+}
+
+/// Whether a drill cell of this class sends streams: the stream faults, and
+/// the classes that only mean something in a stream (a first token, a
+/// terminator, one event).
 pub fn streams(class: FailureClass) -> bool {
-    matches!(class, FailureClass::StreamCut | FailureClass::StreamError)
+    matches!(
+        class,
+        FailureClass::StreamCut
+            | FailureClass::StreamError
+            | FailureClass::SlowFirstToken
+            | FailureClass::NoDone
+            | FailureClass::MalformedEvent
+    )
 }
 
 /// The predicted path of one (group, failure class) when every deployment of
@@ -127,6 +155,21 @@ pub struct LintReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The standard drill stays the ten classes it was; the time and
+    /// stream classes run only when asked for, and lint predicts none of them.
+    #[test]
+    fn the_drill_keeps_its_ten_classes_and_lint_predicts_no_unmeasured_one() {
+        assert_eq!(DRILL_CLASSES.len(), 10);
+        for class in UNMEASURED_CLASSES {
+            assert!(!DRILL_CLASSES.contains(&class), "{class}");
+            assert!(!predicts(class), "{class}");
+        }
+        assert!(DRILL_CLASSES.iter().all(|c| predicts(*c)));
+        // The new classes mean something only on a stream, but a hang.
+        assert!(!streams(FailureClass::Hang));
+        assert!(UNMEASURED_CLASSES[1..].iter().all(|c| streams(*c)));
+    }
 
     #[test]
     fn the_scaled_overflow_keeps_real_window_order() {

@@ -102,12 +102,16 @@ pub struct Step {
 }
 
 impl Step {
-    /// Whether this attempt delivered a good answer (a timeout's answer comes
-    /// late but whole).
+    /// Whether this attempt delivered a good answer: a timeout's or a slow
+    /// first token's answer comes late but whole, a `no_done` stream whole
+    /// but for its terminator.
     pub fn served(&self) -> bool {
         matches!(
             self.outcome,
-            Outcome::Served | Outcome::Fault(FailureClass::Timeout)
+            Outcome::Served
+                | Outcome::Fault(
+                    FailureClass::Timeout | FailureClass::SlowFirstToken | FailureClass::NoDone
+                )
         ) && self.completed
             && self.status == Some(200)
     }
@@ -205,12 +209,16 @@ pub fn classify(steps: &[Step], ok: bool) -> PathClass {
     if ok {
         let Some(served) = steps.iter().rev().find(|s| s.served()) else {
             // A 200 the client took for a success, though the provider's
-            // stream broke: the gateway swallowed the error. That is a failure.
+            // stream broke or carried a garbled event: the gateway swallowed
+            // the error. That is a failure.
             let swallowed = steps.iter().any(|s| {
                 matches!(
                     s.outcome,
                     Outcome::Fault(
-                        FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall
+                        FailureClass::StreamCut
+                            | FailureClass::StreamError
+                            | FailureClass::Stall
+                            | FailureClass::MalformedEvent
                     )
                 )
             });
@@ -353,6 +361,44 @@ mod tests {
             service_us: 0,
             prompt_tokens: None,
         }
+    }
+
+    /// A 200 stream from the time and stream faults, as the client got it.
+    fn stream_step(class: FailureClass, completed: bool) -> Step {
+        Step {
+            outcome: Outcome::Fault(class),
+            status: Some(200),
+            completed,
+            ..step(1, "claude", "anthropic", true)
+        }
+    }
+
+    #[test]
+    fn late_or_unterminated_answers_serve_and_a_garbled_one_is_swallowed() {
+        use PathClass::*;
+        // Whole, only late (first token) or without its terminator: served.
+        for class in [FailureClass::SlowFirstToken, FailureClass::NoDone] {
+            let s = stream_step(class, true);
+            assert!(s.served(), "{class}");
+            assert_eq!(classify(&[s], true), Direct, "{class}");
+        }
+        // A 200 the client took for a success though an event was garbled.
+        let garbled = stream_step(FailureClass::MalformedEvent, true);
+        assert!(!garbled.served());
+        assert_eq!(classify(&[garbled], true), FailedNoFailover);
+        // A hang never answers: the gateway moved on or failed.
+        let hung = Step {
+            outcome: Outcome::Fault(FailureClass::Hang),
+            status: None,
+            completed: false,
+            ..step(1, "claude", "anthropic", true)
+        };
+        assert!(!hung.served());
+        assert_eq!(
+            classify(&[hung.clone(), step(2, "gpt", "openai", true)], true),
+            CrossedProvider
+        );
+        assert_eq!(classify(&[hung], false), FailedNoFailover);
     }
 
     #[test]

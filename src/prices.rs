@@ -25,7 +25,8 @@ pub struct Price {
 pub const BILLING_RULE: &str = "served attempts are billed in full (uncached input, cached input, output with reasoning); \
 attempts that failed with an error status or a reset are not billed by OpenAI, Azure, Anthropic, Gemini, Groq, Mistral or DeepSeek; \
 a stream that broke after content is billed for its input; \
-an answer the gateway gave up waiting for (its own timeout) is billed in full: the provider finished it";
+an answer the gateway gave up waiting for (its own timeout), one whose first token came late, \
+and a stream that finished without its terminator or with one garbled event are billed in full: the provider finished them";
 
 const fn p(input: f64, cached_input: f64, output: f64) -> Price {
     Price {

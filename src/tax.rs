@@ -163,6 +163,9 @@ fn bills_input(s: &StepFacts) -> bool {
             Outcome::Served
                 | Outcome::Fault(
                     FailureClass::Timeout
+                        | FailureClass::SlowFirstToken
+                        | FailureClass::NoDone
+                        | FailureClass::MalformedEvent
                         | FailureClass::StreamCut
                         | FailureClass::StreamError
                         | FailureClass::Stall

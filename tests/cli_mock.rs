@@ -111,3 +111,57 @@ fn serves_prints_urls_journals_and_exits_0_on_sigterm() {
     let markers: Vec<_> = attempts.iter().map(|a| a.marker.clone().unwrap()).collect();
     assert_eq!(markers, ["xf:cli:0", "xf:cli:1", "xf:cli:2"]);
 }
+
+/// A `hang` holds its client forever, yet SIGTERM still ends `crossfire
+/// mock` at once (exit 0), and the journal on disk has the hung attempt.
+#[test]
+fn a_hang_from_a_flag_does_not_hold_up_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let mut child = ChildGuard(
+        crossfire()
+            .args(["mock", "--json", "--journal"])
+            .arg(&journal)
+            .args(["--deployment", "gpt=openai"])
+            .args(["--fault", "gpt=hang@outage:from=0s,for=1h"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = support::lines(child.stdout.take().unwrap());
+    let line = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("`crossfire mock` printed no URL")
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = v["url"].as_str().unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .json(&serde_json::json!({"model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hi [xf:cli:h]"}]}))
+            .timeout(Duration::from_millis(700))
+            .send()
+            .await
+            .unwrap_err()
+    });
+    assert!(err.is_timeout(), "{err}");
+    let began = std::time::Instant::now();
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert_eq!(status, Some(0));
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    let attempts = mock_providers::journal::read_jsonl(&journal).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(
+        attempts[0].outcome,
+        mock_providers::Outcome::Fault(mock_providers::FailureClass::Hang)
+    );
+    assert_eq!(attempts[0].status, None);
+}

@@ -23,11 +23,17 @@ fn model(d: Dialect) -> &'static str {
     }
 }
 
-/// Stream faults are only observable on a stream.
+/// Stream faults are only observable on a stream: the byte-level ones, and
+/// those about a first event, a terminator or one event.
 fn streams(class: FailureClass) -> bool {
     matches!(
         class,
-        FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Stall
+        FailureClass::StreamCut
+            | FailureClass::StreamError
+            | FailureClass::Stall
+            | FailureClass::SlowFirstToken
+            | FailureClass::NoDone
+            | FailureClass::MalformedEvent
     )
 }
 
@@ -120,10 +126,17 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
             // answers after 4 s, so 1.5 s fires first however slow the
             // machine; a `stall` is read after its first event (classify.py
             // runs it again with a longer timer when the first event had
-            // not come). Every other case answers at once: a timer that can
-            // only fire on a busy machine.
+            // not come). A `hang` never answers and a `slow_first_token`
+            // holds its first event 4 s: both meet the 1.5 s timer. Every
+            // other case answers at once: a timer that can only fire on a
+            // busy machine.
             "timeout": match class {
-                Some(FailureClass::Timeout | FailureClass::Stall) => 1.5,
+                Some(
+                    FailureClass::Timeout
+                    | FailureClass::Stall
+                    | FailureClass::Hang
+                    | FailureClass::SlowFirstToken,
+                ) => 1.5,
                 _ => 20.0,
             },
             "after_content": class == Some(FailureClass::Stall),
@@ -263,6 +276,98 @@ fn real_clients_classify_every_failure_like_the_real_provider() {
         if got != wanted {
             misses.push(format!("anthropic SDK {class}: {got} (wanted {wanted})"));
         }
+    }
+    // The time and stream faults, as the official SDKs meet them (openai
+    // 3.57.0, anthropic 2.13.0, a 1.5 s client timeout): a hang and a late
+    // first token meet the timer; a stream without its terminator ends
+    // quietly after all its chunks (neither SDK needs `[DONE]` or
+    // `message_stop`); one malformed event stops the stream with the JSON
+    // parser's error after the good chunks before it.
+    let chunks = |id: &str| results[id]["chunks"].as_u64().unwrap_or(0);
+    for d in openai_family {
+        for (class, wanted) in [
+            (FailureClass::Hang, "APITimeoutError"),
+            (FailureClass::SlowFirstToken, "APITimeoutError"),
+            (FailureClass::NoDone, ""),
+            (FailureClass::MalformedEvent, "JSONDecodeError"),
+        ] {
+            let id = format!("openai/{d}-{class}");
+            if exception(&id) != wanted {
+                misses.push(format!(
+                    "openai SDK {d} {class}: {} (wanted `{wanted}`)",
+                    exception(&id)
+                ));
+            }
+        }
+        // preamble, 6 content chunks, the finish chunk: all of them.
+        assert_eq!(
+            chunks(&format!("openai/{d}-no_done")),
+            8,
+            "openai SDK {d} no_done"
+        );
+        assert_eq!(
+            chunks(&format!("openai/{d}-malformed_event")),
+            2,
+            "openai SDK {d} malformed_event"
+        );
+    }
+    for (class, wanted) in [
+        (FailureClass::Hang, "APITimeoutError"),
+        // The anthropic SDK does not wrap a read timeout met while
+        // iterating a stream: httpx's own exception reaches the caller.
+        (FailureClass::SlowFirstToken, "ReadTimeout"),
+        (FailureClass::NoDone, ""),
+        (FailureClass::MalformedEvent, "JSONDecodeError"),
+    ] {
+        let id = format!("anthropic/anthropic-{class}");
+        if exception(&id) != wanted {
+            misses.push(format!(
+                "anthropic SDK {class}: {} (wanted `{wanted}`)",
+                exception(&id)
+            ));
+        }
+    }
+    assert!(
+        chunks("anthropic/anthropic-no_done") >= 9,
+        "every event but message_stop"
+    );
+    for d in Dialect::ALL {
+        // LiteLLM reads a hang as its own Timeout on every provider.
+        if exception(&format!("litellm/{d}-hang")) != "Timeout" {
+            misses.push(format!(
+                "litellm {d} hang: {}",
+                exception(&format!("litellm/{d}-hang"))
+            ));
+        }
+        // Its stream wrapper completes a stream without a terminator.
+        if !exception(&format!("litellm/{d}-no_done")).is_empty() {
+            misses.push(format!(
+                "litellm {d} no_done: {}",
+                exception(&format!("litellm/{d}-no_done"))
+            ));
+        }
+    }
+    // One malformed event: LiteLLM's OpenAI-SDK path (openai, azure) raises
+    // MidStreamFallbackError; its own SSE readers return a success: they
+    // skip the bad event for the OpenAI-compatible providers (all 8 chunks
+    // but it) and end the stream at it for Anthropic and Gemini (the
+    // answer silently cut to the chunks before it).
+    for d in [
+        Dialect::Groq,
+        Dialect::Mistral,
+        Dialect::Deepseek,
+        Dialect::Vllm,
+    ] {
+        let id = format!("litellm/{d}-malformed_event");
+        assert_eq!((exception(&id).as_str(), chunks(&id)), ("", 8), "{id}");
+    }
+    for d in [Dialect::Anthropic, Dialect::Gemini] {
+        let id = format!("litellm/{d}-malformed_event");
+        assert_eq!(exception(&id), "", "{id}");
+        assert!(
+            chunks(&id) < chunks(&format!("litellm/{d}-no_done")),
+            "{id}: not cut"
+        );
     }
     // crossfire's lint and drill predict with a table of LiteLLM's readings;
     // it must be what LiteLLM does.

@@ -345,3 +345,94 @@ fn remove_harness_dir(run_dir: &std::path::Path) {
     assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The time and stream faults through LiteLLM 1.108.7 with Claude primary,
+/// GPT fallback and no `timeout` (measured): a late first token is waited
+/// for and served by Claude (an illusion: a provider too slow to start is
+/// meant to be left); a stream without `message_stop` reaches the client
+/// whole (served, no promise broken); one malformed event ends the stream
+/// there and LiteLLM hands the client a 200 (the error swallowed: an
+/// illusion). lint predicts none of them, so nothing is held against it.
+#[tokio::test]
+async fn the_time_and_stream_faults_through_litellm_without_a_timeout() {
+    let r = drill(
+        "fallbacks.yaml",
+        &[
+            FailureClass::SlowFirstToken,
+            FailureClass::NoDone,
+            FailureClass::MalformedEvent,
+        ],
+        &["claude-opus"],
+    )
+    .await;
+    let seen: Vec<(FailureClass, &str, CellVerdict)> = r
+        .cells
+        .iter()
+        .map(|c| (c.class, c.observed.as_str(), c.verdict))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                FailureClass::SlowFirstToken,
+                "claude-opus -> client 200",
+                CellVerdict::Illusion
+            ),
+            (
+                FailureClass::NoDone,
+                "claude-opus -> client 200",
+                CellVerdict::Served
+            ),
+            (
+                FailureClass::MalformedEvent,
+                "claude-opus -> client 200 (error swallowed)",
+                CellVerdict::Illusion
+            ),
+        ]
+    );
+    for c in &r.cells {
+        assert_eq!(c.met, (2, 2), "{}: every request met the fault", c.class);
+        assert!(c.predicted.is_none() && c.as_predicted, "{}", c.class);
+        for p in &c.paths {
+            assert_eq!(p.steps.len(), 1, "{}", p.describe());
+        }
+    }
+}
+
+/// A hang on Claude with `timeout: 2` set (LiteLLM 1.108.7, measured): each
+/// attempt times out, `num_retries: 2` tries Claude three times, then the
+/// cross-provider fallback serves. The hung attempts are journaled `hang`.
+#[tokio::test]
+async fn a_hang_times_out_and_crosses_when_litellm_has_a_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("litellm.yaml");
+    let text = std::fs::read_to_string(example("fallbacks.yaml"))
+        .unwrap()
+        .replace("  num_retries: 2\n", "  num_retries: 2\n  timeout: 2\n");
+    assert!(text.contains("timeout: 2"));
+    std::fs::write(&file, text).unwrap();
+    let cfg = config::load(&file).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let opts = support::drill_options(out.path(), &[FailureClass::Hang], &["claude-opus"]);
+    let r = drill::drill(&cfg, &opts).await.unwrap();
+    assert_measured_version(r.gateway_version.as_deref());
+    let c = &r.cells[0];
+    assert_eq!(c.met, (2, 2));
+    assert_eq!(
+        c.observed_class,
+        Some(PathClass::CrossedProvider),
+        "{:#?}",
+        c.distribution
+    );
+    for p in &c.paths {
+        let hung = p
+            .steps
+            .iter()
+            .filter(|s| s.outcome == mock_providers::Outcome::Fault(FailureClass::Hang))
+            .count();
+        // Journaled when LiteLLM gave up on each and closed the connection.
+        assert_eq!((hung, p.steps.len()), (3, 4), "{}", p.describe());
+        assert_eq!(p.steps.last().map(|s| s.provider.as_str()), Some("openai"));
+    }
+    assert!(c.predicted.is_none());
+}

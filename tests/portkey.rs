@@ -489,3 +489,43 @@ async fn compare_puts_both_gateways_side_by_side() {
     let md = crossfire::compare::render_markdown(&c);
     assert!(md.starts_with("| | litellm | portkey |"), "{md}");
 }
+
+/// The time and stream faults on Claude through Portkey 1.15.2 (measured,
+/// Claude first, GPT as fallback, no timeout): a late first token is waited
+/// for (an illusion); a stream without `message_stop` reaches the client
+/// without `[DONE]` as well, which crossfire's client counts as broken (a
+/// failure, but no promise: nobody expects a failover for it); one
+/// malformed event breaks the client's stream too (an illusion). lint
+/// predicts none of them.
+#[tokio::test]
+async fn the_time_and_stream_faults_through_portkey() {
+    let d = drill_cells(
+        "fallback.json",
+        &[
+            FailureClass::SlowFirstToken,
+            FailureClass::NoDone,
+            FailureClass::MalformedEvent,
+        ],
+    )
+    .await;
+    assert_eq!(
+        d,
+        vec![
+            (
+                "anthropic -> client 200".to_string(),
+                CellVerdict::Illusion,
+                true
+            ),
+            (
+                "anthropic -> client 200 (broken stream)".to_string(),
+                CellVerdict::NoFailover,
+                true
+            ),
+            (
+                "anthropic -> client 200 (broken stream)".to_string(),
+                CellVerdict::Illusion,
+                true
+            ),
+        ]
+    );
+}

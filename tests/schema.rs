@@ -64,6 +64,33 @@ fn schema_is_valid_and_matches_the_shipped_scenarios() {
             &dir.path().join(format!("bad-{name}.json")),
         );
     }
+    // The time schedules, written into a shipped scenario's fault: the
+    // forms the schema must take, and near misses it must refuse.
+    let base: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root.join("scenarios/anthropic-overloaded-direct.yaml")).unwrap(),
+    )
+    .unwrap();
+    for (name, schedule) in [
+        ("good-outage", "{outage: {from: 10s, for: 60s}}"),
+        (
+            "good-flap",
+            "{flap: {down: 20s, up: 20s, times: 3, from: 1s}}",
+        ),
+        ("bad-outage-typo", "{outage: {from: 10s, fro: 60s}}"),
+        ("bad-flap-without-times", "{flap: {down: 20s, up: 20s}}"),
+        (
+            "bad-flap-zero-times",
+            "{flap: {down: 20s, up: 20s, times: 0}}",
+        ),
+    ] {
+        let mut scenario = base.clone();
+        scenario["faults"][0]["schedule"] = serde_yaml::from_str(schedule).unwrap();
+        std::fs::write(
+            dir.path().join(format!("{name}.json")),
+            serde_json::to_vec(&scenario).unwrap(),
+        )
+        .unwrap();
+    }
     let out = Command::new(env.python())
         .args(["-c", CHECK])
         .arg(&file)
@@ -75,5 +102,5 @@ fn schema_is_valid_and_matches_the_shipped_scenarios() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5 6");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7 9");
 }

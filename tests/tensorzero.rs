@@ -880,3 +880,87 @@ model_name = "claude-sonnet-4-5"
     assert_eq!(p.client_status, seen.status);
     assert_eq!(p.text, "m.openai -> client 502");
 }
+
+/// The time and stream faults on a provider with `ttft_ms = 500` and
+/// `total_ms = 500` (TensorZero 2026.6.0, measured): a hang, and a first
+/// token 2 s late, are cut by those timeouts and the next provider serves;
+/// a stream without `[DONE]` is served whole, TensorZero writing its own
+/// `[DONE]`; one malformed event in a stream becomes an in-band
+/// `data: {"error": ...}` event and the rest of the stream follows, while a
+/// non-stream body that is not JSON moves to the next provider.
+#[tokio::test]
+async fn time_and_stream_faults_meet_the_timeouts_and_the_stream_reader() {
+    use mock_providers::FailureClass as F;
+    let classes = [F::Hang, F::SlowFirstToken, F::NoDone, F::MalformedEvent];
+    let refs: Vec<(String, Fault)> = classes
+        .iter()
+        .map(|c| {
+            (
+                format!("{c}.openai"),
+                Fault::new(*c).delay(Duration::from_secs(2)),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, Fault, Schedule)> = refs
+        .iter()
+        .map(|(id, f)| (id.as_str(), f.clone(), Schedule::Always))
+        .collect();
+    let r = rig(&per_class_config(&classes), &refs).await;
+    assert_measured_version(&r.gw);
+    let send = |c: F, stream: bool| {
+        let n = classes.iter().position(|x| *x == c).unwrap() * 2 + usize::from(stream);
+        let model = tensorzero::client_model(&c.to_string());
+        let r = &r;
+        async move { r.send(&model, n, stream).await }
+    };
+    for stream in [false, true] {
+        let seen = send(F::Hang, stream).await;
+        assert_eq!(seen.status, 200);
+        assert_eq!(
+            seen.attempts,
+            ["hang.openai hang", "hang.anthropic ok"],
+            "stream {stream}"
+        );
+    }
+    let seen = send(F::SlowFirstToken, false).await;
+    assert_eq!(
+        seen.attempts,
+        [
+            "slow_first_token.openai slow_first_token",
+            "slow_first_token.anthropic ok"
+        ]
+    );
+    // The abandoned stream is journaled when TensorZero closes its
+    // connection, which may come a moment after the answer; the answer is
+    // Claude's either way.
+    let seen = send(F::SlowFirstToken, true).await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(
+        seen.attempts.last().map(String::as_str),
+        Some("slow_first_token.anthropic ok")
+    );
+    assert!(seen
+        .body
+        .contains("slow_first_token.anthropic (anthropic) answers"));
+    let seen = send(F::NoDone, true).await;
+    assert_eq!(seen.attempts, ["no_done.openai no_done"]);
+    assert!(seen.done && seen.body.contains(" ok5"), "{}", seen.body);
+    let seen = send(F::MalformedEvent, false).await;
+    assert_eq!(
+        seen.attempts,
+        [
+            "malformed_event.openai malformed_event",
+            "malformed_event.anthropic ok"
+        ]
+    );
+    let seen = send(F::MalformedEvent, true).await;
+    assert_eq!(seen.attempts, ["malformed_event.openai malformed_event"]);
+    assert!(
+        seen.body.contains(
+            "data: {\"error\":{\"message\":\"Error from openai server: Error parsing chunk."
+        ),
+        "{}",
+        seen.body
+    );
+    assert!(seen.done && seen.body.contains(" ok5"), "{}", seen.body);
+}

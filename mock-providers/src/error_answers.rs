@@ -324,7 +324,8 @@ fn openai_family(dialect: Dialect, class: FailureClass, ctx: &ErrorContext<'_>) 
                 json!("model_not_found"),
             ),
         ),
-        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset => {
+        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset
+        | Hang | SlowFirstToken | NoDone | MalformedEvent => {
             answer(
                 500,
                 rid,
@@ -415,7 +416,8 @@ fn mistral(class: FailureClass, ctx: &ErrorContext<'_>, _model: &str) -> Answer 
                 json!("3000"),
             ),
         ),
-        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset => {
+        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset
+        | Hang | SlowFirstToken | NoDone | MalformedEvent => {
             answer(
                 500,
                 rid,
@@ -494,13 +496,12 @@ fn azure(class: FailureClass, ctx: &ErrorContext<'_>) -> Answer {
             ids,
             json!({"error": {"code": "ServiceUnavailable", "message": "The service is temporarily unable to process your request. Please try again later."}}),
         ),
-        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset => {
-            answer(
-                500,
-                ids,
-                json!({"error": {"code": "InternalServerError", "message": "The server had an error while processing your request. Sorry about that!"}}),
-            )
-        }
+        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset
+        | Hang | SlowFirstToken | NoDone | MalformedEvent => answer(
+            500,
+            ids,
+            json!({"error": {"code": "InternalServerError", "message": "The server had an error while processing your request. Sorry about that!"}}),
+        ),
     }
 }
 
@@ -630,13 +631,12 @@ fn anthropic(class: FailureClass, ctx: &ErrorContext<'_>) -> Answer {
             ids,
             anthropic_error("api_error", "Service Unavailable", rid),
         ),
-        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset => {
-            answer(
-                500,
-                ids,
-                anthropic_error("api_error", "Internal server error", rid),
-            )
-        }
+        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset
+        | Hang | SlowFirstToken | NoDone | MalformedEvent => answer(
+            500,
+            ids,
+            anthropic_error("api_error", "Internal server error", rid),
+        ),
     }
 }
 
@@ -772,7 +772,8 @@ fn gemini(class: FailureClass, ctx: &ErrorContext<'_>) -> Answer {
             ),
         ),
         BadGateway => html(502, GOOGLE_502),
-        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset => {
+        ServerError | StreamError | Timeout | Malformed | StreamCut | Stall | ConnectionReset
+        | Hang | SlowFirstToken | NoDone | MalformedEvent => {
             answer(
                 500,
                 vec![],

@@ -46,11 +46,29 @@ pub enum FailureClass {
     Stall,
     /// The connection is reset before any response.
     ConnectionReset,
+    /// The request is read and nothing is ever sent back: no status, no
+    /// headers, no close, until the mocks shut down or the client goes away.
+    Hang,
+    /// A stream whose headers come at once and whose first event comes only
+    /// after the fault's `delay`, then a normal stream. A non-stream request
+    /// gets its whole answer after the delay (a provider sends a non-stream
+    /// answer when it is generated, so nothing of it can come early).
+    SlowFirstToken,
+    /// A complete stream without its terminator (OpenAI-style `data: [DONE]`,
+    /// Anthropic `message_stop`, the Responses API's `response.completed`,
+    /// the closing `]` of Gemini's JSON-array stream), the HTTP body finished
+    /// cleanly. Gemini's SSE stream and non-stream answers have no terminator:
+    /// there the answer is served whole and journaled `served`.
+    NoDone,
+    /// One event that is not valid JSON in the middle of a stream, every
+    /// other event normal. A non-stream answer is one event: its body is
+    /// not valid JSON, as for `malformed`.
+    MalformedEvent,
 }
 
 impl FailureClass {
     /// Every failure class, in a stable order.
-    pub const ALL: [FailureClass; 16] = [
+    pub const ALL: [FailureClass; 20] = [
         FailureClass::ServerError,
         FailureClass::BadGateway,
         FailureClass::Unavailable,
@@ -67,6 +85,10 @@ impl FailureClass {
         FailureClass::StreamError,
         FailureClass::Stall,
         FailureClass::ConnectionReset,
+        FailureClass::Hang,
+        FailureClass::SlowFirstToken,
+        FailureClass::NoDone,
+        FailureClass::MalformedEvent,
     ];
 
     /// The name used in files, flags and the journal.
@@ -88,6 +110,10 @@ impl FailureClass {
             FailureClass::StreamError => "stream_error",
             FailureClass::Stall => "stall",
             FailureClass::ConnectionReset => "connection_reset",
+            FailureClass::Hang => "hang",
+            FailureClass::SlowFirstToken => "slow_first_token",
+            FailureClass::NoDone => "no_done",
+            FailureClass::MalformedEvent => "malformed_event",
         }
     }
 
@@ -100,7 +126,11 @@ impl FailureClass {
     pub fn is_byte_level(self) -> bool {
         matches!(
             self,
-            FailureClass::StreamCut | FailureClass::Stall | FailureClass::ConnectionReset
+            FailureClass::StreamCut
+                | FailureClass::Stall
+                | FailureClass::ConnectionReset
+                | FailureClass::Hang
+                | FailureClass::SlowFirstToken
         )
     }
 }
@@ -125,7 +155,8 @@ pub struct Fault {
     pub class: FailureClass,
     /// `rate_limit`: the wait the provider asks for (`retry-after` and friends).
     pub retry_after: Duration,
-    /// `timeout`: how long the answer is held back.
+    /// `timeout`: how long the answer is held back; `slow_first_token`: how
+    /// long the first event is held back.
     pub delay: Duration,
     /// `stream_cut`, `stream_error`, `stall`: content events sent before the fault.
     pub after_events: u32,
@@ -192,6 +223,27 @@ pub enum Schedule {
         /// End of the window (exclusive).
         to: Duration,
     },
+    /// One outage: attempts arriving from `from` for `length`, measured from
+    /// the mocks' start (files write `outage: {from: 10s, for: 60s}`).
+    Outage {
+        /// When the outage starts.
+        from: Duration,
+        /// How long it lasts.
+        #[serde(rename = "for")]
+        length: Duration,
+    },
+    /// A flapping provider: from `from`, `times` rounds of `down` (attempts
+    /// fail) then `up` (attempts are served); after the last round, served.
+    Flap {
+        /// When the first down phase starts.
+        from: Duration,
+        /// Length of each down phase.
+        down: Duration,
+        /// Length of each up phase.
+        up: Duration,
+        /// Number of down phases.
+        times: u32,
+    },
     /// Each attempt independently with probability `p`, drawn from `seed`
     /// and the attempt number: the same seed gives the same outcomes.
     Probability {
@@ -213,6 +265,15 @@ impl Schedule {
             Schedule::Every(n) => *n > 0 && attempt % *n == 0,
             Schedule::Requests(list) => list.contains(&attempt),
             Schedule::Window { from, to } => since_start >= *from && since_start < *to,
+            Schedule::Outage { from, length } => {
+                since_start >= *from && since_start - *from < *length
+            }
+            Schedule::Flap {
+                from,
+                down,
+                up,
+                times,
+            } => flap_is_down(since_start, *from, *down, *up, *times),
             Schedule::Probability { p, seed } => unit_draw(*seed, attempt) < *p,
         }
     }
@@ -233,9 +294,46 @@ impl fmt::Display for Schedule {
             Schedule::Window { from, to } => {
                 write!(f, "window:{}..{}", fmt_duration(*from), fmt_duration(*to))
             }
+            Schedule::Outage { from, length } => write!(
+                f,
+                "outage:from={},for={}",
+                fmt_duration(*from),
+                fmt_duration(*length)
+            ),
+            Schedule::Flap {
+                from,
+                down,
+                up,
+                times,
+            } => {
+                write!(
+                    f,
+                    "flap:down={},up={},times={times}",
+                    fmt_duration(*down),
+                    fmt_duration(*up)
+                )?;
+                if !from.is_zero() {
+                    write!(f, ",from={}", fmt_duration(*from))?;
+                }
+                Ok(())
+            }
             Schedule::Probability { p, seed } => write!(f, "probability:{p}:seed={seed}"),
         }
     }
+}
+
+/// Whether a flap (`times` rounds of `down` then `up`, from `from`) is in a
+/// down phase at `t`. Counted in nanoseconds as `u128`, so no sum overflows.
+fn flap_is_down(t: Duration, from: Duration, down: Duration, up: Duration, times: u32) -> bool {
+    let Some(rel) = t.checked_sub(from) else {
+        return false;
+    };
+    let period = down.as_nanos() + up.as_nanos();
+    if period == 0 || down.is_zero() {
+        return false;
+    }
+    let rel = rel.as_nanos();
+    rel / period < u128::from(times) && rel % period < down.as_nanos()
 }
 
 /// Formats a duration the way files and flags write it (`250ms`, `2s`, `1.5s`).
@@ -339,6 +437,70 @@ mod tests {
     }
 
     #[test]
+    fn outage_fires_from_its_start_for_its_length() {
+        let s = Schedule::Outage {
+            from: Duration::from_secs(10),
+            length: Duration::from_secs(60),
+        };
+        let at = |ms: u64| s.fires(1, Duration::from_millis(ms));
+        assert!(!at(9_999));
+        assert!(at(10_000));
+        assert!(at(69_999));
+        assert!(!at(70_000));
+    }
+
+    #[test]
+    fn flap_is_down_then_up_for_its_rounds_then_served() {
+        let s = Schedule::Flap {
+            from: Duration::from_secs(5),
+            down: Duration::from_secs(20),
+            up: Duration::from_secs(10),
+            times: 3,
+        };
+        let down_at: Vec<u64> = (0..120)
+            .filter(|sec| s.fires(1, Duration::from_secs(*sec)))
+            .collect();
+        let expected: Vec<u64> = (5..25).chain(35..55).chain(65..85).collect();
+        assert_eq!(down_at, expected);
+    }
+
+    #[test]
+    fn schedules_display_in_their_flag_syntax() {
+        let outage = Schedule::Outage {
+            from: Duration::from_secs(10),
+            length: Duration::from_secs(60),
+        };
+        assert_eq!(outage.to_string(), "outage:from=10s,for=60s");
+        let flap = Schedule::Flap {
+            from: Duration::ZERO,
+            down: Duration::from_secs(20),
+            up: Duration::from_millis(1500),
+            times: 3,
+        };
+        assert_eq!(flap.to_string(), "flap:down=20s,up=1.5s,times=3");
+        let late = Schedule::Flap {
+            from: Duration::from_millis(250),
+            down: Duration::from_secs(20),
+            up: Duration::from_millis(1500),
+            times: 3,
+        };
+        assert_eq!(late.to_string(), "flap:down=20s,up=1.5s,times=3,from=250ms");
+    }
+
+    #[test]
+    fn new_classes_have_snake_case_names() {
+        let names: Vec<&str> = FailureClass::ALL[16..].iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names,
+            ["hang", "slow_first_token", "no_done", "malformed_event"]
+        );
+        for class in FailureClass::ALL {
+            let json = serde_json::to_string(&class).unwrap();
+            assert_eq!(json, format!("\"{}\"", class.name()));
+        }
+    }
+
+    #[test]
     fn every_zero_never_fires() {
         assert!(!Schedule::Every(0).fires(0, T0));
     }
@@ -365,6 +527,63 @@ mod tests {
         #[test]
         fn requests_fires_only_on_listed(list in proptest::collection::vec(1u64..100, 0..10), attempt in 1u64..100) {
             prop_assert_eq!(Schedule::Requests(list.clone()).fires(attempt, T0), list.contains(&attempt));
+        }
+
+        /// An outage fires at time t exactly when from <= t < from + length,
+        /// whatever the attempt number.
+        #[test]
+        fn outage_fires_exactly_inside_its_window(
+            from_ms in 0u64..100_000, len_ms in 1u64..100_000, t_ms in 0u64..300_000, attempt in 1u64..1000,
+        ) {
+            let s = Schedule::Outage { from: Duration::from_millis(from_ms), length: Duration::from_millis(len_ms) };
+            // A random time, and the edges, where an off-by-one would hide.
+            let end = from_ms + len_ms;
+            for t in [t_ms, from_ms.saturating_sub(1), from_ms, end - 1, end] {
+                let inside = t >= from_ms && t < end;
+                prop_assert_eq!(s.fires(attempt, Duration::from_millis(t)), inside, "t = {} ms", t);
+            }
+        }
+
+        /// A flap fires at t exactly when t lies in one of the `times` down
+        /// windows [from + k(down+up), from + k(down+up) + down), written out
+        /// one by one rather than by the modulo `fires` uses.
+        #[test]
+        fn flap_fires_exactly_inside_its_down_windows(
+            from_ms in 0u64..10_000, down_ms in 1u64..5_000, up_ms in 1u64..5_000,
+            times in 0u32..6, t_ms in 0u64..60_000,
+        ) {
+            let s = Schedule::Flap {
+                from: Duration::from_millis(from_ms),
+                down: Duration::from_millis(down_ms),
+                up: Duration::from_millis(up_ms),
+                times,
+            };
+            let windows: Vec<(u64, u64)> = (0..u64::from(times))
+                .map(|k| from_ms + k * (down_ms + up_ms))
+                .map(|start| (start, start + down_ms))
+                .collect();
+            // A random time, and every window's edges.
+            let edges = windows.iter().flat_map(|(a, b)| [a.saturating_sub(1), *a, b - 1, *b]);
+            for t in std::iter::once(t_ms).chain(edges) {
+                let inside = windows.iter().any(|(a, b)| t >= *a && t < *b);
+                prop_assert_eq!(s.fires(1, Duration::from_millis(t)), inside, "t = {} ms", t);
+            }
+        }
+
+        /// The down phases of a flap add up to `times x down` of failing time.
+        #[test]
+        fn flap_is_down_for_times_down_in_total(
+            down in 1u64..50, up in 1u64..50, times in 0u32..5,
+        ) {
+            let s = Schedule::Flap {
+                from: Duration::ZERO,
+                down: Duration::from_millis(down),
+                up: Duration::from_millis(up),
+                times,
+            };
+            let horizon = (down + up) * u64::from(times) + 100;
+            let failing = (0..horizon).filter(|t| s.fires(1, Duration::from_millis(*t))).count() as u64;
+            prop_assert_eq!(failing, down * u64::from(times));
         }
 
         #[test]

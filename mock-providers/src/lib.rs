@@ -5,8 +5,9 @@
 //! a response [`Plan`]. Two front ends serve plans:
 //!
 //! - [`MockSet`], crossfire's own hyper server: one listener per deployment on
-//!   `127.0.0.1:0`, real SSE pacing, streams cut on the socket, stalls and
-//!   connection resets, a bounded journal.
+//!   `127.0.0.1:0`, real SSE pacing, streams cut on the socket, stalls,
+//!   hangs that never answer, late first events and connection resets, a
+//!   bounded journal.
 //! - `wiremock_adapter::ProviderResponder` (feature `wiremock`): the same plans
 //!   on a `wiremock::MockServer`, for teams that already test their LLM client
 //!   with wiremock. Byte-level actions degrade as documented there.

@@ -155,11 +155,16 @@ pub enum Delivery {
         events: Vec<Bytes>,
         /// Pause before each event after the first.
         interval: Duration,
+        /// Pause between the headers and the first event.
+        first_delay: Duration,
         /// What happens after the last event.
         end: StreamEnd,
     },
     /// The connection is reset (RST) before any response.
     Reset,
+    /// Nothing is sent and the connection stays open: no status, no headers,
+    /// until the mocks shut down or the client goes away.
+    Hang,
 }
 
 /// What happens after the last event of a stream.
@@ -292,7 +297,13 @@ fn completion(
             dialect, fault, &parsed, &reply, spec, ctx, window, request_id,
         ),
     };
-    plan.cause = cause;
+    // A fault with nothing to do on this answer (`no_done` where there is no
+    // terminator) serves it whole: the journal says `served`, with no cause.
+    plan.cause = if plan.outcome == Outcome::Served {
+        None
+    } else {
+        cause
+    };
     plan.headers.extend(success_ids(dialect, request_id, &plan));
     plan.request = Some(parsed);
     plan
@@ -461,6 +472,7 @@ fn served(
             Delivery::Events {
                 events,
                 interval,
+                first_delay: Duration::ZERO,
                 end: StreamEnd::Finish,
             },
         )
@@ -513,6 +525,15 @@ fn stream_error_class(dialect: Dialect) -> FailureClass {
     }
 }
 
+/// Whether the stream answering this request ends with a terminator, always
+/// its last event: OpenAI-style chat (`data: [DONE]`), Anthropic
+/// (`message_stop`), the Responses API (`response.completed`), Gemini's
+/// JSON-array stream (the closing `]`). Gemini's SSE stream ends with its
+/// last chunk and has none.
+fn has_terminator(dialect: Dialect, parsed: &ParsedRequest) -> bool {
+    !(dialect.wire() == Wire::Gemini && parsed.api == Api::Native && parsed.sse)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn faulted(
     dialect: Dialect,
@@ -544,6 +565,7 @@ fn faulted(
         delivery: Delivery::Events {
             events,
             interval: spec.event_interval,
+            first_delay: Duration::ZERO,
             end,
         },
         outcome,
@@ -559,6 +581,75 @@ fn faulted(
             p.outcome = outcome;
             p
         }
+        Hang => Plan {
+            status: 0,
+            headers: vec![],
+            delay: Duration::ZERO,
+            delivery: Delivery::Hang,
+            outcome,
+            cause: None,
+            request: None,
+            usage: None,
+            traffic: Traffic::Completion,
+        },
+        SlowFirstToken if parsed.stream => {
+            let mut p = served(dialect, parsed, reply, spec.event_interval);
+            if let Delivery::Events { first_delay, .. } = &mut p.delivery {
+                *first_delay = fault.delay;
+            }
+            p.outcome = outcome;
+            p
+        }
+        // A non-stream answer is sent when it is generated: all of it late.
+        SlowFirstToken => {
+            let mut p = served(dialect, parsed, reply, spec.event_interval);
+            p.delay = fault.delay;
+            p.outcome = outcome;
+            p
+        }
+        NoDone if parsed.stream => {
+            if !has_terminator(dialect, parsed) {
+                // Nothing to leave out: the stream goes out whole, as served.
+                return served(dialect, parsed, reply, spec.event_interval);
+            }
+            let parts = success::stream(dialect, &r);
+            let mut finale = parts.finale;
+            finale.pop();
+            let events = parts
+                .preamble
+                .into_iter()
+                .chain(parts.content)
+                .chain(finale)
+                .collect();
+            let mut p = events_plan(events, StreamEnd::Finish);
+            p.usage = Some(reply.usage);
+            p
+        }
+        // A non-stream body has no terminator to leave out.
+        NoDone => served(dialect, parsed, reply, spec.event_interval),
+        MalformedEvent if parsed.stream => {
+            let parts = success::stream(dialect, &r);
+            let keep = (fault.after_events as usize).min(parts.content.len());
+            let mut events: Vec<Bytes> = parts.preamble.clone();
+            events.extend(parts.content[..keep].iter().cloned());
+            events.push(success::malformed_event(dialect, &r));
+            events.extend(parts.content[keep..].iter().cloned());
+            events.extend(parts.finale);
+            let mut p = events_plan(events, StreamEnd::Finish);
+            p.usage = Some(reply.usage);
+            p
+        }
+        MalformedEvent => Plan {
+            status: 200,
+            headers: json_headers(),
+            delay: Duration::ZERO,
+            delivery: Delivery::Body(success::malformed_body(dialect, &r)),
+            outcome,
+            cause: None,
+            request: None,
+            usage: None,
+            traffic: Traffic::Completion,
+        },
         ConnectionReset => Plan {
             status: 0,
             headers: vec![],
@@ -773,6 +864,249 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// A streaming request: (name, dialect, path, query, body, how its
+    /// stream's terminator starts, `None` where it has none).
+    type StreamCase = (
+        &'static str,
+        Dialect,
+        &'static str,
+        Option<&'static str>,
+        Vec<u8>,
+        Option<&'static str>,
+    );
+
+    /// A streaming request of each wire.
+    fn stream_requests() -> Vec<StreamCase> {
+        let chat = br#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi [xf:r:1]"}]}"#.to_vec();
+        let anthropic = br#"{"model":"claude-sonnet-4-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi [xf:r:1]"}]}"#.to_vec();
+        let gemini = br#"{"contents":[{"role":"user","parts":[{"text":"hi [xf:r:1]"}]}]}"#.to_vec();
+        let responses = br#"{"model":"gpt-4o","stream":true,"input":"hi [xf:r:1]"}"#.to_vec();
+        let gemini_path = "/v1beta/models/gemini-2.0-flash:streamGenerateContent";
+        vec![
+            (
+                "openai",
+                Dialect::Openai,
+                "/v1/chat/completions",
+                None,
+                chat.clone(),
+                Some("data: [DONE]"),
+            ),
+            (
+                "groq",
+                Dialect::Groq,
+                "/openai/v1/chat/completions",
+                None,
+                chat,
+                Some("data: [DONE]"),
+            ),
+            (
+                "anthropic",
+                Dialect::Anthropic,
+                "/v1/messages",
+                None,
+                anthropic,
+                Some("event: message_stop"),
+            ),
+            (
+                "gemini json array",
+                Dialect::Gemini,
+                gemini_path,
+                None,
+                gemini.clone(),
+                Some("]"),
+            ),
+            (
+                "gemini sse",
+                Dialect::Gemini,
+                gemini_path,
+                Some("alt=sse"),
+                gemini,
+                None,
+            ),
+            (
+                "openai responses",
+                Dialect::Openai,
+                "/v1/responses",
+                None,
+                responses,
+                Some("event: response.completed"),
+            ),
+        ]
+    }
+
+    fn events_of(p: &Plan) -> (Vec<Bytes>, Duration, StreamEnd) {
+        match &p.delivery {
+            Delivery::Events {
+                events,
+                first_delay,
+                end,
+                ..
+            } => (events.clone(), *first_delay, *end),
+            other => panic!("events expected, got {other:?}"),
+        }
+    }
+
+    fn plan_for(
+        class: Option<FailureClass>,
+        dialect: Dialect,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Plan {
+        let mut spec = DeploymentSpec::new("d", dialect);
+        if let Some(class) = class {
+            spec = spec.fault(
+                Fault::new(class).delay(Duration::from_millis(700)),
+                Schedule::Always,
+            );
+        }
+        let req = IncomingRequest {
+            method: "POST",
+            path,
+            query,
+            body,
+        };
+        plan(&spec, &req, &ctx(1))
+    }
+
+    #[test]
+    fn no_done_drops_exactly_the_terminator_where_the_stream_has_one() {
+        for (name, dialect, path, query, body, terminator) in stream_requests() {
+            let healthy = events_of(&plan_for(None, dialect, path, query, &body)).0;
+            let p = plan_for(Some(FailureClass::NoDone), dialect, path, query, &body);
+            let (events, _, end) = events_of(&p);
+            assert_eq!(
+                end,
+                StreamEnd::Finish,
+                "{name}: the body still ends cleanly"
+            );
+            match terminator {
+                Some(t) => {
+                    let last = healthy.last().unwrap();
+                    assert!(
+                        String::from_utf8_lossy(last).starts_with(t),
+                        "{name}: {last:?}"
+                    );
+                    assert_eq!(events, healthy[..healthy.len() - 1], "{name}");
+                    assert_eq!(p.outcome, Outcome::Fault(FailureClass::NoDone), "{name}");
+                    assert_eq!(p.cause, Some(Cause::Scheduled), "{name}");
+                }
+                None => {
+                    assert_eq!(events, healthy, "{name}: nothing to leave out");
+                    assert_eq!(p.outcome, Outcome::Served, "{name}");
+                    assert_eq!(p.cause, None, "{name}");
+                }
+            }
+        }
+        let whole = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
+        let p = plan_for(
+            Some(FailureClass::NoDone),
+            Dialect::Openai,
+            "/v1/chat/completions",
+            None,
+            whole,
+        );
+        assert_eq!(
+            (p.status, p.outcome),
+            (200, Outcome::Served),
+            "a JSON body has no terminator"
+        );
+    }
+
+    #[test]
+    fn malformed_event_inserts_one_invalid_event_and_keeps_every_other() {
+        for (name, dialect, path, query, body, _) in stream_requests() {
+            let healthy = events_of(&plan_for(None, dialect, path, query, &body)).0;
+            let p = plan_for(
+                Some(FailureClass::MalformedEvent),
+                dialect,
+                path,
+                query,
+                &body,
+            );
+            let (events, _, end) = events_of(&p);
+            assert_eq!(end, StreamEnd::Finish, "{name}");
+            assert_eq!(events.len(), healthy.len() + 1, "{name}");
+            let odd: Vec<usize> = (0..events.len())
+                .filter(|i| !healthy.contains(&events[*i]))
+                .collect();
+            assert_eq!(odd.len(), 1, "{name}: exactly one new event");
+            let mut rest = events.clone();
+            let bad = rest.remove(odd[0]);
+            assert_eq!(rest, healthy, "{name}: the others in order");
+            let text = String::from_utf8_lossy(&bad);
+            // Framed like the content event it stands before.
+            assert_eq!(bad[..2], healthy[odd[0]][..2], "{name}: {text}");
+            let data = text
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or(text.trim_start_matches(['[', ',']).trim());
+            assert!(
+                serde_json::from_str::<serde_json::Value>(data).is_err(),
+                "{name}: {text}"
+            );
+            assert_eq!(
+                p.outcome,
+                Outcome::Fault(FailureClass::MalformedEvent),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn slow_first_token_holds_the_first_event_and_not_the_headers() {
+        for (name, dialect, path, query, body, _) in stream_requests() {
+            let healthy = events_of(&plan_for(None, dialect, path, query, &body)).0;
+            let p = plan_for(
+                Some(FailureClass::SlowFirstToken),
+                dialect,
+                path,
+                query,
+                &body,
+            );
+            let (events, first_delay, end) = events_of(&p);
+            assert_eq!(
+                (p.delay, first_delay),
+                (Duration::ZERO, Duration::from_millis(700)),
+                "{name}"
+            );
+            assert_eq!((events, end), (healthy, StreamEnd::Finish), "{name}");
+            assert_eq!(
+                p.outcome,
+                Outcome::Fault(FailureClass::SlowFirstToken),
+                "{name}"
+            );
+        }
+        let whole = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
+        let p = plan_for(
+            Some(FailureClass::SlowFirstToken),
+            Dialect::Openai,
+            "/v1/chat/completions",
+            None,
+            whole,
+        );
+        assert_eq!(
+            p.delay,
+            Duration::from_millis(700),
+            "a non-stream answer comes whole, late"
+        );
+        assert!(matches!(p.delivery, Delivery::Body(_)));
+    }
+
+    #[test]
+    fn hang_plans_no_answer_at_all() {
+        for (name, dialect, path, query, body, _) in stream_requests() {
+            let p = plan_for(Some(FailureClass::Hang), dialect, path, query, &body);
+            assert_eq!(p.delivery, Delivery::Hang, "{name}");
+            assert!(
+                p.headers.iter().all(|(h, _)| h.ends_with("request-id")),
+                "{name}: {:?}",
+                p.headers
+            );
+            assert_eq!(p.outcome, Outcome::Fault(FailureClass::Hang), "{name}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! crossfire's own mock server, on hyper: one listener per deployment on
 //! `127.0.0.1:0`, serving every response plan with full fidelity: paced SSE,
-//! streams cut on the socket, stalls that keep the connection open, and
-//! connection resets (RST) before any response.
+//! streams cut on the socket, stalls that keep the connection open, hangs
+//! that send nothing until shutdown or the client leaves, first events held
+//! back after the headers, and connection resets (RST) before any response.
 
 use crate::dialect::Dialect;
 use crate::journal::{unix_ms, Attempt, Journal, JournalConfig};
@@ -460,6 +461,13 @@ async fn handle(
             let _ = twin.set_linger(Some(Duration::ZERO));
             return Err(AbortConnection("connection_reset fault"));
         }
+        // Nothing is sent until the mocks shut down. A client that goes away
+        // first closes the connection: hyper then drops this future and the
+        // recorder journals the attempt (no status, no first byte).
+        Delivery::Hang => {
+            shutdown.cancelled().await;
+            return Err(AbortConnection("shutting down"));
+        }
         Delivery::Body(bytes) => (BodyState::Full(Some(bytes)), None),
         // Content-Length promises the whole body; only `keep` bytes follow.
         Delivery::Truncated { body, keep } => (
@@ -469,12 +477,14 @@ async fn handle(
         Delivery::Events {
             events,
             interval,
+            first_delay,
             end,
         } => (
             BodyState::Events {
                 events: events.into(),
                 interval,
-                sleep: None,
+                // The headers go out at once; the first event waits.
+                sleep: (!first_delay.is_zero()).then(|| Box::pin(tokio::time::sleep(first_delay))),
                 sent_any: false,
                 end,
             },

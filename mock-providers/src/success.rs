@@ -407,7 +407,8 @@ pub fn malformed_body(dialect: Dialect, r: &Reply<'_>) -> Bytes {
     Bytes::from(broken)
 }
 
-/// A stream event whose data is not valid JSON, in the dialect's framing.
+/// A stream event whose data is not valid JSON, in the dialect's framing
+/// (Gemini: an SSE event, or an element of its JSON-array stream).
 pub fn malformed_event(dialect: Dialect, r: &Reply<'_>) -> Bytes {
     if r.api == Api::Responses {
         return Bytes::from(format!(
@@ -419,7 +420,11 @@ pub fn malformed_event(dialect: Dialect, r: &Reply<'_>) -> Bytes {
         Wire::AnthropicMessages => Bytes::from_static(
             b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_de\n\n",
         ),
-        Wire::Gemini => Bytes::from("data: {\"candidates\": [{\"content\": {\"parts\": [{\"te\r\n\r\n"),
+        Wire::Gemini if r.sse => {
+            Bytes::from("data: {\"candidates\": [{\"content\": {\"parts\": [{\"te\r\n\r\n")
+        }
+        // An element of the JSON-array stream, broken off.
+        Wire::Gemini => Bytes::from(",\r\n{\"candidates\": [{\"content\": {\"parts\": [{\"te"),
         Wire::OpenaiChat | Wire::AzureChat => Bytes::from(format!(
             "data: {{\"id\":\"{}\",\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"cont\n\n",
             r.id

@@ -5,7 +5,13 @@
 //! content-level equivalent: a `stream_cut` or `stall` stream is served up to
 //! the fault and then ends (no terminator, but a cleanly finished HTTP body),
 //! and a `connection_reset` is answered with the dialect's HTTP 500, marked by
-//! an `x-crossfire-degraded: connection_reset` header. Use
+//! an `x-crossfire-degraded: connection_reset` header. A `hang` cannot hold a
+//! wiremock connection open without a response: it is answered like a
+//! `connection_reset` after a day ([`HANG_DEGRADED_DELAY`]), so a client
+//! times out as it would on a hang, marked `x-crossfire-degraded: hang`. A
+//! `slow_first_token` stream cannot send its headers early: the whole answer
+//! waits for the fault's delay, marked `x-crossfire-degraded: slow_first_token`.
+//! Use
 //! [`MockSet`](crate::MockSet) when the socket itself must misbehave.
 //!
 //! ```
@@ -34,6 +40,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use wiremock::{Request, Respond, ResponseTemplate};
+
+/// How long a degraded `hang` holds its answer back on wiremock: longer than
+/// any test waits.
+pub const HANG_DEGRADED_DELAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Serves one mock deployment's plans through wiremock.
 pub struct ProviderResponder {
@@ -93,17 +103,34 @@ impl Respond for ProviderResponder {
         };
         let plan = plan::plan_at(&self.spec, endpoint, &incoming, &ctx);
         let mut degraded = None;
+        let mut delay = plan.delay;
         let (status, body, completed, events_sent) = match &plan.delivery {
             Delivery::Body(b) => (plan.status, b.to_vec(), true, 0),
             Delivery::Truncated { body, keep } => (plan.status, body[..*keep].to_vec(), false, 0),
-            Delivery::Events { events, end, .. } => (
-                plan.status,
-                events.concat(),
-                *end == StreamEnd::Finish,
-                events.len() as u32,
-            ),
-            Delivery::Reset => {
-                degraded = Some("connection_reset");
+            Delivery::Events {
+                events,
+                end,
+                first_delay,
+                ..
+            } => {
+                if !first_delay.is_zero() {
+                    degraded = Some("slow_first_token");
+                    delay += *first_delay;
+                }
+                (
+                    plan.status,
+                    events.concat(),
+                    *end == StreamEnd::Finish,
+                    events.len() as u32,
+                )
+            }
+            Delivery::Reset | Delivery::Hang => {
+                if plan.delivery == Delivery::Hang {
+                    degraded = Some("hang");
+                    delay = HANG_DEGRADED_DELAY;
+                } else {
+                    degraded = Some("connection_reset");
+                }
                 let fallback = crate::error_answers::error_answer(
                     self.spec.dialect,
                     crate::FailureClass::ServerError,
@@ -150,8 +177,8 @@ impl Respond for ProviderResponder {
                 completed,
                 received_unix_ms,
                 received_us,
-                first_byte_us: Some(now + plan.delay.as_micros() as u64),
-                finished_us: now + plan.delay.as_micros() as u64,
+                first_byte_us: Some(now + delay.as_micros() as u64),
+                finished_us: now + delay.as_micros() as u64,
             });
         }
         let mut template = ResponseTemplate::new(status);
@@ -166,8 +193,8 @@ impl Respond for ProviderResponder {
         if let Some(what) = degraded {
             template = template.insert_header("x-crossfire-degraded", what);
         }
-        if !plan.delay.is_zero() {
-            template = template.set_delay(plan.delay);
+        if !delay.is_zero() {
+            template = template.set_delay(delay);
         }
         template.set_body_raw(body, &content_type)
     }

@@ -131,3 +131,54 @@ async fn a_model_list_does_not_consume_first_1_through_wiremock() {
         ]
     );
 }
+
+/// wiremock cannot hold a connection open without an answer: a `hang`
+/// holds its answer back for a day, so a client with a timer times out as
+/// it would on a real hang.
+#[tokio::test]
+async fn a_hang_through_wiremock_meets_the_client_timer() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ProviderResponder::new(
+            DeploymentSpec::new("gpt", Dialect::Openai)
+                .fault(Fault::new(FailureClass::Hang), Schedule::Always),
+        ))
+        .mount(&server)
+        .await;
+    let err = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.uri()))
+        .json(&json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
+        .timeout(std::time::Duration::from_millis(500))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+}
+
+/// A `slow_first_token` stream cannot send its headers early through
+/// wiremock: the whole answer waits for the delay, and says it degraded.
+#[tokio::test]
+async fn a_slow_first_token_through_wiremock_holds_the_whole_answer_and_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ProviderResponder::new(
+            DeploymentSpec::new("gpt", Dialect::Openai).fault(
+                Fault::new(FailureClass::SlowFirstToken)
+                    .delay(std::time::Duration::from_millis(400)),
+                Schedule::Always,
+            ),
+        ))
+        .mount(&server)
+        .await;
+    let began = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.uri()))
+        .json(&json!({"model": "gpt-4o", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(began.elapsed() >= std::time::Duration::from_millis(400));
+    assert_eq!(r.headers()["x-crossfire-degraded"], "slow_first_token");
+    assert!(r.text().await.unwrap().ends_with("data: [DONE]\n\n"));
+}

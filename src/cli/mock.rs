@@ -8,7 +8,7 @@ use std::process::ExitCode;
 /// Serve mock providers until Ctrl-C; prints `ID DIALECT URL` per deployment.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Faults: FAULT[(key=value,...)][@SCHEDULE], e.g.\n  --fault claude=rate_limit(retry_after=2s)@first:3\n  --fault gpt=stream_cut(after_events=1)@every:2\nSchedules: always, first:N, after:N, every:N, requests:1,3, window:1s..5s, probability:0.3"
+    after_help = "Faults: FAULT[(key=value,...)][@SCHEDULE], e.g.\n  --fault claude=rate_limit(retry_after=2s)@first:3\n  --fault gpt=stream_cut(after_events=1)@every:2\nSchedules: always, first:N, after:N, every:N, requests:1,3, window:1s..5s,\n  outage:from=10s,for=60s, flap:down=20s,up=20s,times=3[,from=5s], probability:0.3"
 )]
 pub struct Args {
     /// A mock file (YAML: deployments, faults, journal).

@@ -31,7 +31,12 @@ fn model_of<'a>(cfg: &'a LitellmConfig, group: &str) -> &'a str {
 }
 
 /// Predicts one cell.
+/// `None` for a group the config does not have, and for a class whose
+/// handling is not measured ([`crate::lint::UNMEASURED_CLASSES`]).
 pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<Prediction> {
+    if !crate::lint::predicts(class) {
+        return None;
+    }
     let (provider, dialect) = primary(cfg, group)?;
     let deployments = cfg.items_of(group).len();
     let (exception, status) = litellm_exception(dialect, class);

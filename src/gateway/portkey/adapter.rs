@@ -142,7 +142,7 @@ impl GatewayConfig for PortkeyConfig {
     }
 
     fn predict(&self, _group: &str, class: FailureClass) -> Option<Prediction> {
-        Some(lint::predict(self, class))
+        crate::lint::predicts(class).then(|| lint::predict(self, class))
     }
 
     fn picks_at_random(&self, _group: &str) -> bool {

@@ -33,11 +33,15 @@ pub enum Upstream {
     ConnectionError,
     /// A 200 `application/json` body that is not JSON.
     BadJson,
+    /// A failure whose handling by Portkey is not measured
+    /// ([`crate::lint::UNMEASURED_CLASSES`]): nothing is predicted for it.
+    Unmeasured,
 }
 
 /// How a mock of this dialect fails for this class.
 pub fn upstream(dialect: Dialect, class: FailureClass) -> Upstream {
     match class {
+        c if !crate::lint::predicts(c) => Upstream::Unmeasured,
         FailureClass::Timeout => Upstream::Slow,
         FailureClass::Malformed => Upstream::BadJson,
         FailureClass::ConnectionReset => Upstream::ConnectionError,
@@ -126,6 +130,13 @@ fn walk(cfg: &PortkeyConfig, node: &Node, faulted: &[usize], class: FailureClass
                 Upstream::ConnectionError => Walk {
                     hops: vec![(leaf.id.clone(), 1 + leaf.retry.attempts)],
                     status: 500,
+                    ..Walk::default()
+                },
+                // Never walked: `predict` is not asked for these classes
+                // (the adapter answers `None`); stop where the fault is.
+                Upstream::Unmeasured => Walk {
+                    hops: vec![(leaf.id.clone(), 1)],
+                    stop: true,
                     ..Walk::default()
                 },
                 Upstream::BadJson => Walk {
@@ -427,7 +438,7 @@ pub fn causes(
         .unwrap_or(Dialect::Openai);
     let mut why = BTreeMap::new();
     for (class, promised) in by_class {
-        if promised.is_empty() {
+        if promised.is_empty() || !crate::lint::predicts(*class) {
             continue;
         }
         let p = predict(cfg, *class);

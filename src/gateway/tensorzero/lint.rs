@@ -158,12 +158,16 @@ fn walk_model(
 
 /// Predicts one cell: every attempt of the group's primary provider fails
 /// with `class` (an overflow: every provider with no larger window), the
-/// others are healthy. `None` for a group the config does not have.
+/// others are healthy. `None` for a group the config does not have, and for
+/// a class whose handling is not measured ([`crate::lint::UNMEASURED_CLASSES`]).
 pub fn predict(
     cfg: &TensorzeroConfig,
     group_name: &str,
     class: FailureClass,
 ) -> Option<Prediction> {
+    if !crate::lint::predicts(class) {
+        return None;
+    }
     let (plan, random): (Vec<(&Model, u32, &str)>, bool) = match group(cfg, group_name)? {
         Group::Model(m) => (vec![(m, 1, "")], false),
         Group::Function(f) => variant_order(cfg, f),
@@ -553,6 +557,18 @@ fallback_variants = ["backup"]
 
     fn text(group: &str, class: FailureClass) -> String {
         predict(&cfg(CROSS), group, class).unwrap().text
+    }
+
+    /// TensorZero's handling of the time and stream classes is not measured:
+    /// no prediction, rather than a guess.
+    #[test]
+    fn no_prediction_for_an_unmeasured_class() {
+        let c = cfg(CROSS);
+        let group = groups(&c).into_iter().next().unwrap();
+        assert!(predict(&c, &group, FailureClass::Timeout).is_some());
+        for class in crate::lint::UNMEASURED_CLASSES {
+            assert!(predict(&c, &group, class).is_none(), "{class}");
+        }
     }
 
     /// The literal predictions, as measured on TensorZero 2026.6.0 in
