@@ -471,6 +471,17 @@ fn lane_rects(
     }
 }
 
+/// A lane label cut to what the label column holds.
+fn fit(label: &str) -> String {
+    const AT_MOST: usize = 30;
+    if label.chars().count() <= AT_MOST {
+        label.to_string()
+    } else {
+        let kept: String = label.chars().take(AT_MOST - 1).collect();
+        format!("{kept}…")
+    }
+}
+
 /// Renders the timeline as an SVG document.
 pub fn render(t: &Timeline) -> Result<String, String> {
     let frame = Frame::of(t);
@@ -504,6 +515,8 @@ fn draw(
         frame.width - frame.right,
     );
     let plot_h = (frame.bottom - frame.top) as f64;
+    // Ticks fall about a tenth of the horizon apart: enough decimals for that.
+    let decimals = (1.0 - horizon_s.log10().floor()).clamp(0.0, 6.0) as usize;
     let mut chart = ChartBuilder::on(&area)
         .x_label_area_size(AXIS_H)
         .build_cartesian_2d(0f64..horizon_s, plot_h..0f64)?;
@@ -513,7 +526,7 @@ fn draw(
         .y_labels(0)
         .x_labels(10)
         .x_desc("seconds since the mock providers started")
-        .x_label_formatter(&|x| format!("{x:.2}"))
+        .x_label_formatter(&|x| format!("{x:.decimals$}"))
         .light_line_style(WHITE)
         .draw()?;
     let rel = |(a, b): (u32, u32)| (a - frame.top, b - frame.top);
@@ -586,7 +599,7 @@ fn draw(
         t.lanes
             .iter()
             .enumerate()
-            .map(|(i, l)| (Some(i), format!("{} ({})", l.id, l.provider))),
+            .map(|(i, l)| (Some(i), fit(&format!("{} ({})", l.id, l.provider)))),
     );
     for (lane, name) in lanes {
         let (top, bottom) = frame.lane_px(lane);
@@ -880,6 +893,39 @@ mod tests {
         let in_lane_a = marks_in(&svg, &frame, Some(0));
         assert!(in_lane_a.len() <= BUCKETS * 3, "{}", in_lane_a.len());
         assert!(in_lane_a.contains(&Tone::ServerError.hex()));
+    }
+
+    #[test]
+    fn names_with_markup_characters_and_long_ids_still_make_valid_svg() {
+        let attempts = [attempt(
+            1,
+            "a<b>&c-with-a-very-long-deployment-id",
+            Outcome::Served,
+            0,
+            5,
+        )];
+        let lanes = [DeploymentLane {
+            id: "a<b>&c-with-a-very-long-deployment-id",
+            provider: "openai",
+            faults: &[],
+        }];
+        let t = Timeline::build("x & <y>", &lanes, &attempts, &[], 0);
+        let svg = render(&t).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter_map(|n| n.text())
+            .map(str::trim)
+            .collect();
+        assert!(texts.iter().any(|t| t.starts_with("x & <y>")), "{texts:?}");
+        assert!(
+            texts.contains(&"a<b>&c-with-a-very-long-deplo…"),
+            "{texts:?}"
+        );
+        assert_eq!(
+            marks_in(&svg, &Frame::of(&t), Some(0)),
+            [Tone::Served.hex()]
+        );
     }
 
     #[test]
