@@ -483,6 +483,14 @@ fn fit(label: &str) -> String {
 }
 
 /// Renders the timeline as an SVG document.
+///
+/// ```
+/// use crossfire::timeline::{render, DeploymentLane, Timeline};
+/// let lanes = [DeploymentLane { id: "claude", provider: "anthropic", faults: &[] }];
+/// let t = Timeline::build("no traffic yet", &lanes, &[], &[], 0);
+/// let svg = render(&t).unwrap();
+/// assert!(svg.starts_with("<svg") && svg.contains("claude (anthropic)"));
+/// ```
 pub fn render(t: &Timeline) -> Result<String, String> {
     let frame = Frame::of(t);
     let mut svg = String::new();
