@@ -30,6 +30,7 @@ pub mod scenario;
 pub mod session;
 pub mod snapshot;
 pub mod tax;
+pub mod timeline;
 pub mod traffic;
 pub mod verdict;
 

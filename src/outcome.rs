@@ -111,6 +111,8 @@ pub struct ScenarioReport {
     pub requests_file: PathBuf,
     /// Every request's path, one JSON object a line.
     pub paths_file: PathBuf,
+    /// The timeline picture (`timeline.svg`), when it was drawn.
+    pub timeline: Option<PathBuf>,
     /// Whether duration-bounded traffic stopped at the scenario's request cap.
     pub request_cap_reached: bool,
     /// Journal counts.

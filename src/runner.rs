@@ -10,6 +10,7 @@ use crate::paths::{self, RequestPath};
 use crate::records::RequestRecord;
 use crate::run_folder;
 use crate::scenario::Scenario;
+use crate::timeline;
 use crate::traffic;
 use crate::verdict::{self, Finding};
 use mock_providers::{journal, Attempt, JournalConfig, JournalStats, MockSet};
@@ -126,6 +127,7 @@ pub async fn run_scenario(
         requests: vec![],
         requests_file: run_dir.join(run_folder::REQUESTS_FILE),
         paths_file: run_dir.join(run_folder::PATHS_FILE),
+        timeline: None,
         request_cap_reached: false,
         audit: None,
         snapshot: None,
@@ -343,6 +345,10 @@ async fn finish(
     // The gateway goes first, so nothing reaches the mocks after they stop.
     drop(gw);
     let journal = mocks.shutdown().await;
+    let mocks_after_us = journal
+        .started()
+        .saturating_duration_since(started)
+        .as_micros() as u64;
     report.journal_stats = journal.stats();
     let attempts = if report.journal_stats.evicted > 0 {
         journal::read_jsonl(&report.journal).unwrap_or_else(|_| journal.attempts())
@@ -353,6 +359,7 @@ async fn finish(
     // run: the gateway never got to answer it.
     let (cut, records): (Vec<RequestRecord>, Vec<RequestRecord>) =
         records.into_iter().partition(RequestRecord::cut_short);
+    report.timeline = write_timeline(report, s, &attempts, &records, &cut, mocks_after_us);
     let mut joined = paths::join(&records, &attempts, &providers);
     if !cut.is_empty() {
         let claimed = paths::join(&cut, &joined.stray, &providers);
@@ -429,6 +436,44 @@ fn unserved_findings(unserved: &[Attempt], paths: &[RequestPath]) -> Vec<Finding
             why: None,
         })
         .collect()
+}
+
+/// Draws the scenario's timeline into its run folder; its path, or `None`
+/// (said on stderr) when it could not be drawn or written.
+fn write_timeline(
+    report: &ScenarioReport,
+    s: &Scenario,
+    attempts: &[Attempt],
+    records: &[RequestRecord],
+    cut: &[RequestRecord],
+    mocks_after_us: u64,
+) -> Option<PathBuf> {
+    let lanes: Vec<timeline::DeploymentLane> = s
+        .deployments
+        .iter()
+        .map(|d| timeline::DeploymentLane {
+            id: d.id(),
+            provider: &d.provider,
+            faults: &d.spec.faults,
+        })
+        .collect();
+    let t = timeline::Timeline::build(
+        &s.name,
+        &lanes,
+        attempts,
+        records.iter().chain(cut),
+        mocks_after_us,
+    );
+    let file = report.run_dir.join(timeline::TIMELINE_FILE);
+    match timeline::render(&t).and_then(|svg| {
+        std::fs::write(&file, svg).map_err(|e| format!("cannot write {}: {e}", file.display()))
+    }) {
+        Ok(()) => Some(file),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
 }
 
 fn write_report(report: &ScenarioReport) {

@@ -131,6 +131,11 @@ fn the_run_folder_imports_only_records_and_paths() {
 /// What a run produced is read by the runner, the reporters and the CLI,
 /// so it imports none of them.
 #[test]
+fn the_timeline_imports_only_the_records() {
+    assert_eq!(imports("timeline"), set(&["records"]));
+}
+
+#[test]
 fn outcomes_import_neither_the_runner_nor_the_reporters() {
     let found = imports("outcome");
     for higher in ["runner", "report", "traffic", "harness", "drill", "compare"] {

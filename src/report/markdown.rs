@@ -3,7 +3,7 @@
 //! evidence, and a flowchart of where traffic went per model group.
 
 use crate::outcome::{Event, RunSummary, ScenarioReport};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 /// Writes the Markdown report when the run finishes.
 #[derive(Debug)]
@@ -20,7 +20,11 @@ impl MarkdownReporter {
     /// Consumes an event.
     pub fn event(&mut self, e: &Event) {
         if let Event::RunFinished(summary) = e {
-            super::write(&self.path, Ok(render(summary).into_bytes()));
+            let dir = match self.path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            super::write(&self.path, Ok(render(summary, dir).into_bytes()));
         }
     }
 }
@@ -33,8 +37,49 @@ fn mark(ok: bool) -> &'static str {
     }
 }
 
-/// The whole report.
-pub fn render(summary: &RunSummary) -> String {
+/// `to` as a path relative to the folder `from`, both made absolute first
+/// (symlinks resolved) when they exist; `to` itself when no relative path
+/// leads there (another drive).
+pub fn relative(from: &Path, to: &Path) -> PathBuf {
+    let from = std::fs::canonicalize(from).unwrap_or_else(|_| from.to_path_buf());
+    let to_abs = std::fs::canonicalize(to).unwrap_or_else(|_| to.to_path_buf());
+    if from.is_absolute() != to_abs.is_absolute() {
+        return to.to_path_buf();
+    }
+    let a: Vec<Component> = from.components().collect();
+    let b: Vec<Component> = to_abs.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 && from.is_absolute() {
+        return to.to_path_buf();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..a.len() {
+        rel.push("..");
+    }
+    for c in &b[common..] {
+        rel.push(c);
+    }
+    rel
+}
+
+/// A Markdown image link to `file`, relative to the report's folder `dir`.
+fn image(alt: &str, dir: &Path, file: &Path) -> String {
+    let rel = relative(dir, file)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let target = if rel.contains([' ', '(', ')']) {
+        format!("<{rel}>")
+    } else {
+        rel
+    };
+    format!("![{alt}]({target})\n\n")
+}
+
+/// The whole report, to be written into the folder `dir` (the timelines'
+/// image links are relative to it).
+pub fn render(summary: &RunSummary, dir: &Path) -> String {
     let passed = summary.scenarios.iter().filter(|s| s.passed()).count();
     let mut s = format!(
         "# crossfire run\n\n{passed} of {} scenarios passed.\n\n| | scenario | gateway | requests | paths | findings |\n|---|---|---|---|---|---|\n",
@@ -57,12 +102,12 @@ pub fn render(summary: &RunSummary) -> String {
         ));
     }
     for r in &summary.scenarios {
-        s.push_str(&scenario(r));
+        s.push_str(&scenario(r, dir));
     }
     s
 }
 
-fn scenario(r: &ScenarioReport) -> String {
+fn scenario(r: &ScenarioReport, dir: &Path) -> String {
     let mut s = format!("\n## {} {}\n\n", mark(r.passed()), r.name);
     if let Some(a) = &r.about {
         s.push_str(&format!("{}\n\n", a.trim()));
@@ -144,9 +189,37 @@ fn scenario(r: &ScenarioReport) -> String {
         }
         s.push_str(&format!("\n```diff\n{diff}```\n\n"));
     }
+    if let Some(t) = &r.timeline {
+        s.push_str("### Timeline\n\n");
+        s.push_str(&image(&format!("timeline of {}", r.name), dir, t));
+    }
     s.push_str(&super::mermaid::by_group(
         &r.paths,
         "### Where traffic went:",
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeline_is_linked_relative_to_the_report_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("runs/20260101T000000Z/01-rate limit");
+        std::fs::create_dir_all(&run).unwrap();
+        let svg = run.join("timeline.svg");
+        std::fs::write(&svg, "<svg/>").unwrap();
+        let reports = dir.path().join("reports");
+        std::fs::create_dir_all(&reports).unwrap();
+        assert_eq!(
+            image("timeline of x", &reports, &svg),
+            "![timeline of x](<../runs/20260101T000000Z/01-rate limit/timeline.svg>)\n\n"
+        );
+        assert_eq!(
+            image("t", dir.path(), &dir.path().join("runs/a.svg")),
+            "![t](runs/a.svg)\n\n"
+        );
+    }
 }
