@@ -84,10 +84,15 @@ impl Tone {
             FailureClass::RateLimit | FailureClass::QuotaExhausted => Tone::RateLimit,
             FailureClass::Overloaded | FailureClass::Unavailable => Tone::Overloaded,
             FailureClass::ServerError | FailureClass::BadGateway => Tone::ServerError,
-            FailureClass::Timeout | FailureClass::Stall => Tone::Timeout,
-            FailureClass::StreamCut | FailureClass::StreamError | FailureClass::Malformed => {
-                Tone::Stream
-            }
+            FailureClass::Timeout
+            | FailureClass::Stall
+            | FailureClass::Hang
+            | FailureClass::SlowFirstToken => Tone::Timeout,
+            FailureClass::StreamCut
+            | FailureClass::StreamError
+            | FailureClass::Malformed
+            | FailureClass::MalformedEvent
+            | FailureClass::NoDone => Tone::Stream,
             FailureClass::ConnectionReset => Tone::Connection,
             FailureClass::ContextOverflow
             | FailureClass::ContentPolicy
@@ -225,6 +230,18 @@ pub struct Timeline {
 pub fn active_windows(s: &Schedule) -> Vec<(Duration, Duration)> {
     match s {
         Schedule::Window { from, to } => vec![(*from, *to)],
+        Schedule::Outage { from, length } => vec![(*from, *from + *length)],
+        Schedule::Flap {
+            from,
+            down,
+            up,
+            times,
+        } => (0..*times)
+            .map(|k| {
+                let start = *from + (*down + *up) * k;
+                (start, start + *down)
+            })
+            .collect(),
         Schedule::Always
         | Schedule::First(_)
         | Schedule::After(_)
@@ -948,5 +965,32 @@ mod tests {
         );
         assert!(active_windows(&Schedule::Always).is_empty());
         assert!(active_windows(&Schedule::First(3)).is_empty());
+        let secs = Duration::from_secs;
+        let outage = Schedule::Outage {
+            from: secs(10),
+            length: secs(60),
+        };
+        assert_eq!(active_windows(&outage), vec![(secs(10), secs(70))]);
+        // Down 20 s, up 20 s, three times, from 5 s: the down stretches.
+        let flap = Schedule::Flap {
+            from: secs(5),
+            down: secs(20),
+            up: secs(20),
+            times: 3,
+        };
+        let windows = active_windows(&flap);
+        assert_eq!(
+            windows,
+            vec![
+                (secs(5), secs(25)),
+                (secs(45), secs(65)),
+                (secs(85), secs(105))
+            ]
+        );
+        // Each shaded stretch is exactly where the schedule fires.
+        for (from, to) in windows {
+            assert!(flap.fires(1, from) && flap.fires(1, to - Duration::from_millis(1)));
+            assert!(!flap.fires(1, to));
+        }
     }
 }
