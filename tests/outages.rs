@@ -1,0 +1,125 @@
+//! Outages in time: a fault active in a window, traffic sent one request
+//! at a time across it, and what crossfire measures of the gateway's ride
+//! through it and back. Real mocks and the reference gateway
+//! (examples/refgw), which tries its targets in order on every request and
+//! keeps no memory of failures.
+
+mod support;
+
+use crossfire::outcome::ScenarioReport;
+use crossfire::verdict::Verdict;
+use support::{case, refgw_config, run, target, REFGW_GATEWAY, THREE_DEPLOYMENTS};
+
+/// `claude` first, then `gpt`, on every request.
+fn fallback() -> String {
+    refgw_config(&format!(
+        "{{\"mode\": \"fallback\", \"targets\": [{}, {}]}}",
+        target("claude", "anthropic"),
+        target("gpt", "openai")
+    ))
+}
+
+fn scenario(fault: &str, expect: &str) -> String {
+    format!(
+        "name: outage\n{REFGW_GATEWAY}{THREE_DEPLOYMENTS}faults:\n{fault}traffic:\n  - model: claude-opus\n    interval: 200ms\n    duration: 4s\nexpect:\n{expect}"
+    )
+}
+
+fn verdict<'a>(r: &'a ScenarioReport, starts: &str) -> &'a Verdict {
+    r.verdicts
+        .iter()
+        .find(|v| v.expectation.starts_with(starts))
+        .unwrap_or_else(|| panic!("no verdict `{starts}` in {:#?}", r.verdicts))
+}
+
+#[tokio::test]
+async fn a_window_outage_is_ridden_through_and_the_primary_serves_again_after_it() {
+    let c = case(
+        &scenario(
+            "  - on: claude\n    fault: server_error\n    schedule: {window: [1500ms, 2500ms]}\n",
+            "  - served_during_outage: 1.0\n  - back_on_primary_within: 1s\n  - max_attempts_per_second: 6\n  - wall_under: 10s\n  - ttft_under: 10s\n  - alive_after: true\n",
+        ),
+        Some(&fallback()),
+    );
+    let r = run(&c).await;
+    assert_eq!(r.error, None);
+    let t = &r.timing;
+    // Interval traffic is a sequence: one request at a time, 200 ms apart.
+    let starts: Vec<u64> = r.requests.iter().map(|q| q.started_us).collect();
+    assert!(starts.windows(2).all(|w| w[1] - w[0] >= 190_000), "{starts:?}");
+    assert!(r.requests.iter().all(|q| q.first_token_us.is_some()));
+    let o = t.outage.as_ref().expect("a window fault is an outage");
+    assert_eq!(o.windows, vec![(1_500_000, 2_500_000)]);
+    assert!(o.sent >= 3, "requests were sent during the outage: {o:?}");
+    assert_eq!(o.served, o.sent, "refgw fell back to gpt every time");
+    // Probe discipline: refgw tries the failing primary once per request.
+    assert_eq!(o.attempts_on_failing, o.sent);
+    let back = t.recoveries[0].back_after_us.expect("claude served again");
+    assert!(back < 400_000, "the next request after the window: {back} us");
+    assert_eq!(t.alive_after, Some(true));
+    for v in &r.verdicts {
+        assert!(v.held, "{} ({})", v.expectation, v.detail);
+    }
+    assert!(r.passed());
+    let said = crossfire::report::terminal::render_scenario(&r);
+    assert!(said.contains("  outage 1.500s..2.500s: "), "{said}");
+    assert!(said.contains("back on the primary: claude served again"), "{said}");
+}
+
+#[tokio::test]
+async fn a_gateway_that_ignores_retry_after_is_named_with_the_early_attempt() {
+    // The 429 asks for 1s; refgw calls claude again 200 ms later.
+    let c = case(
+        &scenario(
+            "  - on: claude\n    fault: rate_limit\n    retry_after: 1s\n    schedule: {window: [1s, 3s]}\n",
+            "  - retry_after_honoured: true\n  - max_attempts_per_second: 2\n",
+        ),
+        Some(&fallback()),
+    );
+    let r = run(&c).await;
+    assert_eq!(r.error, None);
+    let v = verdict(&r, "retry-after honoured");
+    assert!(!v.held, "{}", v.detail);
+    let gap = r.timing.retry_after[0].next.expect("claude was called again").1;
+    assert!(gap < 1_000_000, "refgw came back after {gap} us");
+    let example = v.example.as_deref().unwrap_or_default();
+    assert!(
+        example.contains("on claude answered 429 with retry-after 1.000s at"),
+        "{example}"
+    );
+    // Five attempts a second on the rate-limited deployment: hammering.
+    let burst = verdict(&r, "at most 2 attempts per second");
+    assert!(!burst.held);
+    assert!(burst.detail.contains("attempts on claude from"), "{}", burst.detail);
+    assert!(!r.passed());
+}
+
+#[tokio::test]
+async fn outage_expectations_without_a_window_say_why_instead_of_passing() {
+    let c = case(
+        &scenario(
+            "  - on: claude\n    fault: server_error\n    schedule: {first: 2}\n",
+            "  - served_during_outage: 0.5\n  - back_on_primary_within: 1s\n",
+        ),
+        Some(&fallback()),
+    );
+    let r = run(&c).await;
+    for v in &r.verdicts[..2] {
+        assert!(!v.held);
+        assert!(v.detail.contains("there is no outage to measure"), "{}", v.detail);
+    }
+    assert!(!r.passed());
+}
+
+#[tokio::test]
+async fn requests_the_gateway_answers_itself_are_counted() {
+    let c = case(
+        &format!(
+            "name: self\n{REFGW_GATEWAY}{THREE_DEPLOYMENTS}traffic:\n  - model: claude-opus\n    requests: 3\n"
+        ),
+        Some(&refgw_config("{\"mode\": \"answer_self\"}")),
+    );
+    let r = run(&c).await;
+    assert_eq!(r.timing.self_answered.count(), 3);
+    assert_eq!(r.timing.self_answered.by_status.get(&200), Some(&3));
+}
