@@ -27,8 +27,8 @@ pub struct RequestRecord {
     pub model: String,
     /// Whether a stream was asked for.
     pub stream: bool,
-    /// Sent, microseconds since the run's clock started (the mocks' start,
-    /// the clock fault windows and journal times use).
+    /// Sent, microseconds since the traffic started: the journal's time
+    /// zero, the clock fault windows and attempt times use too.
     pub started_us: u64,
     /// Until the answer was read whole (or failed), microseconds.
     pub latency_us: u64,

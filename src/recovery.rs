@@ -2,7 +2,8 @@
 //! it, how it treated a failing deployment, whether every request ended in
 //! time. Pure functions over what the client saw (records), what every
 //! provider saw (the journal's attempts) and when each fault was active.
-//! One clock for all three: microseconds since the mocks started.
+//! One clock for all three: microseconds since the traffic started (the
+//! journal's time zero, which the runner sets when the gateway is ready).
 
 use crate::paths::RequestPath;
 use crate::records::RequestRecord;
@@ -47,7 +48,7 @@ fn served(a: &Attempt) -> bool {
 /// Requests sent while a fault was active, and what became of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outage {
-    /// The active windows, microseconds since the mocks started.
+    /// The active windows, microseconds since the traffic started.
     pub windows: Vec<(u64, u64)>,
     /// Requests sent inside a window.
     pub sent: usize,
@@ -111,7 +112,7 @@ pub struct Recovery {
     pub fault: String,
     /// Its deployments.
     pub deployments: Vec<String>,
-    /// The window's end, microseconds since the mocks started.
+    /// The window's end, microseconds since the traffic started.
     pub ended_us: u64,
     /// Requests sent after the end (before the fault's next window).
     pub sent_after: usize,
@@ -131,6 +132,15 @@ pub fn back_on_primary(
     let mut out = Vec::new();
     for f in faults {
         for (i, w) in f.active.iter().enumerate() {
+            // A window that met no attempt was no outage: nothing to come back from.
+            let met = completions(attempts).any(|a| {
+                f.deployments.contains(&a.deployment)
+                    && matches!(a.outcome, Outcome::Fault(_))
+                    && inside(std::slice::from_ref(w), a.received_us)
+            });
+            if !met {
+                continue;
+            }
             let end = us(w.to);
             let until = f.active.get(i + 1).map_or(u64::MAX, |next| us(next.from));
             let back = completions(attempts)
@@ -178,7 +188,7 @@ pub struct RetryGap {
     pub seq: u64,
     /// The wait it asked for, microseconds.
     pub asked_us: u64,
-    /// When the answer was over, microseconds since the mocks started.
+    /// When the answer was over, microseconds since the traffic started.
     pub answered_us: u64,
     /// The next attempt on the deployment: its sequence number and the gap
     /// from the answer, microseconds; `None` when none came.
@@ -241,7 +251,7 @@ pub struct Burst {
     pub deployment: String,
     /// Attempts within the second.
     pub attempts: usize,
-    /// When that second began, microseconds since the mocks started.
+    /// When that second began, microseconds since the traffic started.
     pub from_us: u64,
 }
 
@@ -580,8 +590,9 @@ pub(crate) mod tests {
         let faults = [window_fault("primary", 1, 3)];
         let records = [record(1, 3100, 10, 200), record(2, 3600, 10, 200)];
         let attempts = [
-            attempt(1, 1, "backup", 3100, None), // still routed away
-            attempt(2, 2, "primary", 3600, None),
+            attempt(1, 1, "primary", 1100, Some(FailureClass::ServerError)),
+            attempt(2, 1, "backup", 3100, None), // still routed away
+            attempt(3, 2, "primary", 3600, None),
         ];
         let paths = crate::paths::join(&records, &attempts, &Default::default()).paths;
         let r = &back_on_primary(&faults, &records, &paths, &attempts)[0];
@@ -594,10 +605,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_window_that_met_no_attempt_has_no_recovery_to_measure() {
+        let faults = [window_fault("primary", 0, 1)];
+        let records = [record(1, 3100, 10, 200)];
+        let attempts = [attempt(1, 1, "primary", 3100, None)];
+        let paths = crate::paths::join(&records, &attempts, &Default::default()).paths;
+        assert_eq!(
+            back_on_primary(&faults, &records, &paths, &attempts),
+            vec![]
+        );
+    }
+
+    #[test]
     fn a_primary_that_never_serves_again_has_no_recovery_time() {
         let faults = [window_fault("primary", 1, 3)];
         let records = [record(1, 3100, 10, 200)];
-        let attempts = [attempt(1, 1, "backup", 3100, None)];
+        let attempts = [
+            attempt(1, 1, "primary", 1100, Some(FailureClass::ServerError)),
+            attempt(2, 1, "backup", 3100, None),
+        ];
         let paths = crate::paths::join(&records, &attempts, &Default::default()).paths;
         let r = &back_on_primary(&faults, &records, &paths, &attempts)[0];
         assert_eq!((r.back_after_us, r.sent_after), (None, 1));

@@ -248,7 +248,9 @@ pub async fn run_scenario(
         None
     };
     let run_id = run_id();
-    // One clock for records, attempts and fault windows: the mocks' start.
+    // One clock for records, attempts and fault windows, from the start of
+    // the traffic: a window means the same whatever the gateway's startup.
+    mocks.journal().restart_clock();
     let clock = mocks.journal().started();
     let next_n = Arc::new(AtomicU64::new(0));
     let mut records = Vec::new();

@@ -310,8 +310,15 @@ fn in_time(e: &Expectation, facts: &Facts) -> (bool, String, Option<String>) {
             },
         },
         Expectation::BackOnPrimaryWithin(limit) => {
-            if t.recoveries.is_empty() {
+            if t.outage.is_none() {
                 return no_window();
+            }
+            if t.recoveries.is_empty() {
+                return (
+                    false,
+                    "no outage window met a client request: nothing to come back from".to_string(),
+                    None,
+                );
             }
             let mut lines = Vec::new();
             let mut held = true;

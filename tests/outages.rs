@@ -46,7 +46,10 @@ async fn a_window_outage_is_ridden_through_and_the_primary_serves_again_after_it
     let t = &r.timing;
     // Interval traffic is a sequence: one request at a time, 200 ms apart.
     let starts: Vec<u64> = r.requests.iter().map(|q| q.started_us).collect();
-    assert!(starts.windows(2).all(|w| w[1] - w[0] >= 190_000), "{starts:?}");
+    assert!(
+        starts.windows(2).all(|w| w[1] - w[0] >= 190_000),
+        "{starts:?}"
+    );
     assert!(r.requests.iter().all(|q| q.first_token_us.is_some()));
     let o = t.outage.as_ref().expect("a window fault is an outage");
     assert_eq!(o.windows, vec![(1_500_000, 2_500_000)]);
@@ -55,7 +58,10 @@ async fn a_window_outage_is_ridden_through_and_the_primary_serves_again_after_it
     // Probe discipline: refgw tries the failing primary once per request.
     assert_eq!(o.attempts_on_failing, o.sent);
     let back = t.recoveries[0].back_after_us.expect("claude served again");
-    assert!(back < 400_000, "the next request after the window: {back} us");
+    assert!(
+        back < 400_000,
+        "the next request after the window: {back} us"
+    );
     assert_eq!(t.alive_after, Some(true));
     for v in &r.verdicts {
         assert!(v.held, "{} ({})", v.expectation, v.detail);
@@ -63,7 +69,10 @@ async fn a_window_outage_is_ridden_through_and_the_primary_serves_again_after_it
     assert!(r.passed());
     let said = crossfire::report::terminal::render_scenario(&r);
     assert!(said.contains("  outage 1.500s..2.500s: "), "{said}");
-    assert!(said.contains("back on the primary: claude served again"), "{said}");
+    assert!(
+        said.contains("back on the primary: claude served again"),
+        "{said}"
+    );
 }
 
 #[tokio::test]
@@ -80,7 +89,10 @@ async fn a_gateway_that_ignores_retry_after_is_named_with_the_early_attempt() {
     assert_eq!(r.error, None);
     let v = verdict(&r, "retry-after honoured");
     assert!(!v.held, "{}", v.detail);
-    let gap = r.timing.retry_after[0].next.expect("claude was called again").1;
+    let gap = r.timing.retry_after[0]
+        .next
+        .expect("claude was called again")
+        .1;
     assert!(gap < 1_000_000, "refgw came back after {gap} us");
     let example = v.example.as_deref().unwrap_or_default();
     assert!(
@@ -90,7 +102,11 @@ async fn a_gateway_that_ignores_retry_after_is_named_with_the_early_attempt() {
     // Five attempts a second on the rate-limited deployment: hammering.
     let burst = verdict(&r, "at most 2 attempts per second");
     assert!(!burst.held);
-    assert!(burst.detail.contains("attempts on claude from"), "{}", burst.detail);
+    assert!(
+        burst.detail.contains("attempts on claude from"),
+        "{}",
+        burst.detail
+    );
     assert!(!r.passed());
 }
 
@@ -106,7 +122,11 @@ async fn outage_expectations_without_a_window_say_why_instead_of_passing() {
     let r = run(&c).await;
     for v in &r.verdicts[..2] {
         assert!(!v.held);
-        assert!(v.detail.contains("there is no outage to measure"), "{}", v.detail);
+        assert!(
+            v.detail.contains("there is no outage to measure"),
+            "{}",
+            v.detail
+        );
     }
     assert!(!r.passed());
 }

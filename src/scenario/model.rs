@@ -77,7 +77,8 @@ pub struct PlacedFault {
     pub class: FailureClass,
     /// The deployments it is on.
     pub deployments: Vec<String>,
-    /// When it is active, on the run's clock (the mocks' start): the
+    /// When it is active, on the run's clock (time zero when the traffic
+    /// starts, the journal's clock): the
     /// windows of a time schedule; empty for a schedule by count or chance,
     /// which has no outage to measure in time.
     pub active: Vec<ActiveWindow>,
@@ -86,7 +87,7 @@ pub struct PlacedFault {
     pub retry_after: BTreeMap<String, Duration>,
 }
 
-/// A span of time a fault is active: `[from, to)` since the mocks started.
+/// A span of time a fault is active: `[from, to)` since the traffic started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActiveWindow {
     /// It starts.
