@@ -301,6 +301,9 @@ pub struct SelfAnswered {
     pub by_status: BTreeMap<u16, usize>,
     /// The first one: its number and the start of its body.
     pub example: Option<(u64, String)>,
+    /// Why, with the config line behind it, where the gateway's adapter
+    /// can tell from the answer.
+    pub why: Option<String>,
 }
 
 impl SelfAnswered {
@@ -446,6 +449,9 @@ impl Timing {
                 self.self_answered.count(),
                 by.join(", ")
             ));
+            if let Some(why) = &self.self_answered.why {
+                out.push(format!("  why: {why}"));
+            }
         }
         if let Some(ok) = self.alive_after {
             let path = self.alive_after_path.as_deref().unwrap_or("no path");

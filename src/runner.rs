@@ -309,6 +309,13 @@ pub async fn run_scenario(
         &attempts,
         alive.as_ref().map(|(r, _)| r),
     );
+    // Where the gateway's adapter can say why it answered by itself.
+    if let (Some(cfg), Some((n, _))) = (s.gateway.config(), &report.timing.self_answered.example) {
+        let first = report.requests.iter().find(|r| r.n == *n);
+        report.timing.self_answered.why = first.and_then(|r| {
+            cfg.self_answer_cause(r.status.unwrap_or(0), r.error_body.as_deref().unwrap_or(""))
+        });
+    }
     report.timing.alive_after_path = alive
         .as_ref()
         .and_then(|(_, p)| p.as_ref())

@@ -143,3 +143,27 @@ async fn requests_the_gateway_answers_itself_are_counted() {
     assert_eq!(r.timing.self_answered.count(), 3);
     assert_eq!(r.timing.self_answered.by_status.get(&200), Some(&3));
 }
+
+#[test]
+fn litellm_names_the_cooldown_lines_behind_its_own_429() {
+    // The body LiteLLM 1.108.7 answered while both deployments of the group
+    // cooled down (measured: 9 of 10 requests in a 3 s outage on both).
+    let body = r#"{"error":{"message":"No deployments available for selected model, Try again in 3 seconds. All deployments for selected model are in cooldown. Passed model=claude-opus. pre-call-checks=False, cooldown_list=['6ec4', 'a8d8']","type":"all_deployments_in_cooldown","param":null,"code":"429"}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("litellm.yaml");
+    std::fs::write(
+        &file,
+        "model_list:\n  - model_name: claude-opus\n    litellm_params:\n      model: anthropic/claude-opus-4-1\nrouter_settings:\n  allowed_fails: 0\n  cooldown_time: 3\n",
+    )
+    .unwrap();
+    let cfg = crossfire::gateway::litellm::config::load(&file).unwrap();
+    use crossfire::gateway::adapter::GatewayConfig;
+    assert_eq!(
+        cfg.self_answer_cause(429, body),
+        Some(format!(
+            "every deployment of the group was cooling down: `router_settings.cooldown_time: 3` at {0}:7, after `allowed_fails: 0` at {0}:6",
+            file.display()
+        ))
+    );
+    assert_eq!(cfg.self_answer_cause(503, body), None);
+}
