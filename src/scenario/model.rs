@@ -1110,5 +1110,10 @@ mod tests {
             retry_after_sent(Dialect::Openai, &Fault::new(FailureClass::ServerError)),
             None
         );
+        // Gemini says it in the body (`retryDelay`), not in a header.
+        assert_eq!(
+            retry_after_sent(Dialect::Gemini, &Fault::new(FailureClass::RateLimit)),
+            None
+        );
     }
 }
