@@ -45,11 +45,20 @@ async fn a_window_outage_is_ridden_through_and_the_primary_serves_again_after_it
     assert_eq!(r.error, None);
     let t = &r.timing;
     // Interval traffic is a sequence: one request at a time, 200 ms apart.
-    let starts: Vec<u64> = r.requests.iter().map(|q| q.started_us).collect();
-    assert!(
-        starts.windows(2).all(|w| w[1] - w[0] >= 190_000),
-        "{starts:?}"
-    );
+    // Interval traffic is a sequence: each request after the one before
+    // ended, on a clock of 200 ms slots (a late one does not push the rest).
+    let q = &r.requests;
+    for k in 1..q.len() {
+        assert!(
+            q[k].started_us >= q[k - 1].ended_us(),
+            "request {k} overlapped"
+        );
+        let slot = q[0].started_us + 200_000 * k as u64;
+        assert!(
+            q[k].started_us + 5_000 >= slot,
+            "request {k} before its slot"
+        );
+    }
     assert!(r.requests.iter().all(|q| q.first_token_us.is_some()));
     let o = t.outage.as_ref().expect("a window fault is an outage");
     assert_eq!(o.windows, vec![(1_500_000, 2_500_000)]);
@@ -72,6 +81,21 @@ async fn a_window_outage_is_ridden_through_and_the_primary_serves_again_after_it
     assert!(
         said.contains("back on the primary: claude served again"),
         "{said}"
+    );
+    // report.json and the Markdown report carry the same measures.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.run_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["timing"]["outage"]["sent"], o.sent);
+    assert_eq!(json["timing"]["alive_after"], true);
+    let md = crossfire::report::markdown::render(&crossfire::outcome::RunSummary {
+        out: r.run_dir.clone(),
+        scenarios: vec![r.clone()],
+        interrupted: false,
+    });
+    assert!(
+        md.contains("### In time\n\n- outage 1.500s..2.500s: "),
+        "{md}"
     );
 }
 
@@ -166,4 +190,52 @@ fn litellm_names_the_cooldown_lines_behind_its_own_429() {
         ))
     );
     assert_eq!(cfg.self_answer_cause(503, body), None);
+}
+
+#[tokio::test]
+async fn a_request_that_hangs_past_the_client_timeout_names_the_gateway_as_hanging() {
+    // Direct to a mock that holds its answer 5 s; the client gives up at 1.5 s.
+    let c = case(
+        "name: hang\ndeployments:\n  - id: gpt\n    dialect: openai\nfaults:\n  - on: gpt\n    fault: timeout\n    delay: 5s\n    schedule: {requests: [2]}\ntraffic:\n  - model: gpt-4o\n    requests: 3\n    timeout: 1500ms\nexpect:\n  - wall_under: 1s\n  - ttft_under: 1s\n",
+        None,
+    );
+    let r = run(&c).await;
+    assert_eq!(r.error, None);
+    assert_eq!(r.timing.timed_out, 1);
+    let v = verdict(&r, "every request ends within 1s");
+    assert!(!v.held);
+    assert!(
+        v.detail
+            .starts_with("the gateway hung: request #2 sent at "),
+        "{}",
+        v.detail
+    );
+    assert!(
+        v.detail
+            .contains("had no answer when the client gave up after 1.5"),
+        "{}",
+        v.detail
+    );
+    let ttft = verdict(&r, "first token within 1s");
+    assert_eq!(
+        (ttft.held, ttft.detail.as_str()),
+        (false, "request #2 got no body byte at all")
+    );
+}
+
+#[test]
+fn the_json_schema_knows_interval_traffic_and_the_time_expectations() {
+    let schema = crossfire::scenario::json_schema().to_string();
+    for key in [
+        "\"interval\"",
+        "served_during_outage",
+        "back_on_primary_within",
+        "retry_after_honoured",
+        "max_attempts_per_second",
+        "wall_under",
+        "ttft_under",
+        "alive_after",
+    ] {
+        assert!(schema.contains(key), "{key} missing from the schema");
+    }
 }
