@@ -63,10 +63,10 @@ async fn litellm_rides_a_4s_outage_on_fallbacks_probing_once_per_cooldown_and_re
     assert_eq!(o.served, o.sent);
     assert_eq!(o.attempts_on_failing, 2, "{o:?}");
     // Back on Claude once the last cooldown (2 s from the probe) is over:
-    // measured 0.728 s after the window's end; never more than the
-    // cooldown plus one interval.
+    // measured 0.728 s and 1.459 s after the window's end; at most the
+    // cooldown plus one interval, and 0.5 s for a loaded machine.
     let back = t.recoveries[0].back_after_us.unwrap();
-    assert!(back > 0 && back <= 2_500_000, "back after {back} us");
+    assert!(back > 0 && back <= 3_000_000, "back after {back} us");
     assert_eq!(t.self_answered.count(), 0);
     assert_eq!(t.alive_after, Some(true));
 }
@@ -82,8 +82,9 @@ async fn litellm_waits_out_a_429s_retry_after_longer_than_its_cooldown_time() {
     let t = &r.timing;
     // LiteLLM 1.108.7 cools Claude down for the 429's `retry-after` (4 s),
     // not its cooldown_time (1 s): one 429, and the next attempt on Claude
-    // 4.076 s later (measured; at most one interval past the 4 s).
+    // 4.076 s and 4.499 s later (measured: the 4 s plus up to one
+    // interval); under cooldown_time it would be 1.5 s at most.
     assert_eq!(t.retry_after.len(), 1, "{:?}", t.retry_after);
     let (_, gap) = t.retry_after[0].next.unwrap();
-    assert!((4_000_000..4_600_000).contains(&gap), "gap {gap} us");
+    assert!((4_000_000..5_000_000).contains(&gap), "gap {gap} us");
 }
