@@ -493,7 +493,14 @@ fn in_time(e: &Expectation, facts: &Facts) -> (bool, String, Option<String>) {
                 None,
             ),
         },
-        _ => (false, String::new(), None),
+        // Judged over paths in `judge_one`; never sent here.
+        Expectation::Status { .. }
+        | Expectation::Path { .. }
+        | Expectation::ServedBy { .. }
+        | Expectation::MaxAttempts(_)
+        | Expectation::MaxAttemptsPerDeployment(_)
+        | Expectation::LatencyP99Under(_)
+        | Expectation::NoUnattributed => (false, "not an expectation in time".to_string(), None),
     }
 }
 
