@@ -520,6 +520,7 @@ mod tests {
             started_us: 0,
             latency_us: 0,
             ttfb_us: None,
+            first_token_us: None,
             status: Some(200),
             transport_error: None,
             stream_complete: stream.then_some(true),

@@ -700,6 +700,7 @@ async fn execute(
         duration: None,
         concurrency: requests,
         rate: None,
+        interval: None,
         prompt_tokens: c.prompt_tokens,
         max_tokens: 32,
         stream: lint::streams(c.class),

@@ -23,6 +23,7 @@ pub mod paths;
 pub mod prices;
 pub mod provision;
 pub mod records;
+pub mod recovery;
 pub mod report;
 pub mod run_folder;
 pub mod runner;

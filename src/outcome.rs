@@ -121,6 +121,9 @@ pub struct ScenarioReport {
     pub error: Option<String>,
     /// Whether Ctrl-C cut the scenario short.
     pub interrupted: bool,
+    /// What was measured in time: the outage, recovery, retry discipline,
+    /// bounds, and requests the gateway answered by itself.
+    pub timing: crate::recovery::Timing,
 }
 
 impl ScenarioReport {

@@ -480,6 +480,7 @@ mod tests {
             started_us: 0,
             latency_us: 0,
             ttfb_us: None,
+            first_token_us: None,
             status: Some(status),
             transport_error: None,
             stream_complete: None,

@@ -27,12 +27,16 @@ pub struct RequestRecord {
     pub model: String,
     /// Whether a stream was asked for.
     pub stream: bool,
-    /// Start, microseconds since the run started.
+    /// Sent, microseconds since the traffic started: the journal's time
+    /// zero, the clock fault windows and attempt times use too.
     pub started_us: u64,
     /// Until the answer was read whole (or failed), microseconds.
     pub latency_us: u64,
     /// Until the response head arrived, microseconds.
     pub ttfb_us: Option<u64>,
+    /// Until the first bytes of the body arrived, microseconds: the time to
+    /// first token of a stream. `None` when no body byte came.
+    pub first_token_us: Option<u64>,
     /// HTTP status; none when the request failed in transport.
     pub status: Option<u16>,
     /// Transport error or timeout.
@@ -61,6 +65,20 @@ impl RequestRecord {
     /// Whether Ctrl-C cut this request short before the gateway answered.
     pub fn cut_short(&self) -> bool {
         self.transport_error.as_deref() == Some(CUT_SHORT)
+    }
+
+    /// When it ended (answered whole, failed, or timed out), microseconds
+    /// on the run's clock.
+    pub fn ended_us(&self) -> u64 {
+        self.started_us + self.latency_us
+    }
+
+    /// Whether the client gave up waiting (its per-request timeout): the
+    /// request never ended on the gateway's side.
+    pub fn timed_out(&self) -> bool {
+        self.transport_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("timeout"))
     }
 
     /// Whether the client got a good, complete answer.

@@ -135,6 +135,7 @@ pub async fn run_scenario(
         journal_stats: JournalStats::default(),
         error: None,
         interrupted: false,
+        timing: Default::default(),
     };
     if let Err(e) = std::fs::create_dir_all(&run_dir) {
         report.error = Some(format!(
@@ -249,6 +250,10 @@ pub async fn run_scenario(
         None
     };
     let run_id = run_id();
+    // One clock for records, attempts and fault windows, from the start of
+    // the traffic: a window means the same whatever the gateway's startup.
+    mocks.journal().restart_clock();
+    let clock = mocks.journal().started();
     let next_n = Arc::new(AtomicU64::new(0));
     let mut records = Vec::new();
     let records_file = run_folder::RecordsFile::create(&report.requests_file);
@@ -263,7 +268,7 @@ pub async fn run_scenario(
             i,
             t,
             &run_id,
-            started,
+            clock,
             &next_n,
             &opts.cancel,
             &on_done,
@@ -274,6 +279,16 @@ pub async fn run_scenario(
             break;
         }
     }
+    // `alive_after`: one more request once the traffic is over.
+    let wants_alive = s.expect.contains(&crate::scenario::Expectation::AliveAfter);
+    let alive = match s.traffic.last() {
+        Some(t) if wants_alive && !opts.cancel.is_cancelled() => {
+            let n = next_n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            let idx = s.traffic.len() - 1;
+            Some(traffic::one(&client, &target, idx, t, &run_id, n, clock).await)
+        }
+        _ => None,
+    };
     report.interrupted = opts.cancel.is_cancelled();
     if let Err(e) = records_file.finish() {
         tracing::warn!("{e}");
@@ -282,7 +297,31 @@ pub async fn run_scenario(
         && records.len() as u64 >= crate::scenario::model::MAX_REQUESTS;
     let account = crate::session::account(s, &mocks);
     drop(target);
-    finish(&mut report, mocks, Some(gw), records, started, account, s).await;
+    let attempts = finish(&mut report, mocks, Some(gw), records, started, account, s).await;
+    let alive = alive.map(|r| {
+        let providers = providers_of(s);
+        let mut joined = paths::join(std::slice::from_ref(&r), &report.stray, &providers);
+        report.stray = std::mem::take(&mut joined.stray);
+        (r, joined.paths.pop())
+    });
+    report.timing = crate::recovery::measure(
+        &s.faults,
+        &report.requests,
+        &report.paths,
+        &attempts,
+        alive.as_ref().map(|(r, _)| r),
+    );
+    // Where the gateway's adapter can say why it answered by itself.
+    if let (Some(cfg), Some((n, _))) = (s.gateway.config(), &report.timing.self_answered.example) {
+        let first = report.requests.iter().find(|r| r.n == *n);
+        report.timing.self_answered.why = first.and_then(|r| {
+            cfg.self_answer_cause(r.status.unwrap_or(0), r.error_body.as_deref().unwrap_or(""))
+        });
+    }
+    report.timing.alive_after_path = alive
+        .as_ref()
+        .and_then(|(_, p)| p.as_ref())
+        .map(RequestPath::describe);
     if let Some((mocks, b)) = baseline {
         let journal = mocks.shutdown().await;
         let records = std::mem::take(&mut *b.records.lock().unwrap_or_else(|e| e.into_inner()));
@@ -294,7 +333,16 @@ pub async fn run_scenario(
     }
     // Judge only a complete run: an interrupted one reports what it saw.
     if !report.interrupted {
-        report.verdicts = verdict::judge(&s.expect, &report.paths, &report.stray);
+        report.verdicts = verdict::judge(
+            &s.expect,
+            &verdict::Facts {
+                paths: &report.paths,
+                stray: &report.stray,
+                records: &report.requests,
+                faults: &s.faults,
+                timing: &report.timing,
+            },
+        );
         report
             .verdicts
             .extend(verdict::faults_met(&s.faults, &report.paths, &report.stray));
@@ -325,12 +373,8 @@ async fn finish(
     started: Instant,
     account: Option<Box<dyn crate::gateway::adapter::AccountCheck>>,
     s: &Scenario,
-) {
-    let providers: HashMap<String, String> = s
-        .deployments
-        .iter()
-        .map(|d| (d.id().to_string(), d.provider.clone()))
-        .collect();
+) -> Vec<Attempt> {
+    let providers = providers_of(s);
     if let Some(g) = &gw {
         report.escaped = g.escapes();
     }
@@ -403,6 +447,15 @@ async fn finish(
     report.probes = joined.probes.len();
     report.requests = records;
     report.duration_ms = started.elapsed().as_millis() as u64;
+    attempts
+}
+
+/// Deployment id -> its provider.
+fn providers_of(s: &Scenario) -> HashMap<String, String> {
+    s.deployments
+        .iter()
+        .map(|d| (d.id().to_string(), d.provider.clone()))
+        .collect()
 }
 
 /// One `unserved_endpoint` finding per (deployment, method, path) a mock does

@@ -225,30 +225,10 @@ pub struct Timeline {
     pub windows: Vec<Shade>,
 }
 
-/// The stretches of time a schedule fires in, when it is time-based; count
-/// and chance schedules have none.
+/// The stretches of time a schedule fires in, when it is time-based
+/// ([`Schedule::windows`]).
 pub fn active_windows(s: &Schedule) -> Vec<(Duration, Duration)> {
-    match s {
-        Schedule::Window { from, to } => vec![(*from, *to)],
-        Schedule::Outage { from, length } => vec![(*from, *from + *length)],
-        Schedule::Flap {
-            from,
-            down,
-            up,
-            times,
-        } => (0..*times)
-            .map(|k| {
-                let start = *from + (*down + *up) * k;
-                (start, start + *down)
-            })
-            .collect(),
-        Schedule::Always
-        | Schedule::First(_)
-        | Schedule::After(_)
-        | Schedule::Every(_)
-        | Schedule::Requests(_)
-        | Schedule::Probability { .. } => vec![],
-    }
+    s.windows()
 }
 
 /// A deployment as the timeline needs it.
@@ -693,6 +673,7 @@ mod tests {
             started_us: started_ms * 1000,
             latency_us: latency_ms * 1000,
             ttfb_us: None,
+            first_token_us: None,
             status: Some(status),
             transport_error: None,
             stream_complete: None,

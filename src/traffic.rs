@@ -271,16 +271,22 @@ pub async fn drive(
                 if t.requests.is_some_and(|limit| k >= limit) {
                     return;
                 }
-                if let Some(rate) = t.rate {
+                // Open-loop `rate` and sequential `interval` share the slots:
+                // a request late past its slot goes at once, never in a burst.
+                let gap = t.rate.map(|r| Duration::from_secs_f64(1.0 / r)).or(t.interval);
+                if let Some(gap) = gap {
                     let slot = {
                         let mut next = next_slot.lock().unwrap_or_else(|e| e.into_inner());
                         let slot = (*next).max(Instant::now());
-                        *next = slot + Duration::from_secs_f64(1.0 / rate);
+                        *next = slot + gap;
                         slot
                     };
                     tokio::select! {
                         _ = tokio::time::sleep_until(slot.into()) => {}
                         _ = cancel.cancelled() => return,
+                    }
+                    if t.duration.is_some_and(|d| entry_start.elapsed() >= d) {
+                        return;
                     }
                 }
                 let n = next_n.fetch_add(1, Ordering::Relaxed) + 1;
@@ -343,6 +349,7 @@ fn blank_record(
         started_us,
         latency_us: 0,
         ttfb_us: None,
+        first_token_us: None,
         status: None,
         transport_error: None,
         stream_complete: None,
@@ -420,7 +427,12 @@ pub async fn one(
     let mut bytes = Vec::new();
     let read_error = loop {
         match response.chunk().await {
-            Ok(Some(c)) => bytes.extend_from_slice(&c),
+            Ok(Some(c)) => {
+                if record.first_token_us.is_none() && !c.is_empty() {
+                    record.first_token_us = Some(started.elapsed().as_micros() as u64);
+                }
+                bytes.extend_from_slice(&c)
+            }
             Ok(None) => break None,
             Err(e) => break Some(describe_error(&e)),
         }

@@ -2,6 +2,8 @@
 //! over paths.
 
 use crate::paths::{PathClass, RequestPath};
+use crate::records::RequestRecord;
+use crate::recovery::{secs, Timing};
 use crate::scenario::{Expectation, Intent, ServedBy, Share};
 use mock_providers::Attempt;
 use serde::Serialize;
@@ -76,7 +78,45 @@ pub fn describe(e: &Expectation) -> String {
             mock_providers::fault::fmt_duration(*d)
         ),
         Expectation::NoUnattributed => "no unattributed requests or attempts".to_string(),
+        Expectation::ServedDuringOutage(p) => format!(
+            "at least {}% of requests sent during the outage served",
+            trim_pct(*p)
+        ),
+        Expectation::BackOnPrimaryWithin(d) => format!(
+            "back on the primary within {} of the outage's end",
+            mock_providers::fault::fmt_duration(*d)
+        ),
+        Expectation::RetryAfterHonoured => {
+            "retry-after honoured by the next attempt on that deployment".to_string()
+        }
+        Expectation::MaxAttemptsPerSecond(n) => {
+            format!("at most {n} attempts per second on a failing deployment")
+        }
+        Expectation::WallUnder(d) => format!(
+            "every request ends within {}",
+            mock_providers::fault::fmt_duration(*d)
+        ),
+        Expectation::TtftUnder(d) => format!(
+            "first token within {} for every request",
+            mock_providers::fault::fmt_duration(*d)
+        ),
+        Expectation::AliveAfter => "a request sent after the traffic succeeds".to_string(),
     }
+}
+
+/// What a scenario's expectations are judged over.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// Every request's path.
+    pub paths: &'a [RequestPath],
+    /// Attempts no request claims.
+    pub stray: &'a [Attempt],
+    /// What the client saw, in the order of `paths`.
+    pub records: &'a [RequestRecord],
+    /// The scenario's faults, with their active windows.
+    pub faults: &'a [crate::scenario::PlacedFault],
+    /// What was measured in time.
+    pub timing: &'a Timing,
 }
 
 /// Judges a count of matches against a share of the scope.
@@ -97,12 +137,13 @@ pub fn quantile(values: &mut [u64], q: f64) -> Option<u64> {
     Some(values[rank - 1])
 }
 
-/// Judges every expectation over the paths (and the attempts no request claims).
-pub fn judge(expect: &[Expectation], paths: &[RequestPath], stray: &[Attempt]) -> Vec<Verdict> {
-    expect.iter().map(|e| judge_one(e, paths, stray)).collect()
+/// Judges every expectation over the facts of a run.
+pub fn judge(expect: &[Expectation], facts: &Facts) -> Vec<Verdict> {
+    expect.iter().map(|e| judge_one(e, facts)).collect()
 }
 
-fn judge_one(e: &Expectation, paths: &[RequestPath], stray: &[Attempt]) -> Verdict {
+fn judge_one(e: &Expectation, facts: &Facts) -> Verdict {
+    let (paths, stray) = (facts.paths, facts.stray);
     let scoped = |filter: &dyn Fn(&RequestPath) -> bool,
                   good: &dyn Fn(&RequestPath) -> bool,
                   share: Share,
@@ -208,6 +249,13 @@ fn judge_one(e: &Expectation, paths: &[RequestPath], stray: &[Attempt]) -> Verdi
                 if held { None } else { example },
             )
         }
+        Expectation::ServedDuringOutage(_)
+        | Expectation::BackOnPrimaryWithin(_)
+        | Expectation::RetryAfterHonoured
+        | Expectation::MaxAttemptsPerSecond(_)
+        | Expectation::WallUnder(_)
+        | Expectation::TtftUnder(_)
+        | Expectation::AliveAfter => in_time(e, facts),
     };
     Verdict {
         expectation: describe(e),
@@ -215,6 +263,253 @@ fn judge_one(e: &Expectation, paths: &[RequestPath], stray: &[Attempt]) -> Verdi
         detail,
         example,
     }
+}
+
+/// The expectations about time: each says why when nothing shows it.
+fn in_time(e: &Expectation, facts: &Facts) -> (bool, String, Option<String>) {
+    let t = facts.timing;
+    let describe_n = |n: u64| {
+        facts
+            .paths
+            .iter()
+            .find(|p| p.n == n)
+            .map(|p| format!("request #{n}: {}", p.describe()))
+    };
+    let no_window = || {
+        (
+            false,
+            "no fault of the scenario has a time window (`schedule: {window: [from, to]}`): there is no outage to measure".to_string(),
+            None,
+        )
+    };
+    match e {
+        Expectation::ServedDuringOutage(want) => match &t.outage {
+            None => no_window(),
+            Some(o) => match o.served_share() {
+                None => (
+                    false,
+                    format!(
+                        "no request was sent during the outage ({}): nothing shows it; send traffic across the window",
+                        windows_text(&o.windows)
+                    ),
+                    None,
+                ),
+                Some(share) => {
+                    let held = share >= want - 1e-9;
+                    (
+                        held,
+                        format!(
+                            "{} of {} requests sent during the outage served ({}%)",
+                            o.served,
+                            o.sent,
+                            trim_pct(share)
+                        ),
+                        if held { None } else { o.first_failed.and_then(describe_n) },
+                    )
+                }
+            },
+        },
+        Expectation::BackOnPrimaryWithin(limit) => {
+            if t.outage.is_none() {
+                return no_window();
+            }
+            if t.recoveries.is_empty() {
+                return (
+                    false,
+                    "no outage window met a client request: nothing to come back from".to_string(),
+                    None,
+                );
+            }
+            let mut lines = Vec::new();
+            let mut held = true;
+            for r in &t.recoveries {
+                let who = r.deployments.join(", ");
+                let line = match (r.sent_after, r.back_after_us) {
+                    (0, _) => {
+                        held = false;
+                        format!(
+                            "no request was sent after the outage on {who} ended at {}: nothing shows it; send traffic past the window",
+                            secs(r.ended_us)
+                        )
+                    }
+                    (_, Some(back)) => {
+                        held &= u128::from(back) <= limit.as_micros();
+                        format!(
+                            "{who} served again {} after the outage ended at {}",
+                            secs(back),
+                            secs(r.ended_us)
+                        )
+                    }
+                    (n, None) => {
+                        held = false;
+                        let instead: Vec<String> = r
+                            .served_instead
+                            .iter()
+                            .map(|(d, k)| format!("{k}x {d}"))
+                            .collect();
+                        format!(
+                            "{who} never served again after the outage ended at {}: {n} requests after it went to {}",
+                            secs(r.ended_us),
+                            instead.join(", ")
+                        )
+                    }
+                };
+                lines.push(line);
+            }
+            (held, lines.join("; "), None)
+        }
+        Expectation::RetryAfterHonoured => {
+            if t.retry_after.is_empty() {
+                return (
+                    false,
+                    "no rate-limit answer carrying `retry-after` met the traffic: nothing shows it".to_string(),
+                    None,
+                );
+            }
+            let early: Vec<_> = t.retry_after.iter().filter(|g| !g.honoured()).collect();
+            let retried: Vec<u64> = t
+                .retry_after
+                .iter()
+                .filter_map(|g| g.next.map(|(_, gap)| gap))
+                .collect();
+            let shortest = retried
+                .iter()
+                .min()
+                .map_or("no attempt came after any".to_string(), |g| {
+                    format!("shortest gap to the next attempt {}", secs(*g))
+                });
+            (
+                early.is_empty(),
+                format!(
+                    "{} of {} 429s with retry-after were followed too soon; {shortest}",
+                    early.len(),
+                    t.retry_after.len()
+                ),
+                early.first().map(|g| g.describe()),
+            )
+        }
+        Expectation::MaxAttemptsPerSecond(n) => match &t.busiest_second {
+            None if facts.faults.is_empty() => (
+                false,
+                "the scenario has no fault: no deployment fails, nothing shows it".to_string(),
+                None,
+            ),
+            None => (
+                false,
+                "no attempt reached a failing deployment: nothing shows it".to_string(),
+                None,
+            ),
+            Some(b) => {
+                let held = b.attempts <= *n as usize;
+                (
+                    held,
+                    format!(
+                        "busiest second: {} attempts on {} from {}",
+                        b.attempts,
+                        b.deployment,
+                        secs(b.from_us)
+                    ),
+                    None,
+                )
+            }
+        },
+        Expectation::WallUnder(limit) => {
+            let bound = limit.as_micros();
+            let hung = facts
+                .records
+                .iter()
+                .find(|r| r.timed_out() || u128::from(r.latency_us) >= bound);
+            match (hung, t.slowest_us) {
+                (_, None) => (false, "no requests: nothing shows it".to_string(), None),
+                (Some(r), _) => {
+                    let how = if r.timed_out() {
+                        format!(
+                            "had no answer when the client gave up after {}",
+                            secs(r.latency_us)
+                        )
+                    } else {
+                        format!("took {}", secs(r.latency_us))
+                    };
+                    (
+                        false,
+                        format!(
+                            "the gateway hung: request #{} sent at {} {how} ({} timed out)",
+                            r.n,
+                            secs(r.started_us),
+                            t.timed_out
+                        ),
+                        describe_n(r.n),
+                    )
+                }
+                (None, Some(slowest)) => (
+                    true,
+                    format!(
+                        "slowest {} over {} requests",
+                        secs(slowest),
+                        facts.records.len()
+                    ),
+                    None,
+                ),
+            }
+        }
+        Expectation::TtftUnder(limit) => {
+            let bound = limit.as_micros();
+            let late = facts
+                .records
+                .iter()
+                .find(|r| r.first_token_us.is_none_or(|f| u128::from(f) >= bound));
+            match (late, t.ttft_max_us) {
+                (_, None) if facts.records.is_empty() => {
+                    (false, "no requests: nothing shows it".to_string(), None)
+                }
+                (Some(r), _) => (
+                    false,
+                    match r.first_token_us {
+                        Some(f) => format!("request #{} got its first token after {}", r.n, secs(f)),
+                        None => format!("request #{} got no body byte at all", r.n),
+                    },
+                    describe_n(r.n),
+                ),
+                (None, max) => (
+                    true,
+                    format!(
+                        "longest time to first token {}",
+                        max.map_or("-".to_string(), secs)
+                    ),
+                    None,
+                ),
+            }
+        }
+        Expectation::AliveAfter => match t.alive_after {
+            Some(true) => (true, "the request after the traffic was served".to_string(), None),
+            Some(false) => (
+                false,
+                "the request sent after the traffic failed: the gateway did not come back".to_string(),
+                None,
+            ),
+            None => (
+                false,
+                "no request was sent after the traffic (the run was cut short)".to_string(),
+                None,
+            ),
+        },
+        // Judged over paths in `judge_one`; never sent here.
+        Expectation::Status { .. }
+        | Expectation::Path { .. }
+        | Expectation::ServedBy { .. }
+        | Expectation::MaxAttempts(_)
+        | Expectation::MaxAttemptsPerDeployment(_)
+        | Expectation::LatencyP99Under(_)
+        | Expectation::NoUnattributed => (false, "not an expectation in time".to_string(), None),
+    }
+}
+
+fn windows_text(windows: &[(u64, u64)]) -> String {
+    windows
+        .iter()
+        .map(|(a, b)| format!("{}..{}", secs(*a), secs(*b)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A PASS means every fault met the traffic: one verdict per fault of the
@@ -429,6 +724,7 @@ mod tests {
                 false,
             ),
         ];
+        let timing = Timing::default();
         let v = judge(
             &[
                 Expectation::Status {
@@ -446,8 +742,13 @@ mod tests {
                 Expectation::MaxAttempts(2),
                 Expectation::MaxAttemptsPerDeployment(1),
             ],
-            &paths,
-            &[],
+            &Facts {
+                paths: &paths,
+                stray: &[],
+                records: &[],
+                faults: &[],
+                timing: &timing,
+            },
         );
         let held: Vec<bool> = v.iter().map(|v| v.held).collect();
         assert_eq!(held, [false, true, false, true, false]);
@@ -492,6 +793,98 @@ mod tests {
         assert_eq!(
             f[0].message,
             "claude-opus met rate_limit on anthropic; the scenario's intent promises openai, but it ended on anthropic"
+        );
+    }
+
+    fn judged_in_time(e: Expectation, records: &[RequestRecord], timing: &Timing) -> Verdict {
+        judge(
+            &[e],
+            &Facts {
+                paths: &[],
+                stray: &[],
+                records,
+                faults: &[],
+                timing,
+            },
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn time_expectations_with_nothing_to_show_them_do_not_pass() {
+        let none = Timing::default();
+        let v = judged_in_time(Expectation::ServedDuringOutage(0.9), &[], &none);
+        assert!(!v.held);
+        assert!(v
+            .detail
+            .starts_with("no fault of the scenario has a time window"));
+        let v = judged_in_time(
+            Expectation::BackOnPrimaryWithin(std::time::Duration::from_secs(5)),
+            &[],
+            &none,
+        );
+        assert!(!v.held && v.detail.contains("no outage to measure"));
+        let v = judged_in_time(Expectation::RetryAfterHonoured, &[], &none);
+        assert_eq!(
+            (v.held, v.detail.as_str()),
+            (
+                false,
+                "no rate-limit answer carrying `retry-after` met the traffic: nothing shows it"
+            )
+        );
+        let v = judged_in_time(Expectation::MaxAttemptsPerSecond(5), &[], &none);
+        assert!(!v.held && v.detail.contains("no fault"));
+        let v = judged_in_time(Expectation::AliveAfter, &[], &none);
+        assert!(!v.held);
+        let outage = Timing {
+            outage: Some(crate::recovery::Outage {
+                windows: vec![(1_000_000, 2_000_000)],
+                sent: 0,
+                served: 0,
+                attempts_on_failing: 0,
+                first_failed: None,
+            }),
+            ..Timing::default()
+        };
+        let v = judged_in_time(Expectation::ServedDuringOutage(0.9), &[], &outage);
+        assert_eq!(
+            v.detail,
+            "no request was sent during the outage (1.000s..2.000s): nothing shows it; send traffic across the window"
+        );
+    }
+
+    #[test]
+    fn wall_under_names_the_request_that_hung() {
+        use crate::recovery::tests::record;
+        let mut hung = record(2, 1500, 30_000, 200);
+        hung.status = None;
+        hung.transport_error = Some("timeout: operation timed out".into());
+        let records = [record(1, 0, 200, 200), hung];
+        let timing = Timing {
+            slowest_us: Some(30_000_000),
+            timed_out: 1,
+            ..Timing::default()
+        };
+        let bound = std::time::Duration::from_secs(45);
+        let v = judged_in_time(Expectation::WallUnder(bound), &records, &timing);
+        assert!(
+            !v.held,
+            "a timed-out request never ended, whatever the bound"
+        );
+        assert_eq!(
+            v.detail,
+            "the gateway hung: request #2 sent at 1.500s had no answer when the client gave up after 30.000s (1 timed out)"
+        );
+        let v = judged_in_time(Expectation::WallUnder(bound), &records[..1], &timing);
+        assert!(v.held);
+        let v = judged_in_time(
+            Expectation::TtftUnder(std::time::Duration::from_millis(100)),
+            &records[..1],
+            &timing,
+        );
+        assert_eq!(
+            (v.held, v.detail.as_str()),
+            (false, "request #1 got its first token after 0.200s")
         );
     }
 

@@ -130,7 +130,7 @@ async fn an_after_schedule_spares_the_first_attempts_and_fails_the_rest() {
 #[tokio::test]
 async fn a_window_schedule_fails_only_the_attempts_inside_it() {
     // Traffic for 4 s at 4 requests a second; the fault is on for the first
-    // 2.5 s after the mocks start. Whatever the machine's speed, each
+    // 2.5 s of the traffic. Whatever the machine's speed, each
     // attempt is judged by when it arrived.
     let c = fallback_case(
         "window",

@@ -41,6 +41,7 @@ fn record(line: &str) -> RequestRecord {
         started_us: v["started_us"].as_u64().unwrap(),
         latency_us: v["latency_us"].as_u64().unwrap(),
         ttfb_us: v["ttfb_us"].as_u64(),
+        first_token_us: v["first_token_us"].as_u64(),
         status: v["status"].as_u64().map(|s| s as u16),
         transport_error: text("transport_error"),
         stream_complete: v["stream_complete"].as_bool(),

@@ -255,6 +255,33 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// The stretches of time (since the start) in which the schedule fires
+    /// whatever the attempt: a window, an outage, each down phase of a
+    /// flap. Count and chance schedules have none.
+    pub fn windows(&self) -> Vec<(Duration, Duration)> {
+        match self {
+            Schedule::Window { from, to } => vec![(*from, *to)],
+            Schedule::Outage { from, length } => vec![(*from, *from + *length)],
+            Schedule::Flap {
+                from,
+                down,
+                up,
+                times,
+            } => (0..*times)
+                .map(|k| {
+                    let start = *from + (*down + *up) * k;
+                    (start, start + *down)
+                })
+                .collect(),
+            Schedule::Always
+            | Schedule::First(_)
+            | Schedule::After(_)
+            | Schedule::Every(_)
+            | Schedule::Requests(_)
+            | Schedule::Probability { .. } => vec![],
+        }
+    }
+
     /// Whether attempt number `attempt` (from 1), arriving `since_start` after
     /// the mocks started, falls under this schedule.
     pub fn fires(&self, attempt: u64, since_start: Duration) -> bool {

@@ -143,8 +143,8 @@ struct Inner {
 pub struct Journal {
     inner: Mutex<Inner>,
     seq: AtomicU64,
-    started: Instant,
-    started_unix_ms: u64,
+    /// Time zero and its wall clock; [`Journal::restart_clock`] moves it.
+    clock: Mutex<(Instant, u64)>,
     path: Option<PathBuf>,
     /// Signalled on the first failed write to the file.
     write_failed: tokio::sync::Notify,
@@ -180,8 +180,7 @@ impl Journal {
                 last_write_error: None,
             }),
             seq: AtomicU64::new(0),
-            started: Instant::now(),
-            started_unix_ms: unix_ms(),
+            clock: Mutex::new((Instant::now(), unix_ms())),
             path: config.file,
             write_failed: tokio::sync::Notify::new(),
         }))
@@ -197,19 +196,32 @@ impl Journal {
         self.seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// When the journal (and its mock set) started.
+    fn clock(&self) -> (Instant, u64) {
+        *self.clock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Time zero: when the journal (and its mock set) started, or when
+    /// [`Journal::restart_clock`] last moved it.
     pub fn started(&self) -> Instant {
-        self.started
+        self.clock().0
     }
 
-    /// Wall clock at start, milliseconds since the Unix epoch.
+    /// Wall clock at time zero, milliseconds since the Unix epoch.
     pub fn started_unix_ms(&self) -> u64 {
-        self.started_unix_ms
+        self.clock().1
     }
 
-    /// Microseconds since start.
+    /// Makes now time zero: later attempts' times, and the time fault
+    /// windows are measured in, count from here. crossfire calls it when
+    /// the gateway is ready and traffic begins, so `window: [10s, 20s]`
+    /// means ten seconds into the traffic, whatever the gateway's startup.
+    pub fn restart_clock(&self) {
+        *self.clock.lock().unwrap_or_else(|e| e.into_inner()) = (Instant::now(), unix_ms());
+    }
+
+    /// Microseconds since time zero.
     pub fn now_us(&self) -> u64 {
-        self.started.elapsed().as_micros() as u64
+        self.started().elapsed().as_micros() as u64
     }
 
     /// The JSONL file, if any.

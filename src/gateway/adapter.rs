@@ -157,6 +157,12 @@ pub trait GatewayConfig: Send + Sync + std::fmt::Debug {
         group: &str,
         promised: &BTreeMap<FailureClass, BTreeSet<String>>,
     ) -> BTreeMap<FailureClass, String>;
+    /// Why the gateway answered a request by itself (no provider attempt),
+    /// naming the config line behind it, when its answer's body says.
+    /// Nothing by default.
+    fn self_answer_cause(&self, _status: u16, _body: &str) -> Option<String> {
+        None
+    }
     /// lint: predictions for every group and drill class, and warnings.
     fn lint(&self) -> LintReport;
     /// The literal prediction of one cell.

@@ -131,6 +131,14 @@ fn scenario(r: &ScenarioReport, dir: &Path) -> String {
             e.target
         ));
     }
+    let timing = r.timing.lines();
+    if !timing.is_empty() {
+        s.push_str("### In time\n\n");
+        for line in timing {
+            s.push_str(&format!("- {line}\n"));
+        }
+        s.push('\n');
+    }
     if !r.verdicts.is_empty() {
         s.push_str("### Expectations\n\n");
         for v in &r.verdicts {

@@ -183,6 +183,9 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
             r.stray.len()
         ));
     }
+    for line in r.timing.lines() {
+        s.push_str(&format!("  {line}\n"));
+    }
     for v in &r.verdicts {
         let tick = if v.held {
             st.good("ok  ")

@@ -229,9 +229,13 @@ pub struct TrafficFile {
     /// Requests in flight at once (default 1).
     #[serde(default)]
     pub concurrency: Option<u32>,
-    /// Requests started per second, at most.
+    /// Requests started per second, at most (open loop).
     #[serde(default)]
     pub rate: Option<f64>,
+    /// One request every this long, one at a time: a sequence in time
+    /// (a request that outlasts it is followed at once).
+    #[serde(default)]
+    pub interval: Option<Dur>,
     /// Keep sending for this long.
     #[serde(default)]
     pub duration: Option<Dur>,
@@ -278,6 +282,20 @@ pub enum ExpectFile {
     LatencyP99Under(Dur),
     /// `no_unattributed: true`.
     NoUnattributed(bool),
+    /// `served_during_outage: 0.95`.
+    ServedDuringOutage(f64),
+    /// `back_on_primary_within: 30s`.
+    BackOnPrimaryWithin(Dur),
+    /// `retry_after_honoured: true`.
+    RetryAfterHonoured(bool),
+    /// `max_attempts_per_second: 5`.
+    MaxAttemptsPerSecond(u32),
+    /// `wall_under: 45s`.
+    WallUnder(Dur),
+    /// `ttft_under: 10s`.
+    TtftUnder(Dur),
+    /// `alive_after: true`.
+    AliveAfter(bool),
 }
 
 /// What `served_by` names.
@@ -324,7 +342,7 @@ fn share(at_least: Option<f64>) -> Result<Share, String> {
 }
 
 /// The keys an expectation can have.
-pub const EXPECT_KEYS: [&str; 7] = [
+pub const EXPECT_KEYS: [&str; 14] = [
     "status",
     "path",
     "served_by",
@@ -332,6 +350,13 @@ pub const EXPECT_KEYS: [&str; 7] = [
     "max_attempts_per_deployment",
     "latency_p99_under",
     "no_unattributed",
+    "served_during_outage",
+    "back_on_primary_within",
+    "retry_after_honoured",
+    "max_attempts_per_second",
+    "wall_under",
+    "ttft_under",
+    "alive_after",
 ];
 
 impl<'de> Deserialize<'de> for ExpectFile {
@@ -410,6 +435,43 @@ impl<'de> Deserialize<'de> for ExpectFile {
                         v,
                         "a duration, as in `{latency_p99_under: 2s}`",
                     )?),
+                    "served_during_outage" => {
+                        let share: f64 = value_as(
+                            key,
+                            v,
+                            "a share 0..1, as in `{served_during_outage: 0.95}`",
+                        )?;
+                        if !(0.0..=1.0).contains(&share) {
+                            return Err(format!(
+                                "`served_during_outage: {share}` is outside 0..1; write a share such as `0.95`"
+                            ));
+                        }
+                        ExpectFile::ServedDuringOutage(share)
+                    }
+                    "back_on_primary_within" => ExpectFile::BackOnPrimaryWithin(value_as(
+                        key,
+                        v,
+                        "a duration, as in `{back_on_primary_within: 30s}`",
+                    )?),
+                    "retry_after_honoured" => {
+                        ExpectFile::RetryAfterHonoured(value_as(key, v, "`true` or `false`")?)
+                    }
+                    "max_attempts_per_second" => ExpectFile::MaxAttemptsPerSecond(value_as(
+                        key,
+                        v,
+                        "a whole number, as in `{max_attempts_per_second: 5}`",
+                    )?),
+                    "wall_under" => ExpectFile::WallUnder(value_as(
+                        key,
+                        v,
+                        "a duration, as in `{wall_under: 45s}`",
+                    )?),
+                    "ttft_under" => ExpectFile::TtftUnder(value_as(
+                        key,
+                        v,
+                        "a duration, as in `{ttft_under: 10s}`",
+                    )?),
+                    "alive_after" => ExpectFile::AliveAfter(value_as(key, v, "`true` or `false`")?),
                     _ => ExpectFile::NoUnattributed(value_as(key, v, "`true` or `false`")?),
                 })
             },
@@ -467,8 +529,15 @@ impl JsonSchema for ExpectFile {
                      "properties": {"provider": {"type": "string"}, "deployment": {"type": "string"}, "at_least": share}}]})),
                 one("max_attempts", schemars::json_schema!({"type": "integer", "minimum": 1})),
                 one("max_attempts_per_deployment", schemars::json_schema!({"type": "integer", "minimum": 1})),
-                one("latency_p99_under", dur),
+                one("latency_p99_under", dur.clone()),
                 one("no_unattributed", schemars::json_schema!({"type": "boolean"})),
+                one("served_during_outage", schemars::json_schema!({"type": "number", "minimum": 0, "maximum": 1})),
+                one("back_on_primary_within", dur.clone()),
+                one("retry_after_honoured", schemars::json_schema!({"type": "boolean"})),
+                one("max_attempts_per_second", schemars::json_schema!({"type": "integer", "minimum": 1})),
+                one("wall_under", dur.clone()),
+                one("ttft_under", dur.clone()),
+                one("alive_after", schemars::json_schema!({"type": "boolean"})),
             ]
         })
     }

@@ -77,6 +77,54 @@ pub struct PlacedFault {
     pub class: FailureClass,
     /// The deployments it is on.
     pub deployments: Vec<String>,
+    /// When it is active, on the run's clock (time zero when the traffic
+    /// starts, the journal's clock): the
+    /// windows of a time schedule; empty for a schedule by count or chance,
+    /// which has no outage to measure in time.
+    pub active: Vec<ActiveWindow>,
+    /// `rate_limit`: the `retry-after` its answers carry, per deployment
+    /// whose dialect sends that header.
+    pub retry_after: BTreeMap<String, Duration>,
+}
+
+/// A span of time a fault is active: `[from, to)` since the traffic started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveWindow {
+    /// It starts.
+    pub from: Duration,
+    /// It ends (exclusive).
+    pub to: Duration,
+}
+
+/// The windows a schedule is active in; empty for a schedule by attempt
+/// count or chance.
+pub fn active_windows(schedule: &mock_providers::Schedule) -> Vec<ActiveWindow> {
+    schedule
+        .windows()
+        .into_iter()
+        .map(|(from, to)| ActiveWindow { from, to })
+        .collect()
+}
+
+/// The wait the `retry-after` header of this fault's answer in `dialect`
+/// asks for, when the answer carries one (the mock's own answer, read).
+pub fn retry_after_sent(dialect: Dialect, fault: &mock_providers::Fault) -> Option<Duration> {
+    let ctx = mock_providers::error_answers::ErrorContext {
+        model: dialect.default_model(),
+        prompt_tokens: 1,
+        max_tokens: None,
+        context_window: u64::MAX,
+        fault,
+        request_id: "crossfire",
+        now_unix: 0,
+    };
+    let answer = mock_providers::error_answers::error_answer(dialect, fault.class, &ctx);
+    answer
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// The gateway under test.
@@ -147,6 +195,8 @@ pub struct Traffic {
     pub concurrency: u32,
     /// Requests started per second, at most.
     pub rate: Option<f64>,
+    /// One request every this long, sequentially (`concurrency` is 1).
+    pub interval: Option<Duration>,
     /// Filler tokens in the prompt.
     pub prompt_tokens: u64,
     /// Output token cap.
@@ -202,6 +252,23 @@ pub enum Expectation {
     LatencyP99Under(Duration),
     /// No path and no attempt is unattributed.
     NoUnattributed,
+    /// At least this share of the requests sent while a fault was active
+    /// were answered 2xx.
+    ServedDuringOutage(f64),
+    /// After each outage window, the deployment it was on served again
+    /// within this long.
+    BackOnPrimaryWithin(Duration),
+    /// After a 429 carrying `retry-after`, the next attempt on that
+    /// deployment waited at least that long.
+    RetryAfterHonoured,
+    /// No failing deployment took more than this many attempts in one second.
+    MaxAttemptsPerSecond(u32),
+    /// Every request ended within this wall-clock time.
+    WallUnder(Duration),
+    /// Every request's first body bytes came within this long.
+    TtftUnder(Duration),
+    /// One request sent after the traffic still succeeds.
+    AliveAfter,
 }
 
 /// Checks what can only be checked once the scenario is whole (a command
@@ -250,6 +317,7 @@ pub fn healthy(
             duration: None,
             concurrency: 1,
             rate: None,
+            interval: None,
             prompt_tokens: 200,
             max_tokens: DEFAULT_MAX_TOKENS,
             stream: false,
@@ -475,7 +543,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         .expect
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| expectation(src, i, e, &providers, &ids).transpose())
+        .filter_map(|(i, e)| expectation(src, i, e, &providers, &ids, &traffic).transpose())
         .collect::<Result<_, _>>()?;
     Ok(Scenario {
         file: src.file.clone(),
@@ -554,6 +622,15 @@ fn with_faults(
             ),
             class: rule.fault.class,
             deployments: targets.iter().map(|t| list[*t].id().to_string()).collect(),
+            active: active_windows(&rule.schedule),
+            retry_after: targets
+                .iter()
+                .filter(|_| rule.fault.class == FailureClass::RateLimit)
+                .filter_map(|t| {
+                    retry_after_sent(list[*t].spec.dialect, &rule.fault)
+                        .map(|w| (list[*t].id().to_string(), w))
+                })
+                .collect(),
         });
         for t in targets {
             list[t].spec.faults.push(rule.clone());
@@ -813,6 +890,36 @@ fn traffic(
             ));
         }
     }
+    if let Some(interval) = &t.interval {
+        if t.rate.is_some() {
+            return Err(src.error_at(
+                &format!("{path}.interval"),
+                "`interval` and `rate` both pace requests; keep `interval: 2s` for one request at a time, or `rate:` for open-loop traffic",
+            ));
+        }
+        if concurrency != 1 {
+            return Err(src.error_at(
+                &format!("{path}.concurrency"),
+                "`interval` sends one request at a time; drop `concurrency`, or use `rate:` for requests in flight together",
+            ));
+        }
+        if interval.0.is_zero() {
+            return Err(src.error_at(
+                &format!("{path}.interval"),
+                "`interval` must be more than 0, as in `interval: 500ms`",
+            ));
+        }
+        if let (None, Some(d)) = (t.requests, &t.duration) {
+            if d.0.as_secs_f64() / interval.0.as_secs_f64() > MAX_REQUESTS as f64 {
+                return Err(src.error_at(
+                    &format!("{path}.duration"),
+                    format!(
+                        "`duration` / `interval` is more than {MAX_REQUESTS} requests; {too_many}"
+                    ),
+                ));
+            }
+        }
+    }
     let prompt_tokens = t.prompt_tokens.unwrap_or(DEFAULT_PROMPT_TOKENS);
     let largest = mock_providers::models::largest();
     if prompt_tokens > max_prompt_tokens() {
@@ -871,6 +978,7 @@ fn traffic(
         duration: t.duration.map(|d| d.0),
         concurrency,
         rate: t.rate,
+        interval: t.interval.map(|d| d.0),
         prompt_tokens,
         max_tokens: t.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
         stream: t.stream.unwrap_or(false),
@@ -886,6 +994,7 @@ fn expectation(
     e: &ExpectFile,
     providers: &BTreeSet<String>,
     ids: &[String],
+    traffic: &[Traffic],
 ) -> Result<Option<Expectation>, InputError> {
     let path = format!("expect[{i}]");
     Ok(Some(match e {
@@ -943,5 +1052,66 @@ fn expectation(
         ExpectFile::LatencyP99Under(d) => Expectation::LatencyP99Under(d.0),
         ExpectFile::NoUnattributed(true) => Expectation::NoUnattributed,
         ExpectFile::NoUnattributed(false) => return Ok(None),
+        ExpectFile::ServedDuringOutage(share) => Expectation::ServedDuringOutage(*share),
+        ExpectFile::BackOnPrimaryWithin(d) => Expectation::BackOnPrimaryWithin(d.0),
+        ExpectFile::RetryAfterHonoured(true) => Expectation::RetryAfterHonoured,
+        ExpectFile::RetryAfterHonoured(false) | ExpectFile::AliveAfter(false) => return Ok(None),
+        ExpectFile::MaxAttemptsPerSecond(0) => {
+            return Err(src.error_at(
+                &path,
+                "`max_attempts_per_second` must be 1 or more, as in `{max_attempts_per_second: 5}`",
+            ))
+        }
+        ExpectFile::MaxAttemptsPerSecond(n) => Expectation::MaxAttemptsPerSecond(*n),
+        ExpectFile::WallUnder(d) | ExpectFile::TtftUnder(d) if d.0.is_zero() => {
+            return Err(src.error_at(&path, "a time bound must be more than 0, as in `10s`"))
+        }
+        ExpectFile::WallUnder(d) => {
+            // A request that hangs is cut at its timeout: a bound at or past
+            // it could never be seen broken.
+            if let Some((j, t)) = traffic.iter().enumerate().find(|(_, t)| t.timeout <= d.0) {
+                return Err(src.error_at(
+                    &path,
+                    format!(
+                        "`wall_under: {}` is not under traffic[{j}]'s `timeout` ({}): a request that hangs is cut there and would look bounded; raise `timeout` above {} or lower `wall_under`",
+                        mock_providers::fault::fmt_duration(d.0),
+                        mock_providers::fault::fmt_duration(t.timeout),
+                        mock_providers::fault::fmt_duration(d.0),
+                    ),
+                ));
+            }
+            Expectation::WallUnder(d.0)
+        }
+        ExpectFile::TtftUnder(d) => Expectation::TtftUnder(d.0),
+        ExpectFile::AliveAfter(true) => Expectation::AliveAfter,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mock_providers::Fault;
+
+    #[test]
+    fn retry_after_sent_is_what_the_mock_header_says() {
+        let fault = Fault::new(FailureClass::RateLimit).retry_after(Duration::from_millis(1500));
+        // The header rounds up to whole seconds.
+        assert_eq!(
+            retry_after_sent(Dialect::Openai, &fault),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            retry_after_sent(Dialect::Anthropic, &Fault::new(FailureClass::RateLimit)),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            retry_after_sent(Dialect::Openai, &Fault::new(FailureClass::ServerError)),
+            None
+        );
+        // Gemini says it in the body (`retryDelay`), not in a header.
+        assert_eq!(
+            retry_after_sent(Dialect::Gemini, &Fault::new(FailureClass::RateLimit)),
+            None
+        );
+    }
 }

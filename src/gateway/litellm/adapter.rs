@@ -144,6 +144,32 @@ impl GatewayConfig for LitellmConfig {
         lint::report(self)
     }
 
+    fn self_answer_cause(&self, status: u16, body: &str) -> Option<String> {
+        // LiteLLM 1.108.7 answers 429 "No deployments available for selected
+        // model ... All deployments for selected model are in cooldown".
+        if status != 429 || !body.contains("are in cooldown") {
+            return None;
+        }
+        let at = |key: &str| {
+            self.src
+                .index
+                .key(&format!("router_settings.{key}"))
+                .map(|(line, _)| format!("{}:{line}", self.src.file.display()))
+        };
+        let r = &self.routing;
+        let cooldown = match (r.cooldown_time, at("cooldown_time")) {
+            (Some(t), Some(line)) => format!("`router_settings.cooldown_time: {t}` at {line}"),
+            _ => "LiteLLM's default cooldown (no `router_settings.cooldown_time`)".to_string(),
+        };
+        let fails = match (r.allowed_fails, at("allowed_fails")) {
+            (Some(n), Some(line)) => format!(", after `allowed_fails: {n}` at {line}"),
+            _ => String::new(),
+        };
+        Some(format!(
+            "every deployment of the group was cooling down: {cooldown}{fails}"
+        ))
+    }
+
     fn predict(&self, group: &str, class: FailureClass) -> Option<Prediction> {
         lint::predict(self, group, class)
     }
