@@ -131,6 +131,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
             gateway: opts.gateway.clone(),
             cancel: opts.cancel.clone(),
             allow_unmapped: opts.allow_unmapped,
+            outage: false,
         };
         let report = drill::drill(loaded.as_ref(), &drill_opts).await?;
         // Ctrl-C during the drill: start nothing more.

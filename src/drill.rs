@@ -39,7 +39,22 @@ pub struct DrillOptions {
     /// Drill even when config items have no mock (`--allow-unmapped`): their
     /// traffic is sealed, as `run` does; otherwise such an item stops the drill.
     pub allow_unmapped: bool,
+    /// `--outage`: every cell is an outage of its primary that starts,
+    /// lasts [`OUTAGE_FOR`] and ends, ridden through by sequential requests;
+    /// the cell says how much was served during it, the probes, when
+    /// traffic came back to the primary, and whether Retry-After was
+    /// honoured.
+    pub outage: bool,
 }
+
+/// When an outage drill's outage starts, after the traffic's start.
+pub const OUTAGE_FROM: Duration = Duration::from_secs(1);
+/// How long it lasts.
+pub const OUTAGE_FOR: Duration = Duration::from_secs(3);
+/// How long the traffic goes on after it ended.
+pub const OUTAGE_AFTER: Duration = Duration::from_secs(6);
+/// One request every this long, one after the other.
+pub const OUTAGE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// What a cell shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -136,6 +151,9 @@ pub struct Cell {
     /// recovered (measured, not predicted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub then: Option<Then>,
+    /// An outage drill's cell: the outage in time (measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage: Option<crate::recovery::Timing>,
 }
 
 /// Sequential requests of a cell after its primary recovered: does traffic
@@ -156,6 +174,50 @@ pub struct Then {
     pub back_after_ms: Option<u64>,
     /// The requests' paths, in order.
     pub paths: Vec<RequestPath>,
+}
+
+/// An outage cell in time: the outage on its primaries, measured over its
+/// requests with the scenario measurements (`recovery`). Records are on the
+/// drill's clock; the journal's starts with the traffic.
+fn outage_of(
+    cell: &Cell,
+    primaries: &BTreeSet<String>,
+    dialects: &HashMap<String, mock_providers::Dialect>,
+    records: &[RequestRecord],
+    attempts: &[mock_providers::Attempt],
+    traffic_started_us: u64,
+    fault: &Fault,
+) -> crate::recovery::Timing {
+    let markers: BTreeSet<&str> = cell.paths.iter().map(|p| p.marker.as_str()).collect();
+    let own: Vec<RequestRecord> = records
+        .iter()
+        .filter(|r| markers.contains(r.marker.as_str()))
+        .map(|r| {
+            let mut r = r.clone();
+            r.started_us = r.started_us.saturating_sub(traffic_started_us);
+            r
+        })
+        .collect();
+    let placed = crate::scenario::PlacedFault {
+        label: format!("{} outage on {}", cell.class, cell.group),
+        class: cell.class,
+        deployments: primaries.iter().cloned().collect(),
+        active: vec![crate::scenario::ActiveWindow {
+            from: OUTAGE_FROM,
+            to: OUTAGE_FROM + OUTAGE_FOR,
+        }],
+        retry_after: primaries
+            .iter()
+            .filter_map(|id| {
+                let dialect = dialects.get(id)?;
+                Some((
+                    id.clone(),
+                    crate::scenario::model::retry_after_sent(*dialect, fault)?,
+                ))
+            })
+            .collect(),
+    };
+    crate::recovery::measure(&[placed], &own, &cell.paths, attempts, None)
 }
 
 /// Sequential requests a cell sends once its primary recovered.
@@ -357,6 +419,8 @@ struct CellPlan {
     prediction: Option<lint::Prediction>,
     /// What the operator believes the group does (none: no promise).
     intent: Option<crate::intent::GroupIntent>,
+    /// An outage cell's requests go one after the other, this far apart.
+    interval: Option<Duration>,
 }
 
 /// What both drills share once their gateway-specific parts are ready.
@@ -373,6 +437,10 @@ struct Prepared {
     /// Each cell's primary deployments (copy ids): they carry its fault,
     /// and recover after its requests.
     primaries: Vec<BTreeSet<String>>,
+    /// Deployment id (copies included) -> dialect.
+    dialects: HashMap<String, mock_providers::Dialect>,
+    /// The fault each cell's primaries carry.
+    faults: Vec<Fault>,
 }
 
 /// The cells of a drill: each (group, class) pair.
@@ -385,8 +453,27 @@ fn cell_pairs(groups: &[String], classes: &[FailureClass]) -> Vec<(String, Failu
 
 /// The fault of a cell's primary deployments, or the scaled window of every
 /// deployment of an overflow cell.
-fn arm(spec: &mut DeploymentSpec, model: &str, class: FailureClass, primary: bool, fault: &Fault) {
-    if class == FailureClass::ContextOverflow {
+fn arm(
+    spec: &mut DeploymentSpec,
+    model: &str,
+    class: FailureClass,
+    primary: bool,
+    fault: &Fault,
+    outage: bool,
+) {
+    if outage {
+        // The fault starts, lasts and ends; the overflow too is the
+        // provider's answer for that while.
+        if primary {
+            spec.faults.push(mock_providers::FaultRule {
+                fault: fault.clone(),
+                schedule: Schedule::Outage {
+                    from: OUTAGE_FROM,
+                    length: OUTAGE_FOR,
+                },
+            });
+        }
+    } else if class == FailureClass::ContextOverflow {
         // A real overflow: every model of the cell keeps its real window
         // (scaled down), and the prompt outgrows the primary's. A fallback
         // with a larger window serves; one with a smaller window refuses too,
@@ -438,6 +525,7 @@ pub async fn drill(
                     class,
                     d.primary,
                     &fault_of(class),
+                    opts.outage,
                 );
             }
             copy
@@ -455,20 +543,30 @@ pub async fn drill(
                 Some(p) if p.nondeterministic => opts.requests.max(SPLIT_REQUESTS),
                 _ => opts.requests,
             };
+            let outage_requests = ((OUTAGE_FROM + OUTAGE_FOR + OUTAGE_AFTER).as_millis()
+                / OUTAGE_INTERVAL.as_millis()) as u32;
             CellPlan {
                 group: g.clone(),
                 class: *c,
                 model: route.model.clone(),
                 headers: BTreeMap::new(),
                 prompt_tokens: match c {
-                    FailureClass::ContextOverflow => overflow_prompt(&route.primary_model),
+                    FailureClass::ContextOverflow if !opts.outage => {
+                        overflow_prompt(&route.primary_model)
+                    }
                     _ => 50,
                 },
                 // Enough requests to reach a randomly picked failing target
-                // with near certainty.
-                requests: requests_to_reach(route.primary_share, asked),
+                // with near certainty; an outage is ridden through by
+                // requests one after the other until after it ended.
+                requests: if opts.outage {
+                    outage_requests
+                } else {
+                    requests_to_reach(route.primary_share, asked)
+                },
                 prediction,
                 intent: intent.get(g).cloned(),
+                interval: opts.outage.then_some(OUTAGE_INTERVAL),
             }
         })
         .collect();
@@ -479,6 +577,12 @@ pub async fn drill(
         gateway: cfg.adapter().name(),
         warnings: cfg.lint().warnings,
         not_loaded: Vec::new(),
+        dialects: plan
+            .deployments
+            .iter()
+            .map(|d| (d.deployment.id().to_string(), d.deployment.spec.dialect))
+            .collect(),
+        faults: pairs.iter().map(|(_, c)| fault_of(*c)).collect(),
         primaries: (0..pairs.len())
             .map(|k| {
                 plan.deployments
@@ -654,6 +758,7 @@ fn judge_cell(
         as_predicted,
         paths: cell_paths,
         then: None,
+        outage: None,
     }
 }
 
@@ -698,9 +803,9 @@ async fn execute(
         model: c.model.clone(),
         requests: Some(u64::from(requests)),
         duration: None,
-        concurrency: requests,
+        concurrency: if c.interval.is_some() { 1 } else { requests },
         rate: None,
-        interval: None,
+        interval: c.interval,
         prompt_tokens: c.prompt_tokens,
         max_tokens: 32,
         stream: lint::streams(c.class),
@@ -737,9 +842,15 @@ async fn execute(
         .filter(|(_, c)| !split_known(c))
         .map(|(k, c)| (k, traffic_of(c, c.requests)))
         .collect();
+    // Outage windows count from the traffic's start, as in a scenario.
+    // (Read before the journal's clock restarts: a request is never seen
+    // earlier than the journal saw it.)
+    let traffic_started_us = started.elapsed().as_micros() as u64;
+    mocks.journal().restart_clock();
     let mut records = drive_all(first).await;
-    // Cells whose requests that met the fault ended differently: send more.
-    if !opts.cancel.is_cancelled() {
+    // Cells whose requests that met the fault ended differently: send more
+    // (an outage cell's requests are its whole sequence: none).
+    if !opts.cancel.is_cancelled() && !opts.outage {
         // The mocks journal an attempt when its answer is over; give the
         // last ones a moment.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -773,7 +884,7 @@ async fn execute(
     // The primaries recover; each cell then sends a few requests one after
     // the other on the same router state (traffic ids after the cells').
     let mut healed_us = 0;
-    if !opts.cancel.is_cancelled() {
+    if !opts.cancel.is_cancelled() && !opts.outage {
         for id in p.primaries.iter().flatten() {
             if let Some(m) = mocks.get(id) {
                 m.heal();
@@ -803,7 +914,8 @@ async fn execute(
     // Requests Ctrl-C cut short ran only in part: no cell is judged on them.
     let (cut, records): (Vec<RequestRecord>, Vec<RequestRecord>) =
         records.into_iter().partition(RequestRecord::cut_short);
-    let joined = paths::join(&records, &journal.attempts(), &p.providers);
+    let attempts = journal.attempts();
+    let joined = paths::join(&records, &attempts, &p.providers);
     let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
     let n_cells = p.cells.len();
@@ -849,6 +961,17 @@ async fn execute(
         }
         if !after_paths.is_empty() && !judged.paths.is_empty() {
             judged.then = Some(then_of(after_paths, &p.primaries[k], &sent_us, healed_us));
+        }
+        if opts.outage && !judged.paths.is_empty() {
+            judged.outage = Some(outage_of(
+                &judged,
+                &p.primaries[k],
+                &p.dialects,
+                &records,
+                &attempts,
+                traffic_started_us,
+                &p.faults[k],
+            ));
         }
         out_cells.push(judged);
     }
@@ -1006,6 +1129,11 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
         }
         if let Some(t) = &c.then {
             s.push_str(&format!("{pad}then: {}\n", t.text));
+        }
+        if let Some(t) = &c.outage {
+            for line in t.lines() {
+                s.push_str(&format!("{pad}{line}\n"));
+            }
         }
     }
     if !r.warnings.is_empty() {
@@ -1258,6 +1386,7 @@ mod tests {
             requests: 2,
             prediction: None,
             intent,
+            interval: None,
         }
     }
 

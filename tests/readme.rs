@@ -379,6 +379,18 @@ fn the_readme_portkey_commands_run() {
     assert_eq!(code, 1, "findings exit 1: {stdout}");
     let run = run_folders(cwd.path()).pop().unwrap();
     assert!(run.join("crossfire-seal.cjs").is_file());
+    // The outage drill (Portkey 1.15.2): every request of the outage served
+    // from the fallback, Retry-After not waited for.
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --outage --gateway portkey --config examples/portkey/fallback.json",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("12 of 12 requests sent during it served (100%)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("12 followed too soon"), "{stdout}");
 }
 
 #[test]

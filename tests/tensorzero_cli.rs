@@ -225,3 +225,63 @@ fn compare_renders_the_intent_for_tensorzero_and_drills_it() {
     assert_eq!(cell("timeout"), "illusion", "{said}");
     assert!(said.contains("tensorzero"), "{said}");
 }
+
+/// `drill --outage`: the primary fails from 1 s to 4 s of the traffic, a
+/// request every 250 ms rides it through. TensorZero 2026.6.0 (no cooldown,
+/// one attempt per provider) serves every request of the outage from the
+/// fallback, tries the failing primary for each of them, is back on it with
+/// the first request after the outage, and does not wait the `retry-after`
+/// a 429 asks for (measured, not a finding).
+#[test]
+fn an_outage_drill_measures_the_outage_the_probes_the_recovery_and_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("drill.json");
+    let out = crossfire()
+        .args(["drill", "--outage", "--gateway", "tensorzero", "--config"])
+        .arg(example("tensorzero.toml"))
+        .args(["--groups", "tensorzero::model_name::gpt-4o", "--out"])
+        .arg(dir.path().join("run"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cells = report["cells"].as_array().unwrap();
+    // The outage drill's classes unless --classes says.
+    let classes: Vec<&str> = cells.iter().map(|c| c["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["server_error", "rate_limit"], "{said}");
+    for c in cells {
+        let t = &c["outage"];
+        let o = &t["outage"];
+        // 1 s to 4 s at one request every 250 ms: 12 requests inside.
+        assert_eq!(
+            o["windows"],
+            serde_json::json!([[1_000_000, 4_000_000]]),
+            "{t}"
+        );
+        assert_eq!(o["sent"], 12, "{t}");
+        assert_eq!(o["served"], 12, "{t}");
+        assert_eq!(o["attempts_on_failing"], 12, "{t}");
+        let back = t["recoveries"][0]["back_after_us"].as_u64().unwrap();
+        assert!(back < 1_000_000, "back on the primary {back} us after: {t}");
+        assert!(
+            c["then"].is_null(),
+            "no `then` phase in an outage drill: {c}"
+        );
+    }
+    let gaps = cells[1]["outage"]["retry_after"].as_array().unwrap();
+    assert_eq!(gaps.len(), 12, "{said}");
+    // Each next attempt on the rate-limited primary came sooner than the
+    // 1 s its 429 asked for (the requests' own 250 ms pace).
+    for g in gaps {
+        let asked = g["asked_us"].as_u64().unwrap();
+        let gap = g["next"][1].as_u64().unwrap();
+        assert!(
+            gap < asked,
+            "TensorZero 2026.6.0 does not wait for retry-after: {g}"
+        );
+    }
+    assert!(said.contains("12 followed too soon"), "{said}");
+}

@@ -8,6 +8,7 @@ use super::flags::{GatewayArgs, JsonFile, MarkdownFile, RunFolder, SnapshotArgs}
 use crossfire::diag::InputError;
 use crossfire::drill::DrillOptions;
 use crossfire::{exit, report};
+use mock_providers::FailureClass;
 use std::process::ExitCode;
 
 /// Run every failure class against every model group of a gateway config,
@@ -29,6 +30,12 @@ pub struct Args {
     /// Only these model groups (comma-separated).
     #[arg(long, value_delimiter = ',')]
     groups: Vec<String>,
+    /// Each cell an outage of its primary that starts 1 s into the traffic,
+    /// lasts 3 s and ends, ridden through by a request every 250 ms for 10 s:
+    /// served during it, probes, back on the primary, Retry-After honoured
+    /// (default classes: server_error, rate_limit).
+    #[arg(long)]
+    outage: bool,
     #[command(flatten)]
     out: RunFolder,
     #[command(flatten)]
@@ -43,6 +50,10 @@ pub struct Args {
     fail_on: String,
 }
 
+/// The classes an outage drill runs unless `--classes` says: a provider
+/// down, and one rate-limiting with `retry-after`.
+const OUTAGE_CLASSES: [FailureClass; 2] = [FailureClass::ServerError, FailureClass::RateLimit];
+
 /// Drills the config and prints the matrix; a finding (or, with
 /// `--fail-on changes`, a snapshot difference) exits 1.
 pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
@@ -51,6 +62,7 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         requests,
         classes,
         groups,
+        outage,
         out,
         json: JsonFile { json },
         markdown: MarkdownFile { markdown },
@@ -76,7 +88,12 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         Ok(c) => c,
         Err(e) => return bad_input(e),
     };
-    let parsed = match parse_classes(&classes, &crossfire::lint::DRILL_CLASSES) {
+    let default_classes: &[FailureClass] = if outage {
+        &OUTAGE_CLASSES
+    } else {
+        &crossfire::lint::DRILL_CLASSES
+    };
+    let parsed = match parse_classes(&classes, default_classes) {
         Ok(p) => p,
         Err(e) => return bad_input(e),
     };
@@ -116,6 +133,7 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         gateway: gateway.gateway_options(),
         cancel: cancel.clone(),
         allow_unmapped: gateway.allow_unmapped(),
+        outage,
     };
     let report = match until_stopped(
         runtime,

@@ -107,6 +107,7 @@ pub fn drill_options(out: &Path, classes: &[FailureClass], groups: &[&str]) -> D
         gateway: Default::default(),
         cancel: CancellationToken::new(),
         allow_unmapped: false,
+        outage: false,
     }
 }
 
