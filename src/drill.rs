@@ -51,8 +51,20 @@ pub struct DrillOptions {
 pub const OUTAGE_FROM: Duration = Duration::from_secs(1);
 /// How long it lasts.
 pub const OUTAGE_FOR: Duration = Duration::from_secs(3);
-/// How long the traffic goes on after it ended.
+/// How long the traffic goes on after it ended, at least.
 pub const OUTAGE_AFTER: Duration = Duration::from_secs(6);
+
+/// How long an outage drill watches after the outage: [`OUTAGE_AFTER`], or
+/// the gateway's cooldown and 3 s more when that is longer (at most 60 s),
+/// so a router that keeps traffic off a recovered primary is seen coming
+/// back.
+pub fn outage_after(cfg: &dyn GatewayConfig) -> Duration {
+    cfg.cooldown()
+        .map_or(OUTAGE_AFTER, |c| {
+            (c + Duration::from_secs(3)).max(OUTAGE_AFTER)
+        })
+        .min(Duration::from_secs(60))
+}
 /// One request every this long, one after the other.
 pub const OUTAGE_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -543,7 +555,7 @@ pub async fn drill(
                 Some(p) if p.nondeterministic => opts.requests.max(SPLIT_REQUESTS),
                 _ => opts.requests,
             };
-            let outage_requests = ((OUTAGE_FROM + OUTAGE_FOR + OUTAGE_AFTER).as_millis()
+            let outage_requests = ((OUTAGE_FROM + OUTAGE_FOR + outage_after(cfg)).as_millis()
                 / OUTAGE_INTERVAL.as_millis()) as u32;
             CellPlan {
                 group: g.clone(),

@@ -31,7 +31,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     groups: Vec<String>,
     /// Each cell an outage of its primary that starts 1 s into the traffic,
-    /// lasts 3 s and ends, ridden through by a request every 250 ms for 10 s:
+    /// lasts 3 s and ends, ridden through by a request every 250 ms until 6 s
+    /// after it (or the gateway's cooldown and 3 s, when longer):
     /// served during it, probes, back on the primary, Retry-After honoured
     /// (default classes: server_error, rate_limit).
     #[arg(long)]

@@ -163,6 +163,12 @@ pub trait GatewayConfig: Send + Sync + std::fmt::Debug {
     fn self_answer_cause(&self, _status: u16, _body: &str) -> Option<String> {
         None
     }
+    /// How long the gateway keeps traffic off a deployment that failed
+    /// (LiteLLM's cooldown), when it does: an outage drill watches at least
+    /// this long after the outage. Nothing by default.
+    fn cooldown(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// lint: predictions for every group and drill class, and warnings.
     fn lint(&self) -> LintReport;
     /// The literal prediction of one cell.

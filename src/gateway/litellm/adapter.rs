@@ -140,6 +140,18 @@ impl GatewayConfig for LitellmConfig {
         intent::causes(self, group, promised)
     }
 
+    /// `router_settings.cooldown_time`, else LiteLLM 1.108.7's default
+    /// (5 s, seen in its own 429: "Try again in 5 seconds"); none when
+    /// cooldowns are disabled.
+    fn cooldown(&self) -> Option<Duration> {
+        if self.routing.disable_cooldowns {
+            return None;
+        }
+        Some(Duration::from_secs_f64(
+            self.routing.cooldown_time.unwrap_or(5.0).clamp(0.0, 60.0),
+        ))
+    }
+
     fn lint(&self) -> LintReport {
         lint::report(self)
     }
