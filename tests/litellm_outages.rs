@@ -125,3 +125,45 @@ async fn litellm_locks_a_single_deployment_group_out_after_an_auth_error() {
     );
     assert_eq!(t.alive_after, Some(true));
 }
+
+/// A primary that accepts the request and never answers, and no `timeout`
+/// in the config: LiteLLM 1.108.7 waits on it until the client gives up (6 s
+/// here), never trying the GPT fallback. `wall_under` names the gateway as
+/// hanging with the request that hung, and the fallback's promise is a
+/// Failover Illusion. (With `timeout: 2` it crosses after three attempts:
+/// tests/litellm.rs.)
+#[tokio::test]
+async fn litellm_without_a_timeout_hangs_on_a_primary_that_never_answers() {
+    let c = support::case(
+        "name: litellm-hang-no-timeout\ngateway: {kind: litellm, config: litellm.yaml}\nfaults:\n  - on: anthropic\n    fault: hang\ntraffic:\n  - model: claude-opus\n    requests: 2\n    timeout: 6s\nexpect:\n  - wall_under: 5s\n",
+        None,
+    );
+    std::fs::write(c.dir.path().join("litellm.yaml"), config(5)).unwrap();
+    let r = support::run(&c).await;
+    assert_eq!(r.error, None);
+    assert_eq!(r.gateway_version.as_deref(), Some(MEASURED_ON));
+    assert_eq!(r.timing.timed_out, 2, "{:?}", r.timing);
+    let wall = r
+        .verdicts
+        .iter()
+        .find(|v| v.expectation.starts_with("every request ends within"))
+        .unwrap();
+    assert!(!wall.held);
+    assert!(
+        wall.detail.contains("the gateway hung: request #"),
+        "{}",
+        wall.detail
+    );
+    // No attempt ever reached the fallback.
+    assert!(r
+        .paths
+        .iter()
+        .all(|p| p.steps.iter().all(|s| s.provider == "anthropic")));
+    assert_eq!(
+        r.findings
+            .iter()
+            .filter(|f| f.kind == "failover_illusion")
+            .count(),
+        2
+    );
+}
