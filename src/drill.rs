@@ -587,7 +587,7 @@ pub async fn drill(
         group_map: plan.group_of,
         providers,
         gateway: cfg.adapter().name(),
-        warnings: cfg.lint().warnings,
+        warnings: cfg.warnings(),
         not_loaded: Vec::new(),
         dialects: plan
             .deployments

@@ -7,11 +7,10 @@
 //! give the same bytes. Imports only the record types ([`crate::records`]).
 
 use crate::records::RequestRecord;
-use mock_providers::{Attempt, FailureClass, FaultRule, Outcome, Schedule, Traffic};
+use mock_providers::{Attempt, FailureClass, FaultRule, Outcome, Traffic};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// The timeline's file name in a scenario's run folder.
 pub const TIMELINE_FILE: &str = "timeline.svg";
@@ -225,12 +224,6 @@ pub struct Timeline {
     pub windows: Vec<Shade>,
 }
 
-/// The stretches of time a schedule fires in, when it is time-based
-/// ([`Schedule::windows`]).
-pub fn active_windows(s: &Schedule) -> Vec<(Duration, Duration)> {
-    s.windows()
-}
-
 /// A deployment as the timeline needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct DeploymentLane<'a> {
@@ -299,7 +292,8 @@ impl Timeline {
             .enumerate()
             .flat_map(|(lane, d)| {
                 d.faults.iter().flat_map(move |f| {
-                    active_windows(&f.schedule)
+                    f.schedule
+                        .windows()
                         .into_iter()
                         .map(move |(from, to)| Shade {
                             lane,
@@ -648,7 +642,8 @@ fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_providers::{Dialect, Fault};
+    use mock_providers::{Dialect, Fault, Schedule};
+    use std::time::Duration;
 
     fn attempt(seq: u64, deployment: &str, outcome: Outcome, from_ms: u64, to_ms: u64) -> Attempt {
         let line = serde_json::json!({
@@ -941,17 +936,17 @@ mod tests {
             to: Duration::from_secs(2),
         };
         assert_eq!(
-            active_windows(&w),
+            w.windows(),
             vec![(Duration::from_secs(1), Duration::from_secs(2))]
         );
-        assert!(active_windows(&Schedule::Always).is_empty());
-        assert!(active_windows(&Schedule::First(3)).is_empty());
+        assert!(Schedule::Always.windows().is_empty());
+        assert!(Schedule::First(3).windows().is_empty());
         let secs = Duration::from_secs;
         let outage = Schedule::Outage {
             from: secs(10),
             length: secs(60),
         };
-        assert_eq!(active_windows(&outage), vec![(secs(10), secs(70))]);
+        assert_eq!(outage.windows(), vec![(secs(10), secs(70))]);
         // Down 20 s, up 20 s, three times, from 5 s: the down stretches.
         let flap = Schedule::Flap {
             from: secs(5),
@@ -959,7 +954,7 @@ mod tests {
             up: secs(20),
             times: 3,
         };
-        let windows = active_windows(&flap);
+        let windows = flap.windows();
         assert_eq!(
             windows,
             vec![

@@ -634,7 +634,7 @@ fn included_files_bring_their_deployments_and_the_rewrite_holds_them_all() {
     assert_eq!(seen, want);
     // Fallbacks to included groups are groups lint knows.
     assert!(config::check_fallback_targets(&cfg).is_empty());
-    let lint = crossfire::gateway::litellm::lint::report(&cfg);
+    let lint = crossfire::gateway::adapter::GatewayConfig::lint(&cfg);
     assert!(
         !lint
             .warnings
@@ -698,7 +698,7 @@ fn include_merges_like_litellm_and_errors_point_into_the_included_file() {
         "router_settings replaced by a.yaml's"
     );
     assert_eq!(cfg.ignored[0].file, dir.path().join("c.yaml"));
-    let lint = crossfire::gateway::litellm::lint::report(&cfg);
+    let lint = crossfire::gateway::adapter::GatewayConfig::lint(&cfg);
     let ignored = &lint.warnings[0].message;
     assert!(ignored.contains("c.yaml:4"), "{ignored}");
 
@@ -730,7 +730,7 @@ fn include_merges_like_litellm_and_errors_point_into_the_included_file() {
         "include: [odd.yaml]\nmodel_list:\n  - {model_name: r, litellm_params: {model: gpt-4o}}\n",
     );
     let cfg = config::load(&root).unwrap();
-    let lint = crossfire::gateway::litellm::lint::report(&cfg);
+    let lint = crossfire::gateway::adapter::GatewayConfig::lint(&cfg);
     assert!(
         lint.warnings
             .iter()

@@ -109,6 +109,13 @@ async fn litellm_locks_a_single_deployment_group_out_after_an_auth_error() {
     eprintln!("{}", r.timing.lines().join("\n"));
     assert_eq!(r.error, None);
     assert_eq!(r.gateway_version.as_deref(), Some(MEASURED_ON));
+    // The 401s really met client traffic (the journal shows it).
+    let met = r
+        .verdicts
+        .iter()
+        .find(|v| v.expectation.starts_with("fault "))
+        .unwrap();
+    assert!(met.held, "{}", met.detail);
     let t = &r.timing;
     let own = t.self_answered.count();
     assert!(own >= 5, "the proxy's own 429s: {:?}", t.self_answered);
@@ -154,11 +161,20 @@ async fn litellm_without_a_timeout_hangs_on_a_primary_that_never_answers() {
         "{}",
         wall.detail
     );
-    // No attempt ever reached the fallback.
-    assert!(r
-        .paths
-        .iter()
-        .all(|p| p.steps.iter().all(|s| s.provider == "anthropic")));
+    // Each request met the hang on Claude (the journal shows it), and no
+    // attempt ever reached the fallback.
+    assert_eq!(r.paths.len(), 2);
+    for p in &r.paths {
+        assert_eq!(
+            p.steps.first().map(|s| s.outcome),
+            Some(mock_providers::Outcome::Fault(
+                mock_providers::FailureClass::Hang
+            )),
+            "{}",
+            p.describe()
+        );
+        assert!(p.steps.iter().all(|s| s.provider == "anthropic"));
+    }
     assert_eq!(
         r.findings
             .iter()

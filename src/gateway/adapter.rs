@@ -13,7 +13,7 @@ use super::{GatewayError, GatewayOptions, RunningGateway};
 use crate::deployment::{ClientApi, Deployment};
 use crate::diag::InputError;
 use crate::intent::{Intent, RoutingIntent};
-use crate::lint::{LintReport, Prediction};
+use crate::lint::{LintReport, Prediction, Warning};
 use crate::paths::RequestPath;
 use mock_providers::FailureClass;
 use serde::Serialize;
@@ -169,8 +169,20 @@ pub trait GatewayConfig: Send + Sync + std::fmt::Debug {
     fn cooldown(&self) -> Option<std::time::Duration> {
         None
     }
-    /// lint: predictions for every group and drill class, and warnings.
-    fn lint(&self) -> LintReport;
+    /// Whose rules lint predicts with (`LiteLLM 1.108.7`).
+    fn rules(&self) -> String;
+    /// The warnings a reviewer of the config wants.
+    fn warnings(&self) -> Vec<Warning>;
+    /// lint: the prediction of every group with every drill class, and the
+    /// warnings.
+    fn lint(&self) -> LintReport {
+        LintReport {
+            config: self.file().to_path_buf(),
+            rules: self.rules(),
+            predictions: crate::lint::predictions(&self.groups(), |g, c| self.predict(g, c)),
+            warnings: self.warnings(),
+        }
+    }
     /// The literal prediction of one cell.
     fn predict(&self, group: &str, class: FailureClass) -> Option<Prediction>;
     /// Whether the gateway picks among `group`'s deployments at random by

@@ -10,7 +10,7 @@ use crate::gateway::adapter::{
 };
 use crate::gateway::{GatewayError, RunningGateway};
 use crate::intent::{Intent, RoutingIntent};
-use crate::lint::{LintReport, Prediction};
+use crate::lint::{Prediction, Warning};
 use mock_providers::FailureClass;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -152,8 +152,12 @@ impl GatewayConfig for LitellmConfig {
         ))
     }
 
-    fn lint(&self) -> LintReport {
-        lint::report(self)
+    fn rules(&self) -> String {
+        format!("LiteLLM {}", super::VERSION)
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        lint::warnings(self)
     }
 
     fn self_answer_cause(&self, status: u16, body: &str) -> Option<String> {

@@ -253,16 +253,6 @@ pub fn predict(cfg: &LitellmConfig, group: &str, class: FailureClass) -> Option<
     })
 }
 
-/// lint's report of a LiteLLM config.
-pub fn report(cfg: &LitellmConfig) -> crate::lint::LintReport {
-    crate::lint::LintReport {
-        config: cfg.src.file.clone(),
-        rules: format!("LiteLLM {}", crate::gateway::litellm::VERSION),
-        predictions: predictions(cfg),
-        warnings: warnings(cfg),
-    }
-}
-
 /// The warnings a reviewer wants.
 pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
     let mut out = Vec::new();
@@ -399,9 +389,4 @@ pub fn warnings(cfg: &LitellmConfig) -> Vec<Warning> {
         }
     }
     out
-}
-
-/// Every prediction of a config: groups x drill classes.
-pub fn predictions(cfg: &LitellmConfig) -> Vec<Prediction> {
-    crate::lint::predictions(&cfg.groups(), |g, c| predict(cfg, g, c))
 }

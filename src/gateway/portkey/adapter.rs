@@ -10,7 +10,7 @@ use crate::gateway::adapter::{
 };
 use crate::gateway::{GatewayError, RunningGateway};
 use crate::intent::{Intent, RoutingIntent};
-use crate::lint::{LintReport, Prediction};
+use crate::lint::{Prediction, Warning};
 use mock_providers::FailureClass;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -137,8 +137,12 @@ impl GatewayConfig for PortkeyConfig {
         lint::causes(self, promised)
     }
 
-    fn lint(&self) -> LintReport {
-        lint::report(self)
+    fn rules(&self) -> String {
+        format!("Portkey gateway {}", super::VERSION)
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        lint::warnings(self)
     }
 
     fn predict(&self, _group: &str, class: FailureClass) -> Option<Prediction> {

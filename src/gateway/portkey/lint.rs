@@ -406,19 +406,6 @@ pub fn intent(cfg: &PortkeyConfig, classes: &[FailureClass]) -> Intent {
     )])
 }
 
-/// lint's report of a Portkey config: the whole config is one group.
-pub fn report(cfg: &PortkeyConfig) -> crate::lint::LintReport {
-    crate::lint::LintReport {
-        config: cfg.src.file.clone(),
-        rules: format!("Portkey gateway {}", crate::gateway::portkey::VERSION),
-        predictions: crate::lint::DRILL_CLASSES
-            .iter()
-            .map(|c| predict(cfg, *c))
-            .collect(),
-        warnings: warnings(cfg),
-    }
-}
-
 /// Why Portkey's rules do or do not keep each promise, in one line with the
 /// config line (`on_status_codes` that omits a status); where they keep it,
 /// what they predict. Used for derived intents and a scenario's own.

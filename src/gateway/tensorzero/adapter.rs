@@ -10,7 +10,7 @@ use crate::gateway::adapter::{
 };
 use crate::gateway::{GatewayError, RunningGateway};
 use crate::intent::{route_parts, Intent, RoutingIntent};
-use crate::lint::{LintReport, Prediction};
+use crate::lint::{Prediction, Warning};
 use mock_providers::FailureClass;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -173,13 +173,12 @@ impl GatewayConfig for TensorzeroConfig {
         lint::causes(self, group, promised)
     }
 
-    fn lint(&self) -> LintReport {
-        LintReport {
-            config: self.src.file.clone(),
-            rules: format!("TensorZero {}", super::VERSION),
-            predictions: lint::predictions(self),
-            warnings: lint::warnings(self),
-        }
+    fn rules(&self) -> String {
+        format!("TensorZero {}", super::VERSION)
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        lint::warnings(self)
     }
 
     fn predict(&self, group: &str, class: FailureClass) -> Option<Prediction> {

@@ -275,11 +275,6 @@ pub fn predict(
     })
 }
 
-/// Every group x drill class.
-pub fn predictions(cfg: &TensorzeroConfig) -> Vec<Prediction> {
-    crate::lint::predictions(&groups(cfg), |g, c| predict(cfg, g, c))
-}
-
 /// The provider entry a group tries first, and the chance it is tried first
 /// (below 1 when a function draws its first variant at random).
 pub fn primary<'a>(cfg: &'a TensorzeroConfig, group_name: &str) -> Option<(&'a Provider, f64)> {
