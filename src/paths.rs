@@ -463,6 +463,7 @@ mod tests {
             bytes_out: 0,
             events_sent: 0,
             completed: true,
+            replica: None,
             received_unix_ms: 0,
             received_us: 0,
             first_byte_us: None,

@@ -543,6 +543,7 @@ pub(crate) mod tests {
             bytes_out: 0,
             events_sent: 0,
             completed: true,
+            replica: None,
             received_unix_ms: 0,
             received_us: at_ms * 1000,
             first_byte_us: Some(at_ms * 1000 + 1000),

@@ -100,6 +100,7 @@ pub async fn start_config(
             startup_timeout,
             options: opts,
             cancel,
+            port: None,
         })
         .await
 }

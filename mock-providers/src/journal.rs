@@ -72,6 +72,10 @@ pub struct Attempt {
     /// Whether the response was delivered whole (false: cut, stalled, reset,
     /// or the client went away).
     pub completed: bool,
+    /// The gateway replica that sent it (`2` for `replica-2`), when the
+    /// replica called the mock at its own base URL ([`crate::server::replica_base`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<u32>,
     /// Wall clock at arrival, milliseconds since the Unix epoch.
     pub received_unix_ms: u64,
     /// Arrival, microseconds since the mock set started.

@@ -84,6 +84,13 @@ impl RunningDeployment {
         format!("http://{}", self.addr)
     }
 
+    /// The base URL replica `n` of a gateway calls this deployment at: the
+    /// same server, with a path prefix it strips and journals as the
+    /// attempt's `replica`, so an attempt says which replica sent it.
+    pub fn replica_base_url(&self, n: u32) -> String {
+        replica_base(&self.base_url(), n)
+    }
+
     /// The outage is over: from the next attempt on, the deployment serves
     /// as if it had no faults (its context window stays). A drill uses it
     /// to see what the router does once a provider has recovered.
@@ -326,6 +333,27 @@ impl Recorder {
     }
 }
 
+/// The path prefix of replica `n`'s base URL.
+const REPLICA_PREFIX: &str = "/crossfire-replica-";
+
+/// `base` as replica `n` of a gateway calls it.
+pub fn replica_base(base: &str, n: u32) -> String {
+    format!("{}{REPLICA_PREFIX}{n}", base.trim_end_matches('/'))
+}
+
+/// The replica a request path names, and the path without its prefix.
+fn split_replica(path: &str) -> (Option<u32>, &str) {
+    let Some(rest) = path.strip_prefix(REPLICA_PREFIX) else {
+        return (None, path);
+    };
+    let (n, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match n.parse::<u32>() {
+        Ok(n) if tail.starts_with('/') => (Some(n), tail),
+        Ok(n) if tail.is_empty() => (Some(n), "/"),
+        _ => (None, path),
+    }
+}
+
 fn blank_attempt() -> Attempt {
     Attempt {
         seq: 0,
@@ -349,6 +377,7 @@ fn blank_attempt() -> Attempt {
         bytes_out: 0,
         events_sent: 0,
         completed: false,
+        replica: None,
         received_unix_ms: 0,
         received_us: 0,
         first_byte_us: None,
@@ -376,7 +405,8 @@ async fn handle(
     let received_us = journal.now_us();
     let received_unix_ms = unix_ms();
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_string();
+    let (replica, path) = split_replica(parts.uri.path());
+    let path = path.to_string();
     let query = parts.uri.query().map(str::to_string);
     let mut recorder = Recorder {
         journal: journal.clone(),
@@ -389,6 +419,7 @@ async fn handle(
                 Some(q) => format!("{path}?{q}"),
                 None => path.clone(),
             },
+            replica,
             received_unix_ms,
             received_us,
             ..blank_attempt()
@@ -664,5 +695,36 @@ impl Body for MockBody {
             BodyState::Full(None) | BodyState::Done => SizeHint::with_exact(0),
             _ => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod replica_tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_prefix_is_read_and_stripped() {
+        assert_eq!(
+            split_replica("/crossfire-replica-2/v1/chat/completions"),
+            (Some(2), "/v1/chat/completions")
+        );
+        assert_eq!(split_replica("/crossfire-replica-12"), (Some(12), "/"));
+        assert_eq!(
+            split_replica("/v1/chat/completions"),
+            (None, "/v1/chat/completions")
+        );
+        // Not a number, or glued to the next segment: not a prefix.
+        assert_eq!(
+            split_replica("/crossfire-replica-x/v1"),
+            (None, "/crossfire-replica-x/v1")
+        );
+        assert_eq!(
+            split_replica("/crossfire-replica-2v1"),
+            (None, "/crossfire-replica-2v1")
+        );
+        assert_eq!(
+            replica_base("http://127.0.0.1:9/", 3),
+            "http://127.0.0.1:9/crossfire-replica-3"
+        );
     }
 }

@@ -175,6 +175,7 @@ impl Respond for ProviderResponder {
                 bytes_out: body.len() as u64,
                 events_sent,
                 completed,
+                replica: None,
                 received_unix_ms,
                 received_us,
                 first_byte_us: Some(now + delay.as_micros() as u64),

@@ -79,6 +79,9 @@ pub struct Launch<'a> {
     pub options: &'a GatewayOptions,
     /// Ctrl-C.
     pub cancel: &'a CancellationToken,
+    /// The port to listen on: a replica restarted where the balancer
+    /// expects it. `None`: the OS picks.
+    pub port: Option<u16>,
 }
 
 /// A gateway's own account of a request (its answer headers) held against

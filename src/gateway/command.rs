@@ -132,6 +132,7 @@ pub async fn start(
     let mut gw = RunningGateway::at(up.base_url, c.headers.clone());
     gw.process = Some(up.guard);
     gw.startup = up.startup;
+    gw.health = Some(up.health);
     gw.sink = up.sink;
     Ok(gw)
 }

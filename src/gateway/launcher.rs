@@ -80,9 +80,21 @@ impl ProcessSpec {
     }
 }
 
+/// What says a gateway is up: a GET of `path` answering 2xx or one of
+/// `also`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// The path.
+    pub path: String,
+    /// Statuses besides 2xx that say it is up.
+    pub also: &'static [u16],
+}
+
 /// A started, ready gateway process.
 #[derive(Debug)]
 pub struct Launched {
+    /// What said it was up.
+    pub health: Health,
     /// Its base URL (`http://127.0.0.1:PORT`).
     pub base_url: String,
     /// The process group, ended on drop.
@@ -127,6 +139,10 @@ pub async fn launch(
     let started = Instant::now();
     let base_url = wait_ready(&mut guard, &spec, cancel).await?;
     Ok(Launched {
+        health: Health {
+            path: spec.ready.clone(),
+            also: spec.ready_also,
+        },
         base_url,
         guard,
         startup: started.elapsed(),
@@ -143,6 +159,12 @@ pub enum Listen {
     /// is chosen by crossfire and let go before the gateway binds it, so no
     /// other server (a mock binding port 0 meanwhile) can take it.
     Picked,
+}
+
+/// Where a gateway started on `port` listens: there, or where the OS put
+/// it when no port was given.
+pub fn listen(port: Option<u16>) -> Listen {
+    port.map_or(Listen::Picked, Listen::Given)
 }
 
 /// Polls the ready path where the gateway listens until it answers 2xx (or

@@ -149,6 +149,9 @@ pub struct RunningGateway {
     pub account_headers: &'static [&'static str],
     /// Answer headers it reports a request's cost in, first found wins.
     pub cost_headers: &'static [&'static str],
+    /// What says it is up (the path polled at start), for a balancer's
+    /// health check; `None` for a gateway crossfire did not start.
+    pub health: Option<launcher::Health>,
 }
 
 impl RunningGateway {
@@ -167,6 +170,7 @@ impl RunningGateway {
             escapes_file: None,
             account_headers: &[],
             cost_headers: &[],
+            health: None,
         }
     }
 

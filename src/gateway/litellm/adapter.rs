@@ -225,7 +225,16 @@ impl GatewayConfig for LitellmConfig {
             let bin = super::binary(&l.options.litellm, &mut |line| {
                 eprintln!("crossfire: {line}")
             })?;
-            super::start(self, &bin, l.bases, l.run_dir, l.startup_timeout, l.cancel).await
+            super::start(
+                self,
+                &bin,
+                l.bases,
+                l.run_dir,
+                l.startup_timeout,
+                l.port,
+                l.cancel,
+            )
+            .await
         })
     }
 

@@ -17,7 +17,7 @@ pub mod yaml;
 
 pub use adapter::Litellm;
 
-use super::launcher::{launch, ProcessSpec};
+use super::launcher::{launch, listen, ProcessSpec};
 use super::{GatewayError, RunningGateway};
 use crate::provision::{self, PythonEnvSpec};
 use config::LitellmConfig;
@@ -140,6 +140,7 @@ pub async fn start(
     bases: &BTreeMap<String, String>,
     run_dir: &Path,
     startup_timeout: Duration,
+    port: Option<u16>,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
     let master = random_key();
@@ -148,11 +149,13 @@ pub async fn start(
     let config_path = run_dir.join("litellm-config.yaml");
     let text = yaml::emit(&doc);
     super::write_file(&config_path, text)?;
-    // Port 0: the OS picks, crossfire reads which from /proc.
+    // Port 0: the OS picks, crossfire reads which from /proc (a restarted
+    // replica is given its old port).
     let mut spec = ProcessSpec::new("litellm", &bin.path, run_dir)
         .arg("--config")
         .arg(&config_path)
-        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--host", "127.0.0.1", "--port"])
+        .arg(port.unwrap_or(0).to_string())
         .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         .env("HF_HUB_OFFLINE", "1")
         .env("LITELLM_MASTER_KEY", &master)
@@ -161,6 +164,7 @@ pub async fn start(
     for name in &cfg.env_refs {
         spec = spec.env(name, "crossfire-dummy");
     }
+    spec.listen = listen(port);
     spec.ready = "/health/liveliness".into();
     spec.timeout = startup_timeout;
     let up = launch(spec, run_dir, cancel).await?;
@@ -175,6 +179,7 @@ pub async fn start(
         version_header: Some("x-litellm-version"),
         price_map: bin.price_map().map(std::sync::Arc::new),
         escapes_file: None,
+        health: Some(up.health),
         account_headers: &["x-litellm-", "llm_provider-"],
         // LiteLLM drops a zero `x-litellm-response-cost` but still sends the
         // `-original` figure: a model it cannot price shows as 0, not as

@@ -176,6 +176,7 @@ impl GatewayConfig for PortkeyConfig {
                 l.bases,
                 l.run_dir,
                 l.startup_timeout,
+                l.port,
                 l.cancel,
             )
             .await

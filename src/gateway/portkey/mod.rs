@@ -78,6 +78,7 @@ pub async fn start(
     bases: &BTreeMap<String, String>,
     run_dir: &Path,
     startup_timeout: Duration,
+    port: Option<u16>,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
     let doc = config::rewrite(cfg, bases);
@@ -97,11 +98,12 @@ pub async fn start(
         .arg("--require")
         .arg(&seal)
         .arg(&install.entry)
-        .arg("--port=0")
+        .arg(format!("--port={}", port.unwrap_or(0)))
         .arg("--headless")
         .env("CROSSFIRE_ESCAPES", &escapes)
         .env("NODE_ENV", "production");
     spec.sink = false;
+    spec.listen = super::launcher::listen(port);
     spec.timeout = startup_timeout;
     spec.hint = Some("install Node.js 18 or newer");
     let up = launch(spec, run_dir, cancel).await?;
@@ -113,6 +115,7 @@ pub async fn start(
     );
     gw.process = Some(up.guard);
     gw.startup = up.startup;
+    gw.health = Some(up.health);
     gw.escapes_file = Some(escapes);
     gw.account_headers = &["x-portkey-"];
     gw.pinned_version = Some(install.version.clone());

@@ -201,6 +201,11 @@ impl GatewayConfig for TensorzeroConfig {
 
     fn start<'a>(&'a self, l: Launch<'a>) -> BoxFuture<'a, Result<RunningGateway, GatewayError>> {
         Box::pin(async move {
+            if let Some(port) = l.port {
+                return Err(GatewayError::start(format!(
+                    "TensorZero's embedded gateway picks its own port and cannot be restarted on port {port}, where the balancer expects the replica"
+                )));
+            }
             let install = super::install(&mut |line| eprintln!("crossfire: {line}"))?;
             super::start(
                 self,

@@ -128,6 +128,7 @@ pub async fn start(
     let mut gw = RunningGateway::at(format!("{}/openai", up.base_url), BTreeMap::new());
     gw.process = Some(up.guard);
     gw.startup = up.startup;
+    gw.health = Some(up.health);
     gw.sink = up.sink;
     gw.pinned_version = Some(install.version.clone());
     // TensorZero reports no version (no header, no status route in the
