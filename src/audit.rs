@@ -490,6 +490,7 @@ mod tests {
         }))
         .unwrap();
         let step = Step {
+            replica: None,
             seq: n,
             deployment: "d".into(),
             provider: provider.into(),
@@ -500,6 +501,7 @@ mod tests {
             prompt_tokens: None,
         };
         let path = RequestPath {
+            replica: None,
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,
@@ -686,6 +688,7 @@ mod tests {
         path.steps = attempts
             .iter()
             .map(|a| Step {
+                replica: None,
                 seq: a.seq,
                 deployment: "d".into(),
                 provider: "openai".into(),

@@ -1303,6 +1303,7 @@ mod tests {
 
     fn step(d: &str, p: &str, outcome: Outcome, status: u16) -> Step {
         Step {
+            replica: None,
             seq: 0,
             deployment: d.into(),
             provider: p.into(),
@@ -1316,6 +1317,7 @@ mod tests {
 
     fn path(n: u64, steps: Vec<Step>, ok: bool, status: u16) -> RequestPath {
         RequestPath {
+            replica: None,
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,

@@ -25,6 +25,7 @@ pub mod provision;
 pub mod records;
 pub mod recovery;
 pub mod report;
+pub mod router;
 pub mod run_folder;
 pub mod runner;
 pub mod scenario;

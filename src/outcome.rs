@@ -124,6 +124,9 @@ pub struct ScenarioReport {
     /// What was measured in time: the outage, recovery, retry discipline,
     /// bounds, and requests the gateway answered by itself.
     pub timing: crate::recovery::Timing,
+    /// What the gateway's replicas did, when it ran as replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router: Option<crate::router::measure::RouterReport>,
 }
 
 impl ScenarioReport {

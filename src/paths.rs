@@ -99,6 +99,10 @@ pub struct Step {
     /// Prompt tokens the provider received, by its own counter: every retry
     /// and fallback re-sends the whole prompt (`crossfire tax` adds them up).
     pub prompt_tokens: Option<u64>,
+    /// The gateway replica that sent it (gateways run as replicas behind
+    /// a balancer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<u32>,
 }
 
 impl Step {
@@ -123,7 +127,15 @@ impl Step {
 
     /// `anthropic/claude 429`, `openai/gpt 200`.
     pub fn short(&self) -> String {
-        format!("{}/{} {}", self.provider, self.deployment, self.answer())
+        match self.replica {
+            Some(r) => format!(
+                "{}/{} {} (from replica-{r})",
+                self.provider,
+                self.deployment,
+                self.answer()
+            ),
+            None => format!("{}/{} {}", self.provider, self.deployment, self.answer()),
+        }
     }
 
     /// What the attempt answered: its status, the fault inside a 200
@@ -161,6 +173,10 @@ pub struct RequestPath {
     pub met_fault: bool,
     /// Client latency in microseconds.
     pub latency_us: u64,
+    /// The replica the balancer handed the request to last (`replica-2`),
+    /// from the balancer's log, when the gateway runs as replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
 }
 
 impl RequestPath {
@@ -197,7 +213,10 @@ impl RequestPath {
             None => "client error".into(),
         };
         parts.push(client);
-        format!("{}: {}", self.model, parts.join(" -> "))
+        match &self.replica {
+            Some(r) => format!("{} via {r}: {}", self.model, parts.join(" -> ")),
+            None => format!("{}: {}", self.model, parts.join(" -> ")),
+        }
     }
 }
 
@@ -316,10 +335,12 @@ pub fn join(
                     completed: a.completed,
                     service_us: a.service_us(),
                     prompt_tokens: a.prompt_tokens,
+                    replica: a.replica,
                 })
                 .collect();
             let ok = r.ok();
             RequestPath {
+                replica: None,
                 n: r.n,
                 marker: r.marker.clone(),
                 traffic: r.traffic,
@@ -348,6 +369,7 @@ mod tests {
 
     fn step(seq: u64, deployment: &str, provider: &str, ok: bool) -> Step {
         Step {
+            replica: None,
             seq,
             deployment: deployment.into(),
             provider: provider.into(),
@@ -366,6 +388,7 @@ mod tests {
     /// A 200 stream from the time and stream faults, as the client got it.
     fn stream_step(class: FailureClass, completed: bool) -> Step {
         Step {
+            replica: None,
             outcome: Outcome::Fault(class),
             status: Some(200),
             completed,
@@ -388,6 +411,7 @@ mod tests {
         assert_eq!(classify(&[garbled], true), FailedNoFailover);
         // A hang never answers: the gateway moved on or failed.
         let hung = Step {
+            replica: None,
             outcome: Outcome::Fault(FailureClass::Hang),
             status: None,
             completed: false,

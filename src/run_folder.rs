@@ -140,6 +140,7 @@ mod tests {
 
     fn path(n: u64, class: PathClass) -> RequestPath {
         RequestPath {
+            replica: None,
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,

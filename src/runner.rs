@@ -9,10 +9,11 @@ use crate::outcome::{Event, RunSummary, ScenarioReport};
 use crate::paths::{self, RequestPath};
 use crate::records::RequestRecord;
 use crate::run_folder;
+use crate::scenario::Gateway;
 use crate::scenario::Scenario;
 use crate::timeline;
 use crate::traffic;
-use crate::verdict::{self, Finding};
+use crate::verdict::{self, Finding, Verdict};
 use mock_providers::{journal, Attempt, JournalConfig, JournalStats, MockSet};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -136,6 +137,7 @@ pub async fn run_scenario(
         error: None,
         interrupted: false,
         timing: Default::default(),
+        router: None,
     };
     if let Err(e) = std::fs::create_dir_all(&run_dir) {
         report.error = Some(format!(
@@ -160,19 +162,36 @@ pub async fn run_scenario(
             return report;
         }
     };
-    let gw = match crate::session::start_gateway(s, &mocks, &run_dir, &opts.gateway, &opts.cancel)
-        .await
-    {
+    let started_gw = match (s.gateway.replicas(), &s.gateway) {
+        (Some(replicas), Gateway::Config(c)) => {
+            let bases = crate::session::mock_bases(&s.deployments, &mocks);
+            crate::router::start(
+                c.config.clone(),
+                replicas,
+                &bases,
+                &run_dir,
+                c.startup_timeout,
+                &opts.gateway,
+                &opts.cancel,
+            )
+            .await
+            .map(|(g, r)| (g, Some(r)))
+        }
+        _ => crate::session::start_gateway(s, &mocks, &run_dir, &opts.gateway, &opts.cancel)
+            .await
+            .map(|g| (g, None)),
+    };
+    let (gw, router) = match started_gw {
         Ok(g) => g,
         Err(GatewayError::Interrupted) => {
             report.interrupted = true;
-            finish(&mut report, mocks, None, vec![], started, None, s).await;
+            finish(&mut report, mocks, None, None, vec![], started, None, s).await;
             return report;
         }
         Err(e) => {
             report.error = Some(e.to_string());
             report.gateway_log = Some(run_dir.join("gateway.log")).filter(|p| p.exists());
-            finish(&mut report, mocks, None, vec![], started, None, s).await;
+            finish(&mut report, mocks, None, None, vec![], started, None, s).await;
             return report;
         }
     };
@@ -208,11 +227,24 @@ pub async fn run_scenario(
         Ok(c) => c,
         Err(e) => {
             report.error = Some(format!("cannot build the HTTP client: {e}"));
-            finish(&mut report, mocks, Some(gw), vec![], started, None, s).await;
+            finish(
+                &mut report,
+                mocks,
+                Some(gw),
+                router,
+                vec![],
+                started,
+                None,
+                s,
+            )
+            .await;
             return report;
         }
     };
     let mut target = crate::session::target(&gw);
+    if router.is_some() {
+        target.marker_header = Some(crate::gateway::balancer::MARKER_HEADER);
+    }
     // The latency audit's baseline: a healthy mock of its own, called
     // directly after every request.
     let baseline = if opts.latency_audit {
@@ -254,6 +286,22 @@ pub async fn run_scenario(
     // the traffic: a window means the same whatever the gateway's startup.
     mocks.journal().restart_clock();
     let clock = mocks.journal().started();
+    // The gateway faults and the balancer's view of its replicas, on the
+    // same clock, until the traffic is over.
+    let faults_stop = CancellationToken::new();
+    let router_run = router.as_ref().map(|r| {
+        let driver = tokio::spawn(r.clone().drive(
+            s.gateway_faults.clone(),
+            clock,
+            faults_stop.clone(),
+        ));
+        let watcher = r.balancer.watch(
+            clock,
+            std::time::Duration::from_millis(100),
+            faults_stop.clone(),
+        );
+        (driver, watcher)
+    });
     let next_n = Arc::new(AtomicU64::new(0));
     let mut records = Vec::new();
     let records_file = run_folder::RecordsFile::create(&report.requests_file);
@@ -289,6 +337,17 @@ pub async fn run_scenario(
         }
         _ => None,
     };
+    faults_stop.cancel();
+    let (fired, changes) = match router_run {
+        Some((driver, watcher)) => (
+            driver.await.unwrap_or_default(),
+            watcher.await.unwrap_or_default(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let router_facts = router
+        .as_ref()
+        .map(|r| (r.count, r.shared_state.clone(), r.balancer.log.clone()));
     report.interrupted = opts.cancel.is_cancelled();
     if let Err(e) = records_file.finish() {
         tracing::warn!("{e}");
@@ -297,7 +356,29 @@ pub async fn run_scenario(
         && records.len() as u64 >= crate::scenario::model::MAX_REQUESTS;
     let account = crate::session::account(s, &mocks);
     drop(target);
-    let attempts = finish(&mut report, mocks, Some(gw), records, started, account, s).await;
+    let attempts = finish(
+        &mut report,
+        mocks,
+        Some(gw),
+        router,
+        records,
+        started,
+        account,
+        s,
+    )
+    .await;
+    if let Some((count, shared, log)) = router_facts {
+        router_report(
+            &mut report,
+            s,
+            count,
+            shared,
+            &log,
+            &fired,
+            &changes,
+            &attempts,
+        );
+    }
     let alive = alive.map(|r| {
         let providers = providers_of(s);
         let mut joined = paths::join(std::slice::from_ref(&r), &report.stray, &providers);
@@ -341,6 +422,7 @@ pub async fn run_scenario(
                 records: &report.requests,
                 faults: &s.faults,
                 timing: &report.timing,
+                router: report.router.as_ref(),
             },
         );
         report
@@ -349,6 +431,9 @@ pub async fn run_scenario(
         report
             .verdicts
             .extend(verdict::traffic_seen(&s.traffic, &report.paths));
+        if let Some(r) = &report.router {
+            report.verdicts.extend(gateway_faults_met(r));
+        }
         report
             .findings
             .extend(verdict::illusions(&s.intent, &report.paths));
@@ -364,11 +449,87 @@ pub async fn run_scenario(
     report
 }
 
+/// What the replicas did, from the balancer's log and states, the fault
+/// driver's account and the journal: in the report, on every path (the
+/// replica it went to), as findings (duplicate attempts) and as verdicts
+/// (every gateway fault met the traffic).
+#[allow(clippy::too_many_arguments)]
+fn router_report(
+    report: &mut ScenarioReport,
+    s: &Scenario,
+    count: u32,
+    shared_state: Option<String>,
+    log_file: &Path,
+    fired: &[crate::router::measure::Fired],
+    changes: &[crate::gateway::balancer::StateChange],
+    attempts: &[Attempt],
+) {
+    let log = crate::gateway::balancer::read_log(log_file);
+    let server: HashMap<&str, &str> = log
+        .iter()
+        .filter_map(|l| Some((l.marker.as_deref()?, l.server.as_deref()?)))
+        .collect();
+    for p in &mut report.paths {
+        p.replica = server.get(p.marker.as_str()).map(|s| s.to_string());
+    }
+    let r = crate::router::measure::measure(&crate::router::measure::RouterFacts {
+        replicas: count,
+        shared_state: shared_state.as_deref(),
+        faults: &s.gateway_faults,
+        fired,
+        records: &report.requests,
+        paths: &report.paths,
+        attempts,
+        log: &log,
+        changes,
+    });
+    for d in &r.duplicates {
+        let model = report
+            .paths
+            .iter()
+            .find(|p| p.n == d.n)
+            .map(|p| p.model.clone())
+            .unwrap_or_default();
+        report.findings.push(Finding {
+            kind: "duplicate_attempt",
+            request: d.n,
+            model,
+            message: format!(
+                "request #{} reached the providers from {}: the balancer re-sent a request a replica had already sent upstream, and the provider bills it twice",
+                d.n,
+                crate::diag::and_list(d.replicas.iter().map(|r| format!("replica-{r}")))
+            ),
+            path: d.path.clone(),
+            why: None,
+        });
+    }
+    report.router = Some(r);
+}
+
+/// A PASS means every gateway fault met the traffic: one verdict each.
+fn gateway_faults_met(r: &crate::router::measure::RouterReport) -> Vec<Verdict> {
+    r.faults
+        .iter()
+        .map(|f| Verdict {
+            expectation: format!("gateway fault {} meets client traffic", f.label),
+            held: f.met_traffic,
+            detail: match (&f.error, f.met_traffic) {
+                (Some(e), _) => format!("not done: {e}"),
+                (None, true) => "requests were in flight or sent after it".to_string(),
+                (None, false) => "no request was in flight or sent after it".to_string(),
+            },
+            example: None,
+        })
+        .collect()
+}
+
 /// Stops the gateway, then the mocks (flushing the journal), and joins.
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     report: &mut ScenarioReport,
     mocks: MockSet,
     gw: Option<gateway::RunningGateway>,
+    router: Option<Arc<crate::router::Router>>,
     records: Vec<RequestRecord>,
     started: Instant,
     account: Option<Box<dyn crate::gateway::adapter::AccountCheck>>,
@@ -385,9 +546,13 @@ async fn finish(
         }
         None => {}
     }
+    if let Some(r) = &router {
+        report.escaped.extend(r.escapes().await);
+    }
     let price_map = gw.as_ref().and_then(|g| g.price_map.clone());
     // The gateway goes first, so nothing reaches the mocks after they stop.
     drop(gw);
+    drop(router);
     let journal = mocks.shutdown().await;
     let mocks_after_us = journal
         .started()

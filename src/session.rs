@@ -93,7 +93,17 @@ pub async fn start_config(
     opts: &GatewayOptions,
     cancel: &CancellationToken,
 ) -> Result<RunningGateway, GatewayError> {
-    config
+    // A config that shares router state through Redis gets one of its own
+    // on loopback: never the team's.
+    let redis = match config.shared_state() {
+        Some(_) => Some(
+            crate::gateway::redis::start(&crate::gateway::absolute(run_dir)?.join("redis"), cancel)
+                .await?,
+        ),
+        None => None,
+    };
+    let at = redis.as_ref().map(|r| format!("{}:{}", r.host, r.port));
+    let mut gw = config
         .start(Launch {
             bases,
             run_dir,
@@ -101,8 +111,12 @@ pub async fn start_config(
             options: opts,
             cancel,
             port: None,
+            key: None,
+            redis: at.as_deref(),
         })
-        .await
+        .await?;
+    gw.redis = redis;
+    Ok(gw)
 }
 
 /// The deployments of the scenario's config the started gateway did not

@@ -28,6 +28,9 @@ pub struct Target {
     /// Answer headers the gateway reports a request's cost in, first found
     /// wins.
     pub cost_headers: Vec<&'static str>,
+    /// A request header that carries each request's marker too (a load
+    /// balancer logs it, naming the replica each request went to).
+    pub marker_header: Option<&'static str>,
 }
 
 impl Target {
@@ -39,6 +42,7 @@ impl Target {
             baseline: None,
             kept_headers: Vec::new(),
             cost_headers: Vec::new(),
+            marker_header: None,
         }
     }
 
@@ -399,6 +403,9 @@ pub async fn one(
     }
     for (k, v) in &t.headers {
         req = req.header(k.as_str(), v.as_str());
+    }
+    if let Some(h) = target.marker_header {
+        req = req.header(h, record.marker.as_str());
     }
     let response = match req.send().await {
         Ok(r) => r,

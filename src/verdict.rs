@@ -101,6 +101,22 @@ pub fn describe(e: &Expectation) -> String {
             mock_providers::fault::fmt_duration(*d)
         ),
         Expectation::AliveAfter => "a request sent after the traffic succeeds".to_string(),
+        Expectation::MaxFailedRequests(n) => format!("at most {n} failed requests"),
+        Expectation::MaxCutStreams(n) => format!("at most {n} streams cut"),
+        Expectation::NoDuplicateAttempts => {
+            "no request reaches a provider from two replicas".to_string()
+        }
+        Expectation::RerouteWithin(d) => format!(
+            "the balancer stops sending to a replica taken out within {}",
+            mock_providers::fault::fmt_duration(*d)
+        ),
+        Expectation::ServesAgainWithin(d) => format!(
+            "a restarted or thawed replica serves again within {}",
+            mock_providers::fault::fmt_duration(*d)
+        ),
+        Expectation::MaxFailedProviderAttempts(n) => {
+            format!("at most {n} failed provider attempts over every replica")
+        }
     }
 }
 
@@ -117,6 +133,8 @@ pub struct Facts<'a> {
     pub faults: &'a [crate::scenario::PlacedFault],
     /// What was measured in time.
     pub timing: &'a Timing,
+    /// What the gateway's replicas did, when it ran as replicas.
+    pub router: Option<&'a crate::router::measure::RouterReport>,
 }
 
 /// Judges a count of matches against a share of the scope.
@@ -256,6 +274,14 @@ fn judge_one(e: &Expectation, facts: &Facts) -> Verdict {
         | Expectation::WallUnder(_)
         | Expectation::TtftUnder(_)
         | Expectation::AliveAfter => in_time(e, facts),
+        Expectation::MaxFailedRequests(_)
+        | Expectation::MaxCutStreams(_)
+        | Expectation::NoDuplicateAttempts
+        | Expectation::RerouteWithin(_)
+        | Expectation::ServesAgainWithin(_)
+        | Expectation::MaxFailedProviderAttempts(_) => {
+            crate::router::judge::judge(e, facts.router, facts.records)
+        }
     };
     Verdict {
         expectation: describe(e),
@@ -500,7 +526,15 @@ fn in_time(e: &Expectation, facts: &Facts) -> (bool, String, Option<String>) {
         | Expectation::MaxAttempts(_)
         | Expectation::MaxAttemptsPerDeployment(_)
         | Expectation::LatencyP99Under(_)
-        | Expectation::NoUnattributed => (false, "not an expectation in time".to_string(), None),
+        | Expectation::NoUnattributed
+        | Expectation::MaxFailedRequests(_)
+        | Expectation::MaxCutStreams(_)
+        | Expectation::NoDuplicateAttempts
+        | Expectation::RerouteWithin(_)
+        | Expectation::ServesAgainWithin(_)
+        | Expectation::MaxFailedProviderAttempts(_) => {
+            (false, "not an expectation in time".to_string(), None)
+        }
     }
 }
 
@@ -679,6 +713,7 @@ mod tests {
             .into_iter()
             .enumerate()
             .map(|(i, (d, p, served))| Step {
+                replica: None,
                 seq: i as u64 + 1,
                 deployment: d.into(),
                 provider: p.into(),
@@ -694,6 +729,7 @@ mod tests {
             })
             .collect();
         RequestPath {
+            replica: None,
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,
@@ -748,6 +784,7 @@ mod tests {
                 records: &[],
                 faults: &[],
                 timing: &timing,
+                router: None,
             },
         );
         let held: Vec<bool> = v.iter().map(|v| v.held).collect();
@@ -805,6 +842,7 @@ mod tests {
                 records,
                 faults: &[],
                 timing,
+                router: None,
             },
         )
         .remove(0)

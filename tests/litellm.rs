@@ -298,6 +298,7 @@ async fn the_sealed_egress_catches_a_deployment_that_tries_to_leave() {
         &crossfire::scenario::LoadOptions {
             gateway: None,
             allow_unmapped: true,
+            replicas: None,
         },
     )
     .unwrap();

@@ -408,6 +408,7 @@ async fn it_listens_on_loopback_only_and_its_egress_is_sealed() {
         &Default::default(),
         dir.path(),
         std::time::Duration::from_secs(60),
+        None,
         &CancellationToken::new(),
     )
     .await

@@ -145,6 +145,7 @@ impl GatewayArgs {
         Ok(scenario::LoadOptions {
             gateway,
             allow_unmapped: self.program.allow_unmapped,
+            replicas: None,
         })
     }
 

@@ -39,6 +39,10 @@ pub struct Args {
     snapshots: SnapshotArgs,
     #[command(flatten)]
     gateway: GatewayArgs,
+    /// Run the gateway as N replicas behind HAProxy (replaces each
+    /// scenario's `gateway.replicas`; needs `haproxy`).
+    #[arg(long, value_name = "N")]
+    replicas: Option<u32>,
 }
 
 /// Loads every scenario, then runs them; the exit code sums up the run.
@@ -52,11 +56,13 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         latency_audit,
         snapshots,
         gateway,
+        replicas,
     } = args;
-    let load_opts = match gateway.load_options() {
+    let mut load_opts = match gateway.load_options() {
         Ok(o) => o,
         Err(e) => return bad_input(e),
     };
+    load_opts.replicas = replicas;
     let loaded = match load_all(&scenarios, &load_opts) {
         Ok(l) => l,
         Err(e) => return bad_input(e),

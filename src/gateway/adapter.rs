@@ -82,6 +82,12 @@ pub struct Launch<'a> {
     /// The port to listen on: a replica restarted where the balancer
     /// expects it. `None`: the OS picks.
     pub port: Option<u16>,
+    /// The key clients send, when every replica must accept the same one;
+    /// `None`: the gateway makes its own.
+    pub key: Option<&'a str>,
+    /// The Redis crossfire started for the config's shared state
+    /// (`host:port` on loopback), when [`GatewayConfig::shared_state`] names one.
+    pub redis: Option<&'a str>,
 }
 
 /// A gateway's own account of a request (its answer headers) held against
@@ -170,6 +176,13 @@ pub trait GatewayConfig: Send + Sync + std::fmt::Debug {
     /// (LiteLLM's cooldown), when it does: an outage drill watches at least
     /// this long after the outage. Nothing by default.
     fn cooldown(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Where the config keeps router state replicas share (LiteLLM's
+    /// `router_settings.redis_host`), named with its line: crossfire then
+    /// starts a Redis on loopback and points the gateway at it. `None`:
+    /// every replica keeps its own (the default).
+    fn shared_state(&self) -> Option<String> {
         None
     }
     /// Whose rules lint predicts with (`LiteLLM 1.108.7`).

@@ -4,11 +4,13 @@
 //! [`ADAPTERS`]; every process gateway starts through [`launcher`].
 
 pub mod adapter;
+pub mod balancer;
 pub mod command;
 pub mod launcher;
 pub mod litellm;
 pub mod portkey;
 pub mod process;
+pub mod redis;
 pub mod secrets;
 pub mod sink;
 pub mod template;
@@ -152,6 +154,9 @@ pub struct RunningGateway {
     /// What says it is up (the path polled at start), for a balancer's
     /// health check; `None` for a gateway crossfire did not start.
     pub health: Option<launcher::Health>,
+    /// The Redis crossfire started for the config's shared router state,
+    /// stopped with the gateway.
+    pub redis: Option<redis::RunningRedis>,
 }
 
 impl RunningGateway {
@@ -171,6 +176,7 @@ impl RunningGateway {
             account_headers: &[],
             cost_headers: &[],
             health: None,
+            redis: None,
         }
     }
 

@@ -106,9 +106,22 @@ impl ProcessGuard {
         log_tail(&self.log, max)
     }
 
+    /// Sends `signal` to the whole group while it lives (a gateway
+    /// fault: SIGKILL, SIGTERM, SIGSTOP, SIGCONT); false when it is gone.
+    pub fn signal(&mut self, signal: i32) -> bool {
+        let _ = self.child.try_wait();
+        if !group_alive(self.pgid) {
+            return false;
+        }
+        signal_group(self.pgid, signal);
+        true
+    }
+
     /// Ends the group: SIGTERM, up to `grace` for it to go, then SIGKILL.
+    /// A frozen group is woken to receive it.
     pub fn stop(&mut self, grace: Duration) {
         signal_group(self.pgid, libc::SIGTERM);
+        signal_group(self.pgid, libc::SIGCONT);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             let _ = self.child.try_wait();

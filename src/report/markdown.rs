@@ -139,6 +139,13 @@ fn scenario(r: &ScenarioReport, dir: &Path) -> String {
         }
         s.push('\n');
     }
+    if let Some(router) = &r.router {
+        s.push_str("### The router's replicas\n\n");
+        for line in router.lines() {
+            s.push_str(&format!("- {line}\n"));
+        }
+        s.push('\n');
+    }
     if !r.verdicts.is_empty() {
         s.push_str("### Expectations\n\n");
         for v in &r.verdicts {

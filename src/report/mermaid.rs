@@ -130,6 +130,7 @@ mod tests {
 
     fn step(seq: u64, deployment: &str, provider: &str, outcome: Outcome, status: u16) -> Step {
         Step {
+            replica: None,
             seq,
             deployment: deployment.into(),
             provider: provider.into(),
@@ -145,6 +146,7 @@ mod tests {
     fn crossed_in_cell(k: usize) -> RequestPath {
         let n = k as u64;
         RequestPath {
+            replica: None,
             n,
             marker: format!("xf:t:{n}"),
             traffic: 0,

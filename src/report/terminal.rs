@@ -186,6 +186,9 @@ pub fn render_scenario_styled(r: &ScenarioReport, st: Style) -> String {
     for line in r.timing.lines() {
         s.push_str(&format!("  {line}\n"));
     }
+    for line in r.router.iter().flat_map(|x| x.lines()) {
+        s.push_str(&format!("  {line}\n"));
+    }
     for v in &r.verdicts {
         let tick = if v.held {
             st.good("ok  ")

@@ -30,6 +30,10 @@ pub struct ScenarioFile {
     /// Faults: `on` a deployment id, a provider, or `provider/model`.
     #[serde(default)]
     pub faults: Vec<FaultFile>,
+    /// Faults of the gateway's replicas (`gateway.replicas`): one killed,
+    /// frozen, restarted at a time since the traffic started.
+    #[serde(default)]
+    pub gateway_faults: Vec<GatewayFaultFile>,
     /// Which providers each model group must fail over to.
     #[serde(default)]
     pub intent: BTreeMap<String, Vec<String>>,
@@ -125,6 +129,103 @@ pub struct GatewayFile {
     /// Header sent with every request (e.g. an API key the gateway expects).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Run this many copies of the gateway behind a load balancer
+    /// (HAProxy) the client calls (default 1: no balancer).
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    /// How the load balancer in front of the replicas behaves.
+    #[serde(default)]
+    pub balancer: Option<BalancerFile>,
+}
+
+/// The load balancer in front of a gateway's replicas (HAProxy); every key
+/// has the default a team would use.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerFile {
+    /// What makes the balancer retry a request on another replica, in
+    /// HAProxy's `retry-on` words (default `[conn-failure]`: only a
+    /// connection that could not be made, never a request a replica
+    /// received).
+    #[serde(default)]
+    pub retry_on: Option<Vec<String>>,
+    /// Retries per request (default 2).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Retry on another replica rather than the same one (default true).
+    #[serde(default)]
+    pub redispatch: Option<bool>,
+    /// Connecting to a replica (default 1s).
+    #[serde(default)]
+    pub timeout_connect: Option<Dur>,
+    /// Waiting for a replica's answer (default 60s).
+    #[serde(default)]
+    pub timeout_server: Option<Dur>,
+    /// Health check interval (default 1s).
+    #[serde(default)]
+    pub check_interval: Option<Dur>,
+    /// Health check timeout (default 1s).
+    #[serde(default)]
+    pub check_timeout: Option<Dur>,
+    /// Failed checks before a replica is taken out (default 2).
+    #[serde(default)]
+    pub fall: Option<u32>,
+    /// Good checks before it takes traffic again (default 2).
+    #[serde(default)]
+    pub rise: Option<u32>,
+}
+
+/// A fault of a gateway replica, at a time since the traffic started.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFaultFile {
+    /// The replica: `replica-1` .. `replica-N`.
+    pub on: String,
+    /// What happens to it.
+    pub fault: ReplicaAction,
+    /// When, since the traffic started.
+    pub at: Dur,
+    /// `kill`/`terminate`: restart it after this long; `freeze`: thaw it
+    /// after this long.
+    #[serde(default, rename = "for")]
+    pub lasts: Option<Dur>,
+}
+
+/// What happens to a replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaAction {
+    /// SIGKILL: gone at once, in-flight requests with it.
+    Kill,
+    /// SIGTERM: the gateway's own graceful shutdown.
+    Terminate,
+    /// SIGSTOP: it still accepts connections, and answers nothing.
+    Freeze,
+    /// SIGCONT after a freeze.
+    Thaw,
+    /// Started again on the same port.
+    Restart,
+}
+
+impl ReplicaAction {
+    /// The word in files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaAction::Kill => "kill",
+            ReplicaAction::Terminate => "terminate",
+            ReplicaAction::Freeze => "freeze",
+            ReplicaAction::Thaw => "thaw",
+            ReplicaAction::Restart => "restart",
+        }
+    }
+
+    /// Whether it takes the replica out (it should stop getting traffic).
+    pub fn takes_out(self) -> bool {
+        matches!(
+            self,
+            ReplicaAction::Kill | ReplicaAction::Terminate | ReplicaAction::Freeze
+        )
+    }
 }
 
 /// Gateway target kinds: the three crossfire knows itself, and every
@@ -296,6 +397,18 @@ pub enum ExpectFile {
     TtftUnder(Dur),
     /// `alive_after: true`.
     AliveAfter(bool),
+    /// `max_failed_requests: 0`.
+    MaxFailedRequests(u64),
+    /// `max_cut_streams: 0`.
+    MaxCutStreams(u64),
+    /// `no_duplicate_attempts: true`.
+    NoDuplicateAttempts(bool),
+    /// `reroute_within: 5s`.
+    RerouteWithin(Dur),
+    /// `serves_again_within: 30s`.
+    ServesAgainWithin(Dur),
+    /// `max_failed_provider_attempts: 6`.
+    MaxFailedProviderAttempts(u64),
 }
 
 /// What `served_by` names.
@@ -342,7 +455,7 @@ fn share(at_least: Option<f64>) -> Result<Share, String> {
 }
 
 /// The keys an expectation can have.
-pub const EXPECT_KEYS: [&str; 14] = [
+pub const EXPECT_KEYS: [&str; 20] = [
     "status",
     "path",
     "served_by",
@@ -357,6 +470,12 @@ pub const EXPECT_KEYS: [&str; 14] = [
     "wall_under",
     "ttft_under",
     "alive_after",
+    "max_failed_requests",
+    "max_cut_streams",
+    "no_duplicate_attempts",
+    "reroute_within",
+    "serves_again_within",
+    "max_failed_provider_attempts",
 ];
 
 impl<'de> Deserialize<'de> for ExpectFile {
@@ -472,6 +591,36 @@ impl<'de> Deserialize<'de> for ExpectFile {
                         "a duration, as in `{ttft_under: 10s}`",
                     )?),
                     "alive_after" => ExpectFile::AliveAfter(value_as(key, v, "`true` or `false`")?),
+                    "max_failed_requests" => ExpectFile::MaxFailedRequests(value_as(
+                        key,
+                        v,
+                        "a whole number, as in `{max_failed_requests: 0}`",
+                    )?),
+                    "max_cut_streams" => ExpectFile::MaxCutStreams(value_as(
+                        key,
+                        v,
+                        "a whole number, as in `{max_cut_streams: 0}`",
+                    )?),
+                    "no_duplicate_attempts" => {
+                        ExpectFile::NoDuplicateAttempts(value_as(key, v, "`true` or `false`")?)
+                    }
+                    "reroute_within" => ExpectFile::RerouteWithin(value_as(
+                        key,
+                        v,
+                        "a duration, as in `{reroute_within: 5s}`",
+                    )?),
+                    "serves_again_within" => ExpectFile::ServesAgainWithin(value_as(
+                        key,
+                        v,
+                        "a duration, as in `{serves_again_within: 30s}`",
+                    )?),
+                    "max_failed_provider_attempts" => {
+                        ExpectFile::MaxFailedProviderAttempts(value_as(
+                            key,
+                            v,
+                            "a whole number, as in `{max_failed_provider_attempts: 6}`",
+                        )?)
+                    }
                     _ => ExpectFile::NoUnattributed(value_as(key, v, "`true` or `false`")?),
                 })
             },
@@ -538,6 +687,12 @@ impl JsonSchema for ExpectFile {
                 one("wall_under", dur.clone()),
                 one("ttft_under", dur.clone()),
                 one("alive_after", schemars::json_schema!({"type": "boolean"})),
+                one("max_failed_requests", schemars::json_schema!({"type": "integer", "minimum": 0})),
+                one("max_cut_streams", schemars::json_schema!({"type": "integer", "minimum": 0})),
+                one("no_duplicate_attempts", schemars::json_schema!({"type": "boolean"})),
+                one("reroute_within", dur.clone()),
+                one("serves_again_within", dur.clone()),
+                one("max_failed_provider_attempts", schemars::json_schema!({"type": "integer", "minimum": 0})),
             ]
         })
     }

@@ -5,9 +5,9 @@ pub mod model;
 
 pub use model::{
     default_provider, from_source, from_source_with, healthy, load, load_with, preflight,
-    ActiveWindow, ClientApi, CommandGateway, ConfigGateway, Deployment, Expectation, Gateway,
-    GatewayOverride, GroupIntent, Intent, LoadOptions, PlacedFault, Scenario, ServedBy, Share,
-    Traffic,
+    ActiveWindow, BalancerSettings, ClientApi, CommandGateway, ConfigGateway, Deployment,
+    Expectation, Gateway, GatewayFault, GatewayOverride, GroupIntent, Intent, LoadOptions,
+    PlacedFault, ReplicaAction, Replicas, Scenario, ServedBy, Share, Traffic,
 };
 
 /// The JSON Schema of the scenario format, generated from the file types.

@@ -2,6 +2,7 @@
 //! in range. Built only by [`load`] / [`from_source`], which check the whole
 //! file before anything starts.
 
+pub use super::file::ReplicaAction;
 pub use super::file::Share;
 use super::file::{
     ClientApiName, ExpectFile, GatewayFile, GatewayKind, ScenarioFile, ServedByFile, TrafficFile,
@@ -9,6 +10,7 @@ use super::file::{
 use crate::deployment_file::{check_id, Dur};
 use crate::diag::{suggest, InputError, Source};
 use crate::gateway::adapter::GatewayConfig;
+pub use crate::gateway::balancer::BalancerSettings;
 pub use crate::gateway::command::CommandGateway;
 use crate::paths::PathClass;
 use mock_providers::{Dialect, FailureClass};
@@ -24,6 +26,8 @@ pub struct LoadOptions {
     pub gateway: Option<GatewayOverride>,
     /// `--allow-unmapped`: run even when some config items have no mock.
     pub allow_unmapped: bool,
+    /// `--replicas N`: replaces the file's `gateway.replicas`.
+    pub replicas: Option<u32>,
 }
 
 /// A gateway chosen on the command line.
@@ -55,6 +59,8 @@ pub struct Scenario {
     pub deployments: Vec<Deployment>,
     /// The faults as the file wrote them, with the deployments each landed on.
     pub faults: Vec<PlacedFault>,
+    /// Faults of the gateway's replicas, in time order.
+    pub gateway_faults: Vec<GatewayFault>,
     /// Model group -> the providers it must be able to fail over to.
     pub intent: Intent,
     /// Config items crossfire has no mock for, run anyway (`--allow-unmapped`).
@@ -86,6 +92,33 @@ pub struct PlacedFault {
     /// whose dialect sends that header.
     pub retry_after: BTreeMap<String, Duration>,
 }
+
+/// Something done to one replica of the gateway at a time since the
+/// traffic started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayFault {
+    /// `gateway_faults[0]: kill replica-2 at 5s at s.yaml:12`.
+    pub label: String,
+    /// The replica, from 1.
+    pub replica: u32,
+    /// What is done.
+    pub action: ReplicaAction,
+    /// When.
+    pub at: Duration,
+}
+
+/// A gateway run as replicas behind a load balancer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replicas {
+    /// How many.
+    pub count: u32,
+    /// The balancer's behaviour.
+    pub balancer: BalancerSettings,
+}
+
+/// The most replicas a scenario runs: each is a whole gateway process
+/// (a LiteLLM proxy holds about 300 MB).
+pub const MAX_REPLICAS: u32 = 8;
 
 /// A span of time a fault is active: `[from, to)` since the traffic started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +193,8 @@ pub struct ConfigGateway {
     pub api: ClientApi,
     /// How long to wait for readiness.
     pub startup_timeout: Duration,
+    /// Run as replicas behind a balancer.
+    pub replicas: Option<Replicas>,
 }
 
 impl Gateway {
@@ -170,6 +205,14 @@ impl Gateway {
             Gateway::Command(_) => "command",
             Gateway::Url { .. } => "url",
             Gateway::Config(c) => c.config.adapter().name(),
+        }
+    }
+
+    /// The replicas, for a gateway run as several behind a balancer.
+    pub fn replicas(&self) -> Option<&Replicas> {
+        match self {
+            Gateway::Config(c) => c.replicas.as_ref(),
+            _ => None,
         }
     }
 
@@ -269,6 +312,20 @@ pub enum Expectation {
     TtftUnder(Duration),
     /// One request sent after the traffic still succeeds.
     AliveAfter,
+    /// At most this many client requests failed.
+    MaxFailedRequests(u64),
+    /// At most this many streams were cut after they started.
+    MaxCutStreams(u64),
+    /// No request reached a provider from two replicas.
+    NoDuplicateAttempts,
+    /// After each replica fault that takes a replica out, the balancer
+    /// stopped sending to it within this long.
+    RerouteWithin(Duration),
+    /// After each restart or thaw, the replica served a request within
+    /// this long.
+    ServesAgainWithin(Duration),
+    /// At most this many provider attempts failed, over every replica.
+    MaxFailedProviderAttempts(u64),
 }
 
 /// Checks what can only be checked once the scenario is whole (a command
@@ -306,9 +363,11 @@ pub fn healthy(
             startup_timeout: config.adapter().startup_timeout(),
             api,
             config,
+            replicas: None,
         }),
         deployments: mapped.deployments,
         faults: Vec::new(),
+        gateway_faults: Vec::new(),
         intent,
         unmapped: mapped.unmapped,
         traffic: vec![Traffic {
@@ -415,7 +474,28 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
     if file.name.trim().is_empty() {
         return Err(src.error_at("name", "the scenario needs a non-empty `name`"));
     }
-    let (gw_file, gw_config) = effective_gateway(&file, opts, &dir);
+    let (mut gw_file, gw_config) = effective_gateway(&file, opts, &dir);
+    if let Some(n) = opts.replicas {
+        let Some(g) = gw_file
+            .as_mut()
+            .filter(|g| matches!(g.kind, GatewayKind::Adapter(_)))
+        else {
+            return Err(InputError::flag(
+                format!("--replicas {n}"),
+                format!(
+                    "replicas run copies of a gateway crossfire starts from its config; {} has none: add `--gateway litellm --config FILE`, or a `gateway:` section of such a kind",
+                    src.file.display()
+                ),
+            ));
+        };
+        if !(1..=MAX_REPLICAS).contains(&n) {
+            return Err(InputError::flag(
+                format!("--replicas {n}"),
+                format!("is between 1 and {MAX_REPLICAS}: each replica is a whole gateway process"),
+            ));
+        }
+        g.replicas = Some(n);
+    }
     let own: Option<Arc<dyn GatewayConfig>> = match gw_file.as_ref().map(|g| g.kind) {
         Some(GatewayKind::Adapter(name)) => {
             let adapter = crate::gateway::adapter_named(name).ok_or_else(|| {
@@ -539,11 +619,19 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
             },
         );
     }
+    let gateway_faults = gateway_faults(src, &file, &gateway)?;
+    let cx = ExpectContext {
+        providers: &providers,
+        ids: &ids,
+        traffic: &traffic,
+        gateway: &gateway,
+        gateway_faults: &gateway_faults,
+    };
     let expect = file
         .expect
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| expectation(src, i, e, &providers, &ids, &traffic).transpose())
+        .filter_map(|(i, e)| expectation(src, i, e, &cx).transpose())
         .collect::<Result<_, _>>()?;
     Ok(Scenario {
         file: src.file.clone(),
@@ -552,6 +640,7 @@ pub fn from_source_with(src: &Source, opts: &LoadOptions) -> Result<Scenario, In
         gateway,
         deployments,
         faults,
+        gateway_faults,
         intent,
         unmapped,
         traffic,
@@ -693,6 +782,24 @@ fn gateway(
             )),
         };
     };
+    if !matches!(g.kind, GatewayKind::Adapter(_)) && (g.replicas.is_some() || g.balancer.is_some())
+    {
+        {
+            let key = if g.replicas.is_some() {
+                "replicas"
+            } else {
+                "balancer"
+            };
+            return Err(src.error_at_key(
+                &format!("gateway.{key}"),
+                format!(
+                    "replicas run copies of a gateway crossfire starts from its config ({}); a `{}` gateway cannot be copied",
+                    crate::diag::and_list(crate::gateway::adapter_names().iter().map(|n| format!("`{n}`"))),
+                    g.kind.name()
+                ),
+            ));
+        }
+    }
     let unused = |key: &str, present: bool| -> Result<(), InputError> {
         if present {
             Err(src.error_at_key(
@@ -810,9 +917,190 @@ fn gateway(
                 api: g.api.map_or_else(|| config.api(), ClientApi::from),
                 config,
                 startup_timeout,
+                replicas: replicas(src, g)?,
             }))
         }
     }
+}
+
+/// The replicas a gateway section asks for (`replicas:` and `balancer:`),
+/// every value in range.
+fn replicas(src: &Source, g: &GatewayFile) -> Result<Option<Replicas>, InputError> {
+    if g.replicas.is_none() && g.balancer.is_none() {
+        return Ok(None);
+    }
+    let count = g.replicas.unwrap_or(1);
+    if !(1..=MAX_REPLICAS).contains(&count) {
+        return Err(src.error_at(
+            "gateway.replicas",
+            format!("`replicas` is between 1 and {MAX_REPLICAS}: each replica is a whole gateway process"),
+        ));
+    }
+    let file = g.balancer.clone().unwrap_or_default();
+    let mut b = BalancerSettings::default();
+    if let Some(words) = &file.retry_on {
+        for (j, w) in words.iter().enumerate() {
+            let status = w.len() == 3 && w.parse::<u16>().is_ok_and(|c| (400..600).contains(&c));
+            if !status && !crate::gateway::balancer::RETRY_ON_WORDS.contains(&w.as_str()) {
+                return Err(src.error_at(
+                    &format!("gateway.balancer.retry_on[{j}]"),
+                    format!(
+                        "`{w}` is not one of HAProxy's `retry-on` words; {} (or an HTTP status such as `503`)",
+                        suggest(w, crate::gateway::balancer::RETRY_ON_WORDS.iter().copied())
+                    ),
+                ));
+            }
+        }
+        if words.is_empty() {
+            return Err(src.error_at(
+                "gateway.balancer.retry_on",
+                "`retry_on` needs at least one word; write `[none]` for a balancer that never retries",
+            ));
+        }
+        b.retry_on = words.clone();
+    }
+    if let Some(n) = file.retries {
+        if n > 10 {
+            return Err(src.error_at(
+                "gateway.balancer.retries",
+                "`retries` is at most 10: each retry re-sends the whole request",
+            ));
+        }
+        b.retries = n;
+    }
+    if let Some(r) = file.redispatch {
+        b.redispatch = r;
+    }
+    let positive = |key: &str, d: &Option<Dur>, into: &mut Duration| -> Result<(), InputError> {
+        match d {
+            Some(d) if d.0.is_zero() => Err(src.error_at(
+                &format!("gateway.balancer.{key}"),
+                format!("`{key}` must be more than 0, as in `1s`"),
+            )),
+            Some(d) => {
+                *into = d.0;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    };
+    positive(
+        "timeout_connect",
+        &file.timeout_connect,
+        &mut b.timeout_connect,
+    )?;
+    positive(
+        "timeout_server",
+        &file.timeout_server,
+        &mut b.timeout_server,
+    )?;
+    positive(
+        "check_interval",
+        &file.check_interval,
+        &mut b.check_interval,
+    )?;
+    positive("check_timeout", &file.check_timeout, &mut b.check_timeout)?;
+    for (key, v, into) in [
+        ("fall", file.fall, &mut b.fall),
+        ("rise", file.rise, &mut b.rise),
+    ] {
+        match v {
+            Some(0) => {
+                return Err(src.error_at(
+                    &format!("gateway.balancer.{key}"),
+                    format!("`{key}` counts health checks: 1 or more"),
+                ))
+            }
+            Some(n) => *into = n,
+            None => {}
+        }
+    }
+    Ok(Some(Replicas { count, balancer: b }))
+}
+
+/// The file's gateway faults, each `for` split into its end (a restart, a
+/// thaw), in time order.
+fn gateway_faults(
+    src: &Source,
+    file: &ScenarioFile,
+    gateway: &Gateway,
+) -> Result<Vec<GatewayFault>, InputError> {
+    if file.gateway_faults.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(replicas) = gateway.replicas() else {
+        return Err(src.error_at_key(
+            "gateway_faults",
+            "gateway faults act on the gateway's replicas: run it as replicas with `replicas: 2` under `gateway` (a gateway crossfire starts from its config)",
+        ));
+    };
+    let names: Vec<String> = (1..=replicas.count)
+        .map(|n| format!("replica-{n}"))
+        .collect();
+    let mut list = Vec::new();
+    for (i, f) in file.gateway_faults.iter().enumerate() {
+        let path = format!("gateway_faults[{i}]");
+        let replica =
+            f.on.strip_prefix("replica-")
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|n| (1..=replicas.count).contains(n))
+                .ok_or_else(|| {
+                    src.error_at(
+                        &format!("{path}.on"),
+                        format!(
+                            "`{}` is not a replica of this gateway (it runs {}); {}",
+                            f.on,
+                            crate::diag::and_list(names.iter().map(|n| format!("`{n}`"))),
+                            suggest(&f.on, names.iter().map(String::as_str))
+                        ),
+                    )
+                })?;
+        let line = src.index.value(&path).map_or(0, |p| p.0);
+        let at = f.at.0;
+        let label = |action: ReplicaAction, at: Duration| {
+            format!(
+                "{path}: {} replica-{replica} at {} ({}:{line})",
+                action.name(),
+                mock_providers::fault::fmt_duration(at),
+                src.file.display()
+            )
+        };
+        list.push(GatewayFault {
+            label: label(f.fault, at),
+            replica,
+            action: f.fault,
+            at,
+        });
+        if let Some(lasts) = &f.lasts {
+            let end = match f.fault {
+                ReplicaAction::Kill | ReplicaAction::Terminate => ReplicaAction::Restart,
+                ReplicaAction::Freeze => ReplicaAction::Thaw,
+                ReplicaAction::Thaw | ReplicaAction::Restart => {
+                    return Err(src.error_at_key(
+                        &format!("{path}.for"),
+                        format!(
+                            "`for` says how long a `kill`, `terminate` or `freeze` lasts; a `{}` has no end: drop `for`",
+                            f.fault.name()
+                        ),
+                    ))
+                }
+            };
+            if lasts.0.is_zero() {
+                return Err(src.error_at(
+                    &format!("{path}.for"),
+                    "`for` must be more than 0, as in `for: 10s`",
+                ));
+            }
+            list.push(GatewayFault {
+                label: label(end, at + lasts.0),
+                replica,
+                action: end,
+                at: at + lasts.0,
+            });
+        }
+    }
+    list.sort_by_key(|f| f.at);
+    Ok(list)
 }
 
 const DEFAULT_PROMPT_TOKENS: u64 = 50;
@@ -988,14 +1276,28 @@ fn traffic(
     })
 }
 
+/// What an expectation is checked against when it is read.
+struct ExpectContext<'a> {
+    providers: &'a BTreeSet<String>,
+    ids: &'a [String],
+    traffic: &'a [Traffic],
+    gateway: &'a Gateway,
+    gateway_faults: &'a [GatewayFault],
+}
+
 fn expectation(
     src: &Source,
     i: usize,
     e: &ExpectFile,
-    providers: &BTreeSet<String>,
-    ids: &[String],
-    traffic: &[Traffic],
+    cx: &ExpectContext,
 ) -> Result<Option<Expectation>, InputError> {
+    let ExpectContext {
+        providers,
+        ids,
+        traffic,
+        gateway,
+        gateway_faults,
+    } = *cx;
     let path = format!("expect[{i}]");
     Ok(Some(match e {
         ExpectFile::Status(code, share) => Expectation::Status {
@@ -1084,6 +1386,45 @@ fn expectation(
         }
         ExpectFile::TtftUnder(d) => Expectation::TtftUnder(d.0),
         ExpectFile::AliveAfter(true) => Expectation::AliveAfter,
+        ExpectFile::MaxFailedRequests(n) => Expectation::MaxFailedRequests(*n),
+        ExpectFile::MaxCutStreams(n) => Expectation::MaxCutStreams(*n),
+        ExpectFile::MaxFailedProviderAttempts(n) => Expectation::MaxFailedProviderAttempts(*n),
+        ExpectFile::NoDuplicateAttempts(false) => return Ok(None),
+        ExpectFile::NoDuplicateAttempts(true) => {
+            // One gateway process cannot send a request twice from two
+            // replicas: the check would pass on nothing.
+            if gateway.replicas().is_none_or(|r| r.count < 2) {
+                return Err(src.error_at(
+                    &path,
+                    "`no_duplicate_attempts` looks for a request that reached a provider from two replicas; run the gateway as `replicas: 2` or more under `gateway`",
+                ));
+            }
+            Expectation::NoDuplicateAttempts
+        }
+        ExpectFile::RerouteWithin(d) | ExpectFile::ServesAgainWithin(d) if d.0.is_zero() => {
+            return Err(src.error_at(&path, "a time bound must be more than 0, as in `10s`"))
+        }
+        ExpectFile::RerouteWithin(d) => {
+            if !gateway_faults.iter().any(|f| f.action.takes_out()) {
+                return Err(src.error_at(
+                    &path,
+                    "`reroute_within` times the balancer after a replica is taken out; add a `kill`, `terminate` or `freeze` under `gateway_faults`",
+                ));
+            }
+            Expectation::RerouteWithin(d.0)
+        }
+        ExpectFile::ServesAgainWithin(d) => {
+            if !gateway_faults
+                .iter()
+                .any(|f| matches!(f.action, ReplicaAction::Restart | ReplicaAction::Thaw))
+            {
+                return Err(src.error_at(
+                    &path,
+                    "`serves_again_within` times a replica back after a `restart` or a `thaw`; add one under `gateway_faults` (or `for:` on a kill or a freeze)",
+                ));
+            }
+            Expectation::ServesAgainWithin(d.0)
+        }
     }))
 }
 

@@ -122,6 +122,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (d, ok))| Step {
+                replica: None,
                 seq: i as u64,
                 deployment: d.to_string(),
                 provider: if d.starts_with("claude") {
@@ -141,6 +142,7 @@ mod tests {
             })
             .collect();
         RequestPath {
+            replica: None,
             n: 1,
             marker: "xf:t:1".into(),
             traffic: 0,

@@ -152,6 +152,21 @@ impl GatewayConfig for LitellmConfig {
         ))
     }
 
+    fn shared_state(&self) -> Option<String> {
+        let at = |key: &str| {
+            self.src
+                .index
+                .key(&format!("router_settings.{key}"))
+                .map(|(line, _)| {
+                    format!(
+                        "`router_settings.{key}` at {}:{line}",
+                        self.src.file.display()
+                    )
+                })
+        };
+        at("redis_host").or_else(|| at("redis_url"))
+    }
+
     fn rules(&self) -> String {
         format!("LiteLLM {}", super::VERSION)
     }
@@ -225,16 +240,7 @@ impl GatewayConfig for LitellmConfig {
             let bin = super::binary(&l.options.litellm, &mut |line| {
                 eprintln!("crossfire: {line}")
             })?;
-            super::start(
-                self,
-                &bin,
-                l.bases,
-                l.run_dir,
-                l.startup_timeout,
-                l.port,
-                l.cancel,
-            )
-            .await
+            super::start(self, &bin, &l).await
         })
     }
 

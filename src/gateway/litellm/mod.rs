@@ -22,9 +22,7 @@ use super::{GatewayError, RunningGateway};
 use crate::provision::{self, PythonEnvSpec};
 use config::LitellmConfig;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
+use std::path::PathBuf;
 
 /// The LiteLLM version crossfire installs when none is on PATH. 1.108.7
 /// installed cleanly with the `proxy` extra from this registry on 2026-11-24;
@@ -137,14 +135,14 @@ fn random_key() -> String {
 pub async fn start(
     cfg: &LitellmConfig,
     bin: &LitellmBinary,
-    bases: &BTreeMap<String, String>,
-    run_dir: &Path,
-    startup_timeout: Duration,
-    port: Option<u16>,
-    cancel: &CancellationToken,
+    l: &super::adapter::Launch<'_>,
 ) -> Result<RunningGateway, GatewayError> {
-    let master = random_key();
-    let doc = rewrite::rewrite(cfg, bases, &master);
+    let (bases, run_dir, port) = (l.bases, l.run_dir, l.port);
+    let master = l.key.map_or_else(random_key, str::to_string);
+    let mut doc = rewrite::rewrite(cfg, bases, &master);
+    if let Some(redis) = l.redis {
+        rewrite::point_redis(&mut doc, redis);
+    }
     let run_dir = &super::absolute(run_dir)?;
     let config_path = run_dir.join("litellm-config.yaml");
     let text = yaml::emit(&doc);
@@ -166,8 +164,8 @@ pub async fn start(
     }
     spec.listen = listen(port);
     spec.ready = "/health/liveliness".into();
-    spec.timeout = startup_timeout;
-    let up = launch(spec, run_dir, cancel).await?;
+    spec.timeout = l.startup_timeout;
+    let up = launch(spec, run_dir, l.cancel).await?;
     Ok(RunningGateway {
         base_url: up.base_url,
         headers: BTreeMap::from([("authorization".to_string(), format!("Bearer {master}"))]),
@@ -180,6 +178,7 @@ pub async fn start(
         price_map: bin.price_map().map(std::sync::Arc::new),
         escapes_file: None,
         health: Some(up.health),
+        redis: None,
         account_headers: &["x-litellm-", "llm_provider-"],
         // LiteLLM drops a zero `x-litellm-response-cost` but still sends the
         // `-original` figure: a model it cannot price shows as 0, not as

@@ -144,6 +144,28 @@ pub fn rewrite(
     doc
 }
 
+/// Points the router's Redis (`router_settings.redis_*`, where LiteLLM
+/// keeps cooldowns its replicas share) at crossfire's own at `host_port`,
+/// with no password: the team's Redis is never reached.
+pub fn point_redis(doc: &mut Value, host_port: &str) {
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "6379"));
+    let Some(r) = doc
+        .as_mapping_mut()
+        .and_then(|m| child_mapping(m, "router_settings"))
+    else {
+        return;
+    };
+    for k in ["redis_url", "redis_password", "redis_username", "redis_ssl"] {
+        r.remove(key(k));
+    }
+    r.insert(key("redis_host"), key(host));
+    r.insert(
+        key("redis_port"),
+        port.parse::<u64>()
+            .map_or_else(|_| key(port), |p| Value::Number(p.into())),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
