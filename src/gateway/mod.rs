@@ -4,11 +4,14 @@
 //! [`ADAPTERS`]; every process gateway starts through [`launcher`].
 
 pub mod adapter;
+pub mod balancer;
 pub mod command;
 pub mod launcher;
 pub mod litellm;
 pub mod portkey;
 pub mod process;
+pub mod program;
+pub mod redis;
 pub mod secrets;
 pub mod sink;
 pub mod template;
