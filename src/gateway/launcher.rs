@@ -28,8 +28,12 @@ pub struct ProcessSpec {
     pub env: Vec<(OsString, OsString)>,
     /// Where it listens.
     pub listen: Listen,
-    /// The path polled until it answers 2xx (or a status of `ready_also`).
+    /// The path polled until it answers 2xx (or a status of `ready_also`),
+    /// when [`ProcessSpec::probe`] is [`Probe::Http`].
     pub ready: String,
+    /// How readiness is polled: an HTTP GET of `ready`, or a TCP connect for
+    /// a server that speaks no HTTP (Redis).
+    pub probe: Probe,
     /// Other statuses that say the gateway is up (a gateway whose only
     /// route is a POST answers a GET with 405).
     pub ready_also: &'static [u16],
@@ -40,6 +44,18 @@ pub struct ProcessSpec {
     /// What to say when the program cannot be started ("install Node.js 18
     /// or newer").
     pub hint: Option<&'static str>,
+    /// The log file's name in the run folder (`gateway.log`); the process
+    /// group id is written beside it, same name with `.pid`.
+    pub log_name: String,
+}
+
+/// How a starting process is known to be ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// It answers an HTTP GET of the spec's `ready` path.
+    Http,
+    /// It accepts a TCP connection.
+    Tcp,
 }
 
 impl ProcessSpec {
@@ -54,10 +70,12 @@ impl ProcessSpec {
             env: Vec::new(),
             listen: Listen::Picked,
             ready: "/".to_string(),
+            probe: Probe::Http,
             ready_also: &[],
             timeout: Duration::from_secs(60),
             sink: true,
             hint: None,
+            log_name: "gateway.log".to_string(),
         }
     }
 
@@ -105,8 +123,8 @@ pub struct Launched {
     pub sink: Option<Sink>,
 }
 
-/// Starts `spec` with its log at `run_dir/gateway.log` and waits until it is
-/// ready.
+/// Starts `spec` with its log at `run_dir/<log_name>` (`gateway.log`) and
+/// waits until it is ready.
 pub async fn launch(
     spec: ProcessSpec,
     run_dir: &Path,
@@ -125,7 +143,7 @@ pub async fn launch(
     } else {
         None
     };
-    let log = run_dir.join("gateway.log");
+    let log = run_dir.join(&spec.log_name);
     let mut guard = ProcessGuard::spawn(&spec.name, cmd, &log).map_err(|e| {
         let shown = std::iter::once(spec.program.display().to_string())
             .chain(spec.args.iter().map(|a| a.to_string_lossy().into_owned()))
@@ -199,6 +217,15 @@ async fn wait_ready(
         };
         for port in ports {
             let base = format!("http://127.0.0.1:{port}");
+            if spec.probe == Probe::Tcp {
+                match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                    Ok(_) => return Ok(base),
+                    Err(e) => {
+                        last = format!("127.0.0.1:{port}: {e}");
+                        continue;
+                    }
+                }
+            }
             let url = format!("{base}{path}");
             match client.get(&url).send().await {
                 Ok(r)

@@ -10,6 +10,7 @@ pub mod launcher;
 pub mod litellm;
 pub mod portkey;
 pub mod process;
+pub mod program;
 pub mod redis;
 pub mod secrets;
 pub mod sink;

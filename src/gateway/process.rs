@@ -72,11 +72,10 @@ impl ProcessGuard {
         let child = command.spawn()?;
         drop(watch);
         let pgid = child.id() as i32;
-        // The process group id beside the log, for a person (or a test) who
-        // wants to check that nothing outlived the run.
-        if let Some(dir) = log.parent() {
-            let _ = std::fs::write(dir.join("gateway.pid"), format!("{pgid}\n"));
-        }
+        // The process group id beside the log (`gateway.log` ->
+        // `gateway.pid`), for a person (or a test) who wants to check that
+        // nothing outlived the run.
+        let _ = std::fs::write(log.with_extension("pid"), format!("{pgid}\n"));
         Ok(ProcessGuard {
             child,
             pgid,

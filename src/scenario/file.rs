@@ -155,6 +155,10 @@ pub struct BalancerFile {
     /// Retry on another replica rather than the same one (default true).
     #[serde(default)]
     pub redispatch: Option<bool>,
+    /// HAProxy's buffer size in bytes (`tune.bufsize`, default 16384): it
+    /// re-sends only a request whose body fits it.
+    #[serde(default)]
+    pub bufsize: Option<u32>,
     /// Connecting to a replica (default 1s).
     #[serde(default)]
     pub timeout_connect: Option<Dur>,

@@ -940,12 +940,11 @@ fn replicas(src: &Source, g: &GatewayFile) -> Result<Option<Replicas>, InputErro
     let mut b = BalancerSettings::default();
     if let Some(words) = &file.retry_on {
         for (j, w) in words.iter().enumerate() {
-            let status = w.len() == 3 && w.parse::<u16>().is_ok_and(|c| (400..600).contains(&c));
-            if !status && !crate::gateway::balancer::RETRY_ON_WORDS.contains(&w.as_str()) {
+            if !crate::gateway::balancer::is_retry_on_word(w) {
                 return Err(src.error_at(
                     &format!("gateway.balancer.retry_on[{j}]"),
                     format!(
-                        "`{w}` is not one of HAProxy's `retry-on` words; {} (or an HTTP status such as `503`)",
+                        "`{w}` is not one of HAProxy 2.6's `retry-on` words; {} (the statuses it takes are 401, 403, 404, 408, 425 and 500 to 504)",
                         suggest(w, crate::gateway::balancer::RETRY_ON_WORDS.iter().copied())
                     ),
                 ));
@@ -970,6 +969,15 @@ fn replicas(src: &Source, g: &GatewayFile) -> Result<Option<Replicas>, InputErro
     }
     if let Some(r) = file.redispatch {
         b.redispatch = r;
+    }
+    if let Some(n) = file.bufsize {
+        if !(16_384..=1_048_576).contains(&n) {
+            return Err(src.error_at(
+                "gateway.balancer.bufsize",
+                "`bufsize` is between 16384 (HAProxy's default) and 1048576 bytes",
+            ));
+        }
+        b.bufsize = n;
     }
     let positive = |key: &str, d: &Option<Dur>, into: &mut Duration| -> Result<(), InputError> {
         match d {
