@@ -205,7 +205,12 @@ pub async fn run_scenario(
     });
     // A deployment LiteLLM skipped at start is a finding of its own, found
     // from the proxy's model list and named with the reason in its log.
-    match crate::session::not_loaded(s, &mocks, &gw, &run_dir).await {
+    // Replicas are asked one by one (each answers with its own base URLs).
+    let first = match &router {
+        Some(r) => r.replica(1, &gw.headers).await,
+        None => None,
+    };
+    match crate::session::not_loaded(s, &mocks, first.as_ref().unwrap_or(&gw), &run_dir).await {
         Ok(list) => report.findings.extend(list.into_iter().map(|n| Finding {
             kind: "deployment_not_loaded",
             request: 0,

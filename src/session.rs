@@ -112,6 +112,7 @@ pub async fn start_config(
             cancel,
             port: None,
             key: None,
+            replica: None,
             redis: at.as_deref(),
         })
         .await?;
@@ -120,21 +121,28 @@ pub async fn start_config(
 }
 
 /// The deployments of the scenario's config the started gateway did not
-/// load (none for a gateway crossfire does not run from a config).
+/// load (none for a gateway crossfire does not run from a config). A
+/// gateway run as replicas is asked through its balancer, and read as its
+/// first replica was started (its base URLs, its log): every replica runs
+/// the same config.
 pub async fn not_loaded(
     s: &Scenario,
     mocks: &MockSet,
     gw: &RunningGateway,
     run_dir: &Path,
 ) -> Result<Vec<NotLoaded>, GatewayError> {
-    match s.gateway.config() {
-        Some(cfg) => {
-            let bases = mock_bases(&s.deployments, mocks);
-            cfg.not_loaded(&bases, gw, &run_dir.join("gateway.log"))
-                .await
+    let Some(cfg) = s.gateway.config() else {
+        return Ok(Vec::new());
+    };
+    let mut bases = mock_bases(&s.deployments, mocks);
+    let mut log = run_dir.join("gateway.log");
+    if s.gateway.replicas().is_some() {
+        for base in bases.values_mut() {
+            *base = mock_providers::server::replica_base(base, 1);
         }
-        None => Ok(Vec::new()),
+        log = run_dir.join("replica-1").join("gateway.log");
     }
+    cfg.not_loaded(&bases, gw, &log).await
 }
 
 /// How to read the gateway's own account of each request, when it gives

@@ -85,6 +85,11 @@ pub struct Launch<'a> {
     /// The key clients send, when every replica must accept the same one;
     /// `None`: the gateway makes its own.
     pub key: Option<&'a str>,
+    /// This is replica `n` of several: each calls the mocks at its own base
+    /// URL, yet its deployments must keep the ids every replica shares (the
+    /// ids router state is kept under), as identical replicas do in
+    /// production.
+    pub replica: Option<u32>,
     /// The Redis crossfire started for the config's shared state
     /// (`host:port` on loopback), when [`GatewayConfig::shared_state`] names one.
     pub redis: Option<&'a str>,

@@ -165,6 +165,18 @@ pub fn failure_reason(r: &RequestRecord, line: Option<&LogLine>) -> String {
     }
 }
 
+/// Whether a provider attempt failed: a fault answered it, other than one
+/// that only delays a whole answer (`timeout`, `slow_first_token`,
+/// `no_done` delivered with 200).
+fn failed(a: &Attempt) -> bool {
+    use mock_providers::FailureClass as C;
+    match a.failure() {
+        Some(C::Timeout | C::SlowFirstToken | C::NoDone) => !(a.completed && a.status == Some(200)),
+        Some(_) => true,
+        None => false,
+    }
+}
+
 /// Measures the replicas' side of a run.
 pub fn measure(f: &RouterFacts) -> RouterReport {
     let log: HashMap<&str, &LogLine> = f
@@ -221,14 +233,14 @@ pub fn measure(f: &RouterFacts) -> RouterReport {
             let name = replica_name(r);
             let e = report.attempts.entry(name).or_default();
             e.total += 1;
-            if a.failure().is_some() {
+            if failed(a) {
                 e.failed += 1;
                 report.failed_provider_attempts += 1;
             }
             if let Some(m) = a.marker.as_deref() {
                 by_marker.entry(m).or_default().insert(r);
             }
-        } else if a.failure().is_some() {
+        } else if failed(a) {
             report.failed_provider_attempts += 1;
         }
     }

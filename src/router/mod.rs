@@ -38,6 +38,8 @@ pub struct Router {
     pub shared_state: Option<String>,
     /// How many replicas.
     pub count: u32,
+    /// The path the gateway serves under (TensorZero's `/openai`).
+    path: String,
     replicas: tokio::sync::Mutex<Vec<Replica>>,
     recipe: Recipe,
 }
@@ -96,6 +98,7 @@ impl Recipe {
                 cancel: &self.cancel,
                 port,
                 key: Some(&self.key),
+                replica: Some(n),
                 redis: self.redis.as_deref(),
             })
             .await
@@ -213,6 +216,7 @@ pub async fn start(
         redis,
         shared_state,
         count: replicas.count,
+        path: suffix,
         replicas: tokio::sync::Mutex::new(list),
         recipe,
     };
@@ -231,6 +235,21 @@ impl Router {
             }
         }
         out
+    }
+
+    /// Replica `n` called directly, with the client's headers (what it
+    /// says of itself, not through the balancer).
+    pub async fn replica(
+        &self,
+        n: u32,
+        headers: &BTreeMap<String, String>,
+    ) -> Option<RunningGateway> {
+        let list = self.replicas.lock().await;
+        let r = list.iter().find(|r| r.n == n)?;
+        Some(RunningGateway::at(
+            format!("http://127.0.0.1:{}{}", r.port, self.path),
+            headers.clone(),
+        ))
     }
 
     /// Does `action` to replica `n`; a restart returns how long the gateway

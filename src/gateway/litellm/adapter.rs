@@ -153,10 +153,12 @@ impl GatewayConfig for LitellmConfig {
     }
 
     fn shared_state(&self) -> Option<String> {
+        // The key itself, not its nearest parent: a config without it
+        // shares nothing.
         let at = |key: &str| {
             self.src
                 .index
-                .key(&format!("router_settings.{key}"))
+                .keys_get(&format!("router_settings.{key}"))
                 .map(|(line, _)| {
                     format!(
                         "`router_settings.{key}` at {}:{line}",

@@ -143,6 +143,9 @@ pub async fn start(
     if let Some(redis) = l.redis {
         rewrite::point_redis(&mut doc, redis);
     }
+    if l.replica.is_some() {
+        rewrite::pin_ids(&mut doc, cfg);
+    }
     let run_dir = &super::absolute(run_dir)?;
     let config_path = run_dir.join("litellm-config.yaml");
     let text = yaml::emit(&doc);

@@ -144,6 +144,32 @@ pub fn rewrite(
     doc
 }
 
+/// Gives every mapped deployment its crossfire id as `model_info.id`.
+/// LiteLLM otherwise derives the id from a hash of `litellm_params`, whose
+/// `api_base` differs per replica (each calls the mocks at its own base
+/// URL): replicas would keep their cooldowns under different keys and
+/// never share them, which identical replicas in production do.
+pub fn pin_ids(doc: &mut Value, config: &LitellmConfig) {
+    let Some(list) = doc
+        .as_mapping_mut()
+        .and_then(|m| m.get_mut(key("model_list")))
+        .and_then(Value::as_sequence_mut)
+    else {
+        return;
+    };
+    for (item, entry) in config.items.iter().zip(list.iter_mut()) {
+        if item.mapped.is_none() {
+            continue;
+        }
+        if let Some(info) = entry
+            .as_mapping_mut()
+            .and_then(|m| child_mapping(m, "model_info"))
+        {
+            info.insert(key("id"), key(&item.id));
+        }
+    }
+}
+
 /// Points the router's Redis (`router_settings.redis_*`, where LiteLLM
 /// keeps cooldowns its replicas share) at crossfire's own at `host_port`,
 /// with no password: the team's Redis is never reached.
