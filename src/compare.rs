@@ -132,6 +132,7 @@ pub async fn compare(opts: &CompareOptions) -> Result<Comparison, GatewayError> 
             cancel: opts.cancel.clone(),
             allow_unmapped: opts.allow_unmapped,
             outage: false,
+            replicas: None,
         };
         let report = drill::drill(loaded.as_ref(), &drill_opts).await?;
         // Ctrl-C during the drill: start nothing more.

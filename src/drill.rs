@@ -45,6 +45,10 @@ pub struct DrillOptions {
     /// traffic came back to the primary, and whether Retry-After was
     /// honoured.
     pub outage: bool,
+    /// `--replicas N`: the gateway runs as N replicas behind HAProxy, and
+    /// the drill says what each replica sent and whether a request reached
+    /// a provider from two.
+    pub replicas: Option<crate::scenario::Replicas>,
 }
 
 /// When an outage drill's outage starts, after the traffic's start.
@@ -314,6 +318,10 @@ pub struct DrillReport {
     pub interrupted: bool,
     /// Deployments the gateway did not load, with its reason (findings).
     pub not_loaded: Vec<NotLoaded>,
+    /// What each replica did, when the gateway ran as replicas
+    /// (`--replicas`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<crate::router::measure::RouterReport>,
 }
 
 impl DrillReport {
@@ -330,6 +338,7 @@ impl DrillReport {
             })
             .count()
             + self.escaped.len()
+            + self.replicas.as_ref().map_or(0, |r| r.duplicates.len())
             + self.not_loaded.len()
     }
 
@@ -618,21 +627,69 @@ pub async fn drill(
         cell.headers = plan.config.cell_headers(k, &bases)?;
     }
     let adapter = cfg.adapter();
-    let gw = crate::session::start_config(
-        plan.config.as_ref(),
-        &bases,
-        &opts.out,
-        // Every cell's copies at once: a slower start than one group's.
-        adapter.startup_timeout() * 4 / 3,
-        &opts.gateway,
-        &opts.cancel,
+    // Every cell's copies at once: a slower start than one group's.
+    let startup = adapter.startup_timeout() * 4 / 3;
+    let (gw, router) = match &opts.replicas {
+        Some(r) => {
+            let (gw, router) = crate::router::start(
+                plan.config.clone(),
+                r,
+                &bases,
+                &opts.out,
+                startup,
+                &opts.gateway,
+                &opts.cancel,
+            )
+            .await?;
+            (gw, Some(router))
+        }
+        None => (
+            crate::session::start_config(
+                plan.config.as_ref(),
+                &bases,
+                &opts.out,
+                startup,
+                &opts.gateway,
+                &opts.cancel,
+            )
+            .await?,
+            None,
+        ),
+    };
+    prepared.not_loaded = match &router {
+        // Asked of the first replica, as it was started.
+        Some(r) => {
+            let first = r.replica(1, &gw.headers).await.unwrap_or_else(|| {
+                crate::gateway::RunningGateway::at(gw.base_url.clone(), gw.headers.clone())
+            });
+            let bases_1: BTreeMap<String, String> = bases
+                .iter()
+                .map(|(id, b)| (id.clone(), mock_providers::server::replica_base(b, 1)))
+                .collect();
+            plan.config
+                .not_loaded(
+                    &bases_1,
+                    &first,
+                    &opts.out.join("replica-1").join("gateway.log"),
+                )
+                .await?
+        }
+        None => {
+            plan.config
+                .not_loaded(&bases, &gw, &opts.out.join("gateway.log"))
+                .await?
+        }
+    };
+    execute(
+        prepared,
+        mocks,
+        gw,
+        router,
+        cfg.file().to_path_buf(),
+        opts,
+        started,
     )
-    .await?;
-    prepared.not_loaded = plan
-        .config
-        .not_loaded(&bases, &gw, &opts.out.join("gateway.log"))
-        .await?;
-    execute(prepared, mocks, gw, cfg.file().to_path_buf(), opts, started).await
+    .await
 }
 
 /// Requests that reach a target picked with probability `share` at least
@@ -799,6 +856,7 @@ async fn execute(
     p: Prepared,
     mocks: MockSet,
     gw: crate::gateway::RunningGateway,
+    router: Option<Arc<crate::router::Router>>,
     config: PathBuf,
     opts: &DrillOptions,
     started: Instant,
@@ -808,7 +866,10 @@ async fn execute(
         .no_proxy()
         .build()
         .map_err(|e| GatewayError::start(format!("cannot build an HTTP client: {e}")))?;
-    let target = crate::session::target(&gw);
+    let mut target = crate::session::target(&gw);
+    if router.is_some() {
+        target.marker_header = Some(crate::gateway::balancer::MARKER_HEADER);
+    }
     let next_n = Arc::new(AtomicU64::new(0));
     let run_id = crate::runner::run_id();
     let traffic_of = |c: &CellPlan, requests: u32| Traffic {
@@ -919,15 +980,38 @@ async fn execute(
             .collect();
         records.extend(drive_all(after).await);
     }
-    let escaped = gw.escapes();
+    let mut escaped = gw.escapes();
     let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
+    let router_facts = match &router {
+        Some(r) => {
+            escaped.extend(r.escapes().await);
+            Some((r.count, r.shared_state.clone(), r.balancer.log.clone()))
+        }
+        None => None,
+    };
     drop(gw);
+    drop(router);
     let journal = mocks.shutdown().await;
     // Requests Ctrl-C cut short ran only in part: no cell is judged on them.
     let (cut, records): (Vec<RequestRecord>, Vec<RequestRecord>) =
         records.into_iter().partition(RequestRecord::cut_short);
     let attempts = journal.attempts();
-    let joined = paths::join(&records, &attempts, &p.providers);
+    let mut joined = paths::join(&records, &attempts, &p.providers);
+    let replicas = router_facts.map(|(count, shared, log)| {
+        let log = crate::gateway::balancer::read_log(&log);
+        crate::router::name_replicas(&mut joined.paths, &log);
+        crate::router::measure::measure(&crate::router::measure::RouterFacts {
+            replicas: count,
+            shared_state: shared.as_deref(),
+            faults: &[],
+            fired: &[],
+            records: &records,
+            paths: &joined.paths,
+            attempts: &attempts,
+            log: &log,
+            changes: &[],
+        })
+    });
     let interrupted = opts.cancel.is_cancelled();
     let mut out_cells = Vec::new();
     let n_cells = p.cells.len();
@@ -999,6 +1083,7 @@ async fn execute(
         out: opts.out.clone(),
         interrupted,
         not_loaded: originals_not_loaded(&p.not_loaded, &p.group_map),
+        replicas,
     };
     crate::report::write(&opts.out.join("drill.json"), crate::report::json(&report));
     Ok(report)
@@ -1148,6 +1233,12 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
             }
         }
     }
+    if let Some(rep) = &r.replicas {
+        s.push_str("\nthe router's replicas:\n");
+        for line in rep.lines() {
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
     if !r.warnings.is_empty() {
         s.push_str("\nconfig warnings:\n");
         for w in &r.warnings {
@@ -1284,6 +1375,12 @@ pub fn render_markdown(r: &DrillReport) -> String {
                 "- `{}` (group `{}`): {}\n",
                 n.id, n.group, n.reason
             ));
+        }
+    }
+    if let Some(rep) = &r.replicas {
+        s.push_str("\n## The router's replicas\n\n");
+        for line in rep.lines() {
+            s.push_str(&format!("- {line}\n"));
         }
     }
     if !r.warnings.is_empty() {

@@ -470,13 +470,7 @@ fn router_report(
     attempts: &[Attempt],
 ) {
     let log = crate::gateway::balancer::read_log(log_file);
-    let server: HashMap<&str, &str> = log
-        .iter()
-        .filter_map(|l| Some((l.marker.as_deref()?, l.server.as_deref()?)))
-        .collect();
-    for p in &mut report.paths {
-        p.replica = server.get(p.marker.as_str()).map(|s| s.to_string());
-    }
+    crate::router::name_replicas(&mut report.paths, &log);
     let r = crate::router::measure::measure(&crate::router::measure::RouterFacts {
         replicas: count,
         shared_state: shared_state.as_deref(),

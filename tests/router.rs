@@ -166,3 +166,50 @@ async fn replicas_sharing_redis_learn_a_provider_outage_once() {
     assert_eq!(learned_from_the_other, 1, "{:?}", router.attempts);
     assert!(router.failed_provider_attempts >= 1);
 }
+
+#[tokio::test]
+async fn a_drill_through_replicas_says_what_each_replica_sent() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let out = tempfile::tempdir().unwrap();
+    let o = support::crossfire()
+        .args(["drill", "--gateway", "litellm", "--config"])
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/litellm/fallbacks.yaml"),
+        )
+        .args([
+            "--classes",
+            "server_error",
+            "--groups",
+            "claude-opus",
+            "--replicas",
+            "2",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        support::drill_row(&stdout, "claude-opus", "server_error").contains("crossed"),
+        "{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("provider attempts per replica"))
+        .unwrap_or_else(|| panic!("no replica line in\n{stdout}"));
+    // Both replicas took traffic and met the fault: each sent attempts.
+    for name in ["replica-1", "replica-2"] {
+        assert!(line.contains(name), "{line}");
+    }
+    assert!(
+        stdout.contains("duplicate provider attempts: 0"),
+        "{stdout}"
+    );
+}

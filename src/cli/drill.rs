@@ -37,6 +37,11 @@ pub struct Args {
     /// (default classes: server_error, rate_limit).
     #[arg(long)]
     outage: bool,
+    /// Run the gateway as N replicas behind HAProxy (needs `haproxy`): the
+    /// drill says what each replica sent and whether a request reached a
+    /// provider from two.
+    #[arg(long, value_name = "N")]
+    replicas: Option<u32>,
     #[command(flatten)]
     out: RunFolder,
     #[command(flatten)]
@@ -64,6 +69,7 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         classes,
         groups,
         outage,
+        replicas,
         out,
         json: JsonFile { json },
         markdown: MarkdownFile { markdown },
@@ -125,6 +131,17 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
     if let Err(e) = cell_requests_bounded("--requests", requests) {
         return bad_input(e);
     }
+    if let Some(n) =
+        replicas.filter(|n| !(1..=crossfire::scenario::model::MAX_REPLICAS).contains(n))
+    {
+        return bad_input(InputError::flag(
+            format!("--replicas {n}"),
+            format!(
+                "is between 1 and {}: each replica is a whole gateway process",
+                crossfire::scenario::model::MAX_REPLICAS
+            ),
+        ));
+    }
     let cancel = tokio_util::sync::CancellationToken::new();
     let opts = DrillOptions {
         out: out.dir(),
@@ -135,6 +152,10 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         cancel: cancel.clone(),
         allow_unmapped: gateway.allow_unmapped(),
         outage,
+        replicas: replicas.map(|count| crossfire::scenario::Replicas {
+            count,
+            balancer: Default::default(),
+        }),
     };
     let report = match until_stopped(
         runtime,

@@ -194,7 +194,8 @@ pub fn measure(f: &RouterFacts) -> RouterReport {
         },
         ..RouterReport::default()
     };
-    for l in f.log {
+    // Client requests only: the balancer also logs the readiness check.
+    for l in f.log.iter().filter(|l| l.marker.is_some()) {
         if let Some(s) = &l.server {
             *report.handled.entry(s.clone()).or_insert(0) += 1;
         }

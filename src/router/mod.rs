@@ -113,6 +113,18 @@ fn port_of(gw: &RunningGateway) -> Result<u16, GatewayError> {
         .ok_or_else(|| GatewayError::start(format!("cannot read the port of {}", gw.base_url)))
 }
 
+/// Names on each path the replica the balancer handed its request to last,
+/// from the balancer's log.
+pub fn name_replicas(paths: &mut [crate::paths::RequestPath], log: &[balancer::LogLine]) {
+    let server: std::collections::HashMap<&str, &str> = log
+        .iter()
+        .filter_map(|l| Some((l.marker.as_deref()?, l.server.as_deref()?)))
+        .collect();
+    for p in paths {
+        p.replica = server.get(p.marker.as_str()).map(|s| s.to_string());
+    }
+}
+
 /// A key every replica accepts.
 fn shared_key() -> String {
     let nanos = std::time::SystemTime::now()

@@ -108,6 +108,7 @@ pub fn drill_options(out: &Path, classes: &[FailureClass], groups: &[&str]) -> D
         cancel: CancellationToken::new(),
         allow_unmapped: false,
         outage: false,
+        replicas: None,
     }
 }
 
