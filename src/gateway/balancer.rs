@@ -500,7 +500,7 @@ pub fn parse_show_stat(csv: &str, backend: &str) -> BTreeMap<String, bool> {
 }
 
 /// One request as HAProxy logged it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogLine {
     /// The request's marker (the [`MARKER_HEADER`] it carried).
     pub marker: Option<String>,
