@@ -290,7 +290,7 @@ fn check_refuses_a_bad_scenario_with_exit_2_and_passes_good_ones() {
         .unwrap();
     let said = text(&good.stdout);
     assert_eq!(good.status.code(), Some(0), "{said}");
-    assert_eq!(said.lines().count(), 5, "{said}");
+    assert_eq!(said.lines().count(), 6, "{said}");
     assert!(
         said.contains(
             "ok scenarios/refgw-cross-provider-failover.yaml (refgw-cross-provider-failover)"

@@ -72,7 +72,7 @@ fn exit_codes_json_and_junit() {
     );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let scenarios = v["scenarios"].as_array().unwrap();
-    assert_eq!(scenarios.len(), 5);
+    assert_eq!(scenarios.len(), 6);
     let cross = scenarios
         .iter()
         .find(|s| s["name"] == "refgw-cross-provider-failover")
@@ -108,7 +108,7 @@ print("ok", len(suites))
         "{}",
         String::from_utf8_lossy(&py.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), "ok 5");
+    assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), "ok 6");
 }
 
 #[test]

@@ -280,6 +280,18 @@ fn the_readme_litellm_scenario_and_its_ci_step_run() {
 }
 
 #[test]
+fn the_readme_replica_scenario_runs_two_litellm_replicas_behind_haproxy() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire run scenarios/litellm-replica-killed.yaml",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("replicas: 2 behind HAProxy"), "{stdout}");
+    assert!(stdout.contains("1 scenario: 1 passed"), "{stdout}");
+}
+
+#[test]
 fn the_readme_lint_commands_run() {
     let cwd = fresh();
     let (code, stdout, _) = readme(
@@ -494,7 +506,7 @@ fn the_readme_snapshot_commands_run() {
         "crossfire run scenarios/ --snapshots snapshots/ --update-snapshots",
         cwd.path(),
     );
-    assert!(stdout.contains("5 scenarios"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("6 scenarios"), "{stdout}\n{stderr}");
     assert_ne!(code, 2, "{stdout}\n{stderr}");
     assert_ne!(code, 3, "{stdout}\n{stderr}");
     let (again, stdout, stderr) = readme(

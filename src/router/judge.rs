@@ -82,11 +82,21 @@ pub fn judge(
         }
         Expectation::RerouteWithin(limit) => {
             let out: Vec<_> = r.faults.iter().filter(|f| f.action.takes_out()).collect();
-            bounded(&out, *limit, |f| f.out_after_ms, "marked it down")
+            bounded(
+                &out,
+                *limit,
+                |f| f.out_after_ms,
+                "the balancer marked it down",
+            )
         }
         Expectation::ServesAgainWithin(limit) => {
             let back: Vec<_> = r.faults.iter().filter(|f| !f.action.takes_out()).collect();
-            bounded(&back, *limit, |f| f.served_after_ms, "it served a request")
+            bounded(
+                &back,
+                *limit,
+                |f| f.served_after_ms,
+                "it served a request again",
+            )
         }
         Expectation::MaxFailedProviderAttempts(n) => {
             let total: u64 = r.attempts.values().map(|a| a.total).sum();
@@ -144,7 +154,7 @@ fn bounded(
             (None, None) => {
                 held = false;
                 format!(
-                    "{}: it never {what} before the traffic ended",
+                    "{}: not seen before the traffic ended ({what})",
                     short(&f.label)
                 )
             }
