@@ -127,14 +127,16 @@ impl Step {
 
     /// `anthropic/claude 429`, `openai/gpt 200`.
     pub fn short(&self) -> String {
+        format!("{}/{} {}", self.provider, self.deployment, self.answer())
+    }
+
+    /// [`Step::short`] with the replica that sent it, when the gateway ran
+    /// as replicas (a path as a person reads it; shapes and snapshots leave
+    /// the replica out: which replica the balancer picks is not routing).
+    pub fn short_with_replica(&self) -> String {
         match self.replica {
-            Some(r) => format!(
-                "{}/{} {} (from replica-{r})",
-                self.provider,
-                self.deployment,
-                self.answer()
-            ),
-            None => format!("{}/{} {}", self.provider, self.deployment, self.answer()),
+            Some(r) => format!("{} (from replica-{r})", self.short()),
+            None => self.short(),
         }
     }
 
@@ -200,7 +202,7 @@ impl RequestPath {
 
     /// One line a person reads: `claude-opus: anthropic/claude 429 -> openai/gpt 200 -> client 200`.
     pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = self.steps.iter().map(Step::short).collect();
+        let mut parts: Vec<String> = self.steps.iter().map(Step::short_with_replica).collect();
         if parts.is_empty() {
             parts.push("no provider attempt (the gateway answered by itself)".into());
         }

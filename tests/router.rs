@@ -1,6 +1,6 @@
 //! The router itself as the thing that fails: two real LiteLLM proxy
 //! replicas (1.108.7) behind a real HAProxy (Debian's 2.6), one replica
-//! killed or frozen while traffic runs, and a provider outage each replica
+//! killed, frozen or terminated while traffic runs, and a provider outage each replica
 //! learns on its own unless they share Redis. Every figure pinned here was
 //! measured by running it; the runs are serialized (two proxies start at a
 //! time) and each sends 8 to 10 s of traffic.
@@ -103,7 +103,7 @@ async fn a_balancer_retrying_response_timeouts_sends_a_frozen_replicas_requests_
     let r = run(
         "  balancer:\n    retry_on: [conn-failure, response-timeout]\n    retries: 1\n    timeout_server: 2s\n",
         &config(""),
-        &format!("{FAULTS}gateway_faults:\n  - {{on: replica-2, fault: freeze, at: 3s, for: 6s}}\ntraffic:\n  - model: claude-opus\n    rate: 4\n    concurrency: 8\n    duration: 12s\n    timeout: 20s\nexpect:\n  - reroute_within: 6s\n  - serves_again_within: 6s\n"),
+        &format!("{FAULTS}gateway_faults:\n  - {{on: replica-2, fault: freeze, at: 3s, for: 6s}}\n  - {{on: replica-1, fault: terminate, at: 13500ms}}\ntraffic:\n  - model: claude-opus\n    rate: 4\n    concurrency: 8\n    duration: 16s\n    timeout: 20s\nexpect:\n  - reroute_within: 6s\n  - serves_again_within: 6s\n"),
     )
     .await;
     let router = r.router.as_ref().unwrap();
@@ -132,6 +132,14 @@ async fn a_balancer_retrying_response_timeouts_sends_a_frozen_replicas_requests_
     assert!((2_000..=6_000).contains(&out), "marked down after {out} ms");
     let thaw = &router.faults[1];
     assert_eq!(thaw.action, ReplicaAction::Thaw);
+    let term = &router.faults[2];
+    assert_eq!(term.action, ReplicaAction::Terminate);
+    // SIGTERM is LiteLLM's graceful shutdown: the requests replica-1 held
+    // (about two, each answered after 1 s) were answered before it exited,
+    // none failed; the balancer marked it down 1.495 s after.
+    assert!(term.fired && term.met_traffic, "{term:?}");
+    assert_eq!(term.failed_requests, 0, "{term:?}");
+    assert!(term.out_after_ms.is_some_and(|ms| ms <= 4_000), "{term:?}");
     // Thawed, it passes 2 checks (measured up after 1.617 s and 1.639 s)
     // and answers again (a 1 s answer ending 3.073 s and 3.159 s after).
     assert!(

@@ -58,6 +58,7 @@ fn schema_is_valid_and_matches_the_shipped_scenarios() {
         "schedule-typo",
         "expect-key-typo",
         "gateway-kind-typo",
+        "gateway-fault-unknown-action",
     ] {
         as_json(
             &bad.join(format!("{name}.yaml")),
@@ -102,5 +103,5 @@ fn schema_is_valid_and_matches_the_shipped_scenarios() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7 9");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "8 10");
 }

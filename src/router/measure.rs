@@ -569,4 +569,38 @@ mod tests {
         assert!(!r.faults[0].met_traffic);
         assert!(r.faults[0].error.as_deref().unwrap().contains("over"));
     }
+
+    #[test]
+    fn a_stream_cut_after_it_started_is_counted_as_cut_and_failed() {
+        let mut cut = record(1, 1_100, 1_400, Some(200));
+        cut.stream = true;
+        cut.stream_complete = Some(false);
+        let mut whole = record(2, 1_100, 1_400, Some(200));
+        whole.stream = true;
+        whole.stream_complete = Some(true);
+        let faults = [kill(1)];
+        let fired = [Fired {
+            fault: 0,
+            at: Duration::from_secs(1),
+            error: None,
+            ready_after: None,
+        }];
+        let r = measure(&RouterFacts {
+            replicas: 2,
+            shared_state: None,
+            faults: &faults,
+            fired: &fired,
+            records: &[cut, whole],
+            paths: &[],
+            attempts: &[],
+            log: &[],
+            changes: &[],
+        });
+        assert_eq!((r.cut_streams, r.failed_requests), (1, 1));
+        assert_eq!(r.faults[0].cut_streams, 1);
+        assert_eq!(
+            r.faults[0].failures.get("stream cut after it started"),
+            Some(&1)
+        );
+    }
 }
