@@ -711,13 +711,28 @@ pub fn random_groups(s: &Scenario) -> std::collections::BTreeSet<String> {
     }
 }
 
-/// The routing behaviour of a finished scenario.
+/// The routing behaviour of a finished scenario. With faults on the
+/// gateway's replicas, which requests a dead or frozen replica cuts is
+/// timing, not routing: the snapshot keeps which paths and providers occur,
+/// not how often, and leaves out requests lost with a replica before any
+/// provider saw them (the report counts them under the router).
 pub fn behaviour(s: &Scenario, paths: &[RequestPath]) -> crate::snapshot::RoutingBehaviour {
-    crate::snapshot::behaviour(
-        &s.name,
-        paths.iter().map(|p| (p.model.clone(), p)),
-        &random_groups(s),
-    )
+    if s.gateway_faults.is_empty() {
+        return crate::snapshot::behaviour(
+            &s.name,
+            paths.iter().map(|p| (p.model.clone(), p)),
+            &random_groups(s),
+        );
+    }
+    let every: std::collections::BTreeSet<String> =
+        s.traffic.iter().map(|t| t.model.clone()).collect();
+    let routed = paths.iter().filter(|p| p.ok || !p.steps.is_empty());
+    let mut b = crate::snapshot::behaviour(&s.name, routed.map(|p| (p.model.clone(), p)), &every);
+    b.note = Some(format!(
+        "{} met faults of the gateway's replicas: which requests a replica fault cuts is timing, so the snapshot keeps which paths and providers occur, not how often, and leaves out requests lost with a replica before any provider saw them",
+        every.iter().cloned().collect::<Vec<_>>().join(", ")
+    ));
+    b
 }
 
 /// `on rate_limit, ` for the faults a scenario injects.

@@ -459,6 +459,17 @@ mod tests {
         }
     }
 
+    /// replica-2 killed 1 s into the traffic, and done then.
+    fn killed_at_1s() -> ([GatewayFault; 1], [Fired; 1]) {
+        let fired = Fired {
+            fault: 0,
+            at: Duration::from_secs(1),
+            error: None,
+            ready_after: None,
+        };
+        ([kill(1)], [fired])
+    }
+
     #[test]
     fn failures_after_a_kill_are_counted_against_it_with_their_reasons() {
         let records = vec![
@@ -472,13 +483,7 @@ mod tests {
             line(3, None, 503, "SC--"),
             line(4, Some("replica-1"), 200, "----"),
         ];
-        let faults = [kill(1)];
-        let fired = [Fired {
-            fault: 0,
-            at: Duration::from_secs(1),
-            error: None,
-            ready_after: None,
-        }];
+        let (faults, fired) = killed_at_1s();
         let changes = [
             StateChange {
                 at: Duration::ZERO,
@@ -578,13 +583,7 @@ mod tests {
         let mut whole = record(2, 1_100, 1_400, Some(200));
         whole.stream = true;
         whole.stream_complete = Some(true);
-        let faults = [kill(1)];
-        let fired = [Fired {
-            fault: 0,
-            at: Duration::from_secs(1),
-            error: None,
-            ready_after: None,
-        }];
+        let (faults, fired) = killed_at_1s();
         let r = measure(&RouterFacts {
             replicas: 2,
             shared_state: None,
