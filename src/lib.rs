@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod harness;
 pub mod intent;
 pub mod lint;
+pub mod load;
 pub mod mock;
 pub mod outcome;
 pub mod paths;

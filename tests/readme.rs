@@ -292,6 +292,24 @@ fn the_readme_replica_scenario_runs_two_litellm_replicas_behind_haproxy() {
 }
 
 #[test]
+fn the_readme_load_command_steps_through_its_rates() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire load --gateway portkey --config examples/portkey/fallback.json --rates 10,50,100 --step 5s",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for row in ["| 10 | 50 |", "| 50 | 250 |", "| 100 | 500 |"] {
+        assert!(stdout.contains(row), "{stdout}");
+    }
+    // The knee's sentence (which rate it names depends on the machine).
+    assert!(
+        stdout.contains("p99 overhead at most 50 ms and errors at most 1.0%"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn the_readme_lint_commands_run() {
     let cwd = fresh();
     let (code, stdout, _) = readme(

@@ -9,6 +9,7 @@ pub mod drill;
 pub mod explore;
 pub mod flags;
 pub mod lint;
+pub mod load;
 pub mod mock;
 pub mod run;
 pub mod schema;

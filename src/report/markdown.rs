@@ -63,7 +63,7 @@ pub fn relative(from: &Path, to: &Path) -> PathBuf {
 }
 
 /// A Markdown image link to `file`, relative to the report's folder `dir`.
-fn image(alt: &str, dir: &Path, file: &Path) -> String {
+pub fn image(alt: &str, dir: &Path, file: &Path) -> String {
     let rel = relative(dir, file)
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
