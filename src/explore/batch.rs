@@ -33,7 +33,10 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Most cases one gateway start serves.
-pub const MAX_SLOTS: usize = 64;
+pub const MAX_SLOTS: usize = 96;
+
+/// Slots a start keeps beyond the cases asked for, for shrinking re-runs.
+pub const SHRINK_SLOTS: usize = 32;
 
 /// Cases run at once, each on its own copies: most of a case's time is
 /// the gateway waiting (retry backoff, `retry-after`), not working.
@@ -89,11 +92,12 @@ struct Batch {
 }
 
 impl Batches {
-    /// Batches for `base`, `slots` cases per gateway start; `None` when its
+    /// Batches for exploring `base` with `cases` cases: one start serves
+    /// them and some shrinking (at most [`MAX_SLOTS`]); `None` when its
     /// gateway runs one case per start (see the module docs).
     pub fn new(
         base: &Scenario,
-        slots: usize,
+        cases: usize,
         out: &Path,
         options: &GatewayOptions,
         cancel: &CancellationToken,
@@ -108,7 +112,7 @@ impl Batches {
         Some(Batches {
             config: c.config.clone(),
             startup_timeout: c.startup_timeout,
-            slots: slots.clamp(1, MAX_SLOTS),
+            slots: (cases + SHRINK_SLOTS).min(MAX_SLOTS),
             out: out.to_path_buf(),
             options: options.clone(),
             cancel: cancel.clone(),
