@@ -346,9 +346,10 @@ impl Batch {
         }
         // Ctrl-C cut these short: the gateway never got to answer them.
         let records = records.into_iter().filter(|r| !r.cut_short()).collect();
+        let models: Vec<String> = case.traffic.iter().map(|t| t.model.clone()).collect();
         observe(
             k,
-            case,
+            &models,
             records,
             &self.mocks.journal().attempts(),
             &self.providers,
@@ -369,10 +370,11 @@ pub fn write_case(dir: &Path, o: &Observed) -> Result<(), String> {
 
 /// The paths and stray attempts of slot `k`'s case, out of a journal every
 /// slot shares: its requests, the attempts on its own copies or carrying
-/// its markers, read back under the base scenario's ids and group names.
+/// its markers, read back under the base scenario's ids and the models its
+/// traffic entries ask for (`models`, by traffic index).
 pub fn observe(
     k: usize,
-    case: &Scenario,
+    models: &[String],
     records: Vec<RequestRecord>,
     attempts: &[Attempt],
     providers: &HashMap<String, String>,
@@ -389,8 +391,8 @@ pub fn observe(
     let joined = paths::join(&records, &own, providers);
     let mut paths = joined.paths;
     for p in &mut paths {
-        if let Some(t) = case.traffic.get(p.traffic) {
-            p.model = t.model.clone();
+        if let Some(m) = models.get(p.traffic) {
+            p.model = m.clone();
         }
         for s in &mut p.steps {
             s.deployment = original(&s.deployment).to_string();
@@ -405,5 +407,54 @@ pub fn observe(
         paths,
         stray,
         records,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::PathClass;
+    use crate::recovery::tests::{attempt, record};
+
+    /// A case sees its own requests on its own copies, named as in the base
+    /// scenario; another slot's attempts are not its business, and an
+    /// attempt on its copies no request of it sent is its stray.
+    #[test]
+    fn a_case_reads_only_its_slot_under_the_original_names() {
+        let mut mine = record(1, 0, 10, 200);
+        mine.model = "claude-opus--cell1".into();
+        let attempts = [
+            attempt(1, 1, "claude-opus--cell1", 0, Some(FailureClass::RateLimit)),
+            attempt(2, 1, "gpt-4o--cell1", 1, None),
+            attempt(3, 9, "claude-opus--cell0", 1, None),
+            attempt(4, 7, "gpt-4o--cell1", 2, None),
+        ];
+        let providers: HashMap<String, String> = [
+            ("claude-opus--cell0", "anthropic"),
+            ("claude-opus--cell1", "anthropic"),
+            ("gpt-4o--cell1", "openai"),
+        ]
+        .into_iter()
+        .map(|(d, p)| (d.to_string(), p.to_string()))
+        .collect();
+        let seen = observe(
+            1,
+            &["claude-opus".to_string()],
+            vec![mine],
+            &attempts,
+            &providers,
+        );
+        assert_eq!(seen.paths.len(), 1);
+        let p = &seen.paths[0];
+        assert_eq!(p.model, "claude-opus");
+        assert_eq!(p.class, PathClass::CrossedProvider);
+        let steps: Vec<&str> = p.steps.iter().map(|s| s.deployment.as_str()).collect();
+        assert_eq!(steps, ["claude-opus", "gpt-4o"]);
+        let stray: Vec<(u64, &str)> = seen
+            .stray
+            .iter()
+            .map(|a| (a.seq, a.deployment.as_str()))
+            .collect();
+        assert_eq!(stray, [(4, "gpt-4o")]);
     }
 }
