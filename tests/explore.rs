@@ -115,19 +115,8 @@ fn explore_on_litellm_runs_every_case_in_one_proxy_start_and_still_shrinks() {
         stdout.contains("while openai was healthy and promised, yet it failed"),
         "{stdout}"
     );
-    // One proxy for every case: one gateway folder, one pid file, one log.
-    let mut pids = Vec::new();
-    let mut todo = vec![out_dir.clone()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.file_name().is_some_and(|n| n == "gateway.pid") {
-                pids.push(p);
-            }
-        }
-    }
+    // One proxy for every case: one pid file.
+    let pids = pid_files(&out_dir);
     assert_eq!(pids.len(), 1, "{pids:?}\n{stderr}");
     let runs: u32 = stdout
         .split("VIOLATION after ")
@@ -167,4 +156,65 @@ fn explore_on_litellm_runs_every_case_in_one_proxy_start_and_still_shrinks() {
         rerun_out.contains("Failover Illusion: 1 request\n"),
         "{rerun_out}"
     );
+}
+
+/// The `gateway.pid` files under a run folder: one per gateway start.
+fn pid_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut pids = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.file_name().is_some_and(|n| n == "gateway.pid") {
+                pids.push(p);
+            }
+        }
+    }
+    pids
+}
+
+/// Portkey 1.15.2 (a copy per case through its per-request config header)
+/// and TensorZero (copies of the model in its config) run every case in one
+/// gateway start too, and each case's paths name the scenario's own
+/// deployments, never a copy.
+#[test]
+fn explore_on_portkey_and_tensorzero_runs_every_case_in_one_gateway_start() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (kind, config, model) in [
+        ("portkey", "examples/portkey/fallback.json", "claude-opus"),
+        (
+            "tensorzero",
+            "examples/tensorzero/tensorzero.toml",
+            "tensorzero::model_name::gpt-4o",
+        ),
+    ] {
+        let c = case(
+            &format!(
+                "name: {kind}\ngateway: {{kind: {kind}, config: {}}}\ntraffic:\n  - model: \"{model}\"\n    requests: 3\n    concurrency: 3\n",
+                root.join(config).display()
+            ),
+            None,
+        );
+        let out_dir = c.dir.path().join("out");
+        let out = crossfire()
+            .arg("explore")
+            .arg(&c.scenario)
+            .args(["--cases", "12", "--seed", "4", "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stdout.contains("in 12 runs"), "{kind}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains("12 cases in 1 gateway start"),
+            "{kind}: {stderr}"
+        );
+        assert_eq!(pid_files(&out_dir).len(), 1, "{kind}: {stderr}");
+        let paths = std::fs::read_to_string(out_dir.join("case-0001/paths.jsonl")).unwrap();
+        assert!(paths.contains("\"deployment\""), "{kind}: {paths}");
+        assert!(!paths.contains("--cell"), "{kind}: {paths}");
+    }
 }
