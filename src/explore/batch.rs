@@ -47,8 +47,11 @@ pub const AT_ONCE: usize = 6;
 pub const AHEAD: usize = 4 * AT_ONCE;
 
 /// How long a case waits, after its last answer, for attempts still being
-/// journaled (a slow answer the gateway gave up on).
-const SETTLE: Duration = Duration::from_secs(2);
+/// journaled (a slow answer the gateway gave up on): as long as stopping a
+/// mock set waits for them. A `stall` or `hang` the gateway still holds
+/// open after that is not in the case's paths (stopping the mocks would
+/// have ended and journaled it).
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// What one case observed, under the base scenario's ids.
 #[derive(Debug, Clone, Default)]
