@@ -5,6 +5,7 @@
 //! back after the headers, and connection resets (RST) before any response.
 
 use crate::dialect::Dialect;
+use crate::fault::FaultRule;
 use crate::journal::{unix_ms, Attempt, Journal, JournalConfig};
 use crate::plan::{self, AttemptContext, Delivery, DeploymentSpec, Outcome, StreamEnd};
 use crate::request::{self, find_marker, IncomingRequest, Traffic};
@@ -76,7 +77,14 @@ pub struct RunningDeployment {
     pub addr: SocketAddr,
     /// Set once the deployment has recovered: its faults stop firing.
     healed: Arc<AtomicBool>,
+    /// Faults armed while serving, in place of the spec's.
+    armed: Armed,
+    /// Attempts begun and not yet journaled.
+    in_flight: Arc<AtomicU64>,
 }
+
+/// Faults armed on a running deployment ([`RunningDeployment::arm`]).
+type Armed = Arc<std::sync::Mutex<Option<Arc<Vec<FaultRule>>>>>;
 
 impl RunningDeployment {
     /// `http://127.0.0.1:PORT`, without a trailing slash or path.
@@ -102,11 +110,28 @@ impl RunningDeployment {
     pub fn is_healed(&self) -> bool {
         self.healed.load(Ordering::SeqCst)
     }
+
+    /// From the next attempt on, the deployment fails with these faults
+    /// instead of its spec's. Schedules count the deployment's attempts
+    /// since it started, so arm it before its traffic: `crossfire explore`
+    /// arms a fresh copy of each deployment per case, in a gateway that
+    /// was started before the case's faults were drawn.
+    pub fn arm(&self, faults: Vec<FaultRule>) {
+        *self.armed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(faults));
+    }
+
+    /// Attempts it has begun and not yet journaled: a caller that reads the
+    /// journal while the set keeps serving waits for this to reach zero.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
 }
 
 struct DeploymentState {
     spec: DeploymentSpec,
     healed: Arc<AtomicBool>,
+    armed: Armed,
+    in_flight: Arc<AtomicU64>,
     attempts: AtomicU64,
     journal: Arc<Journal>,
 }
@@ -186,18 +211,24 @@ impl MockSet {
                 source,
             })?;
             let healed = Arc::new(AtomicBool::new(false));
+            let armed = Armed::default();
+            let in_flight = Arc::new(AtomicU64::new(0));
             deployments.push(RunningDeployment {
                 id: spec.id.clone(),
                 dialect: spec.dialect,
                 addr,
                 healed: healed.clone(),
+                armed: armed.clone(),
+                in_flight: in_flight.clone(),
             });
-            listeners.push((listener, spec, healed));
+            listeners.push((listener, spec, healed, armed, in_flight));
         }
-        for (listener, spec, healed) in listeners {
+        for (listener, spec, healed, armed, in_flight) in listeners {
             let state = Arc::new(DeploymentState {
                 spec,
                 healed,
+                armed,
+                in_flight,
                 attempts: AtomicU64::new(0),
                 journal: journal.clone(),
             });
@@ -324,6 +355,8 @@ async fn serve_connection(
 struct Recorder {
     journal: Arc<Journal>,
     attempt: Option<Attempt>,
+    /// The deployment's count of attempts not yet journaled.
+    in_flight: Arc<AtomicU64>,
 }
 
 impl Recorder {
@@ -391,6 +424,7 @@ impl Drop for Recorder {
             attempt.finished_us = self.journal.now_us();
             self.journal.record(attempt);
         }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -408,8 +442,10 @@ async fn handle(
     let (replica, path) = split_replica(parts.uri.path());
     let path = path.to_string();
     let query = parts.uri.query().map(str::to_string);
+    state.in_flight.fetch_add(1, Ordering::SeqCst);
     let mut recorder = Recorder {
         journal: journal.clone(),
+        in_flight: state.in_flight.clone(),
         attempt: Some(Attempt {
             seq,
             deployment: state.spec.id.clone(),
@@ -453,13 +489,24 @@ async fn handle(
         since_start,
         now_unix: received_unix_ms / 1000,
     };
-    let healed;
+    let armed = state
+        .armed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let replaced;
     let spec = if state.healed.load(Ordering::SeqCst) {
-        healed = DeploymentSpec {
+        replaced = DeploymentSpec {
             faults: Vec::new(),
             ..state.spec.clone()
         };
-        &healed
+        &replaced
+    } else if let Some(faults) = armed {
+        replaced = DeploymentSpec {
+            faults: faults.as_ref().clone(),
+            ..state.spec.clone()
+        };
+        &replaced
     } else {
         &state.spec
     };

@@ -441,3 +441,51 @@ async fn natural_overflow_with_overridden_window() {
     let list = attempts(mocks).await;
     assert_eq!(list[0].cause, Some(mock_providers::Cause::Natural));
 }
+
+/// A running deployment armed with faults fails with them from its next
+/// attempt on, its schedule counting its attempts; while a slow answer is
+/// being served its deployment counts it in flight, and none once it is
+/// journaled.
+#[tokio::test]
+async fn an_armed_deployment_fails_from_its_next_attempt_and_in_flight_counts_unrecorded_ones() {
+    let mocks = start(vec![DeploymentSpec::new("gpt", Dialect::Openai)]).await;
+    let c = client();
+    let url = format!(
+        "{}/v1/chat/completions",
+        mocks.get("gpt").unwrap().base_url()
+    );
+    let send = |n: u32| {
+        c.post(&url)
+            .json(&openai_body(&format!("xf:arm:{n}"), false))
+            .send()
+    };
+    assert_eq!(send(1).await.unwrap().status(), 200);
+    mocks
+        .get("gpt")
+        .unwrap()
+        .arm(vec![mock_providers::FaultRule {
+            fault: Fault::new(FailureClass::RateLimit),
+            schedule: Schedule::Requests(vec![2, 4]),
+        }]);
+    let statuses = [
+        send(2).await.unwrap().status().as_u16(),
+        send(3).await.unwrap().status().as_u16(),
+        send(4).await.unwrap().status().as_u16(),
+    ];
+    assert_eq!(statuses, [429, 200, 429]);
+    // A slow answer is in flight until it is journaled.
+    mocks
+        .get("gpt")
+        .unwrap()
+        .arm(vec![mock_providers::FaultRule {
+            fault: Fault::new(FailureClass::Timeout).delay(Duration::from_millis(400)),
+            schedule: Schedule::Always,
+        }]);
+    let slow = tokio::spawn(send(5));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(mocks.get("gpt").unwrap().in_flight(), 1);
+    slow.await.unwrap().unwrap().bytes().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(mocks.get("gpt").unwrap().in_flight(), 0);
+    assert_eq!(attempts(mocks).await.len(), 5);
+}

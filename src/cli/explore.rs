@@ -102,9 +102,28 @@ pub fn exec(args: Args, runtime: tokio::runtime::Runtime) -> ExitCode {
     };
     drop(runtime);
     match crossfire::explore::explore(&base, &opts, &mut |line| eprintln!("{line}")) {
-        Ok(found) => match found.violation {
-            Some(v) => {
-                println!(
+        Ok(found) => {
+            if let Some(n) = found.gateway_starts {
+                eprintln!(
+                    "{} cases in {n} gateway start{} (each case on its own copies of the group)",
+                    found.runs,
+                    if n == 1 { "" } else { "s" }
+                );
+            }
+            report_found(found)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::INFRA as u8)
+        }
+    }
+}
+
+/// Prints what exploring found and maps it to the exit code.
+fn report_found(found: crossfire::explore::Explored) -> ExitCode {
+    match found.violation {
+        Some(v) => {
+            println!(
                     "VIOLATION after {} runs (seed {}): {}\nsmallest schedule written to {}\nrerun: crossfire run {}",
                     found.runs,
                     found.seed,
@@ -112,32 +131,27 @@ pub fn exec(args: Args, runtime: tokio::runtime::Runtime) -> ExitCode {
                     v.file.display(),
                     v.file.display()
                 );
-                ExitCode::from(exit::FINDING as u8)
-            }
-            None if found.interrupted => {
-                println!(
-                    "interrupted after {} runs (seed {}); no invariant broken so far",
-                    found.runs, found.seed
-                );
-                ExitCode::from(exit::INTERRUPTED as u8)
-            }
-            None => {
-                println!(
-                    "no invariant broken in {} runs (seed {}){}",
-                    found.runs,
-                    found.seed,
-                    if found.out_of_time {
-                        "; the time budget ended the search"
-                    } else {
-                        ""
-                    }
-                );
-                ExitCode::from(exit::OK as u8)
-            }
-        },
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(exit::INFRA as u8)
+            ExitCode::from(exit::FINDING as u8)
+        }
+        None if found.interrupted => {
+            println!(
+                "interrupted after {} runs (seed {}); no invariant broken so far",
+                found.runs, found.seed
+            );
+            ExitCode::from(exit::INTERRUPTED as u8)
+        }
+        None => {
+            println!(
+                "no invariant broken in {} runs (seed {}){}",
+                found.runs,
+                found.seed,
+                if found.out_of_time {
+                    "; the time budget ended the search"
+                } else {
+                    ""
+                }
+            );
+            ExitCode::from(exit::OK as u8)
         }
     }
 }

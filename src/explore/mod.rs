@@ -1,9 +1,14 @@
 //! `crossfire explore`: a fixed list of scenarios only finds the failures
 //! someone thought of. Explore generates fault schedules across deployments
 //! with proptest (which deployments fail, how, on which attempts), runs each
-//! against the gateway (a fresh gateway per case), checks invariants, and on a
-//! violation shrinks to the smallest schedule that still breaks one and writes
-//! it as a scenario file that `crossfire run` fails the same way.
+//! against the gateway, checks invariants, and on a violation shrinks to the
+//! smallest schedule that still breaks one and writes it as a scenario file
+//! that `crossfire run` fails the same way.
+//!
+//! Every case meets fresh router state. A gateway that plans drills
+//! (LiteLLM, Portkey, TensorZero) serves many cases per start, each on its
+//! own copies of the group ([`batch`]); any other gateway is started afresh
+//! per case.
 //!
 //! Invariants:
 //! - if a provider the group's intent promises is healthy in the case, every
@@ -11,10 +16,13 @@
 //! - no request makes more than `max_attempts` attempts;
 //! - nothing is unattributed (no request without attempts, no stray attempt).
 
+pub mod batch;
+
 use crate::gateway::GatewayOptions;
 use crate::paths::PathClass;
 use crate::runner::{self, RunOptions};
 use crate::scenario::Scenario;
+use batch::{Batches, Observed};
 use mock_providers::{FailureClass, Fault, FaultRule, Schedule};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -67,6 +75,8 @@ pub type CaseFault = (usize, FailureClass, Schedule);
 pub struct Explored {
     /// Cases run (shrinking included).
     pub runs: u32,
+    /// Gateway starts, when cases shared them (`None`: one per case).
+    pub gateway_starts: Option<usize>,
     /// The seed.
     pub seed: u64,
     /// The smallest failing case, if one failed.
@@ -102,12 +112,8 @@ fn schedule_strategy() -> impl Strategy<Value = Schedule> {
     ]
 }
 
-/// Checks the invariants on a finished case.
-pub fn invariants(
-    s: &Scenario,
-    r: &crate::outcome::ScenarioReport,
-    max_attempts: u32,
-) -> Result<(), String> {
+/// Checks the invariants on what a finished case observed.
+pub fn invariants(s: &Scenario, r: &Observed, max_attempts: u32) -> Result<(), String> {
     if let Some(e) = &r.error {
         return Err(format!("the case did not run: {e}"));
     }
@@ -311,24 +317,104 @@ pub fn explore(
         !out_of_time.get() && !cancel.is_cancelled()
     };
     let progress = RefCell::new(progress);
-    // One case: run it with a fresh gateway, check the invariants.
-    let check = |faults: &[CaseFault]| -> Result<(), String> {
-        let k = runs.get() + 1;
-        runs.set(k);
-        let case = with_faults(base, faults);
+    let batches = RefCell::new(Batches::new(
+        base,
+        opts.cases as usize,
+        &opts.out,
+        &opts.gateway,
+        &cancel,
+    ));
+    // A gateway started for this case alone.
+    let alone = |case: &Scenario, dir: PathBuf| -> Observed {
         let run_opts = RunOptions {
-            out: opts.out.join(format!("case-{k:04}")),
+            out: dir,
             cancel: cancel.clone(),
             gateway: opts.gateway.clone(),
             snapshots: None,
             latency_audit: false,
             journal_memory_cap: crate::runner::DEFAULT_JOURNAL_MEMORY_CAP,
         };
-        let summary = rt.block_on(runner::run(std::slice::from_ref(&case), &run_opts, &|_| {}));
-        let verdict = match summary.scenarios.first() {
-            Some(r) => invariants(&case, r, opts.max_attempts),
-            None => Err("the case did not run".into()),
+        let summary = rt.block_on(runner::run(std::slice::from_ref(case), &run_opts, &|_| {}));
+        match summary.scenarios.into_iter().next() {
+            Some(r) => Observed {
+                error: r.error,
+                paths: r.paths,
+                stray: r.stray,
+                // The runner wrote them into the case's run folder.
+                records: Vec::new(),
+            },
+            None => Observed {
+                error: Some("the case did not run".into()),
+                ..Observed::default()
+            },
+        }
+    };
+    // The cases proptest generates, in order, while none fails: a copy of
+    // the runner draws them. Cases sharing gateway starts then run a few at
+    // a time, ahead of proptest asking for them; a result is only ever
+    // used for the very faults it ran with.
+    let planned: Vec<Vec<CaseFault>> = if batches.borrow().is_some() {
+        let drawn = RefCell::new(Vec::new());
+        let _ = runner.clone().run(&strategy, |f| {
+            drawn.borrow_mut().push(f);
+            Ok(())
+        });
+        drawn.into_inner()
+    } else {
+        Vec::new()
+    };
+    let next_planned = Cell::new(0usize);
+    let ahead: RefCell<Vec<(Vec<CaseFault>, Observed)>> = RefCell::new(Vec::new());
+    // A case on its own copies in a shared gateway start; `None` when the
+    // gateway runs one case per start.
+    let batched = |faults: &[CaseFault]| -> Option<Observed> {
+        let mut ready = ahead.borrow_mut();
+        if let Some(i) = ready.iter().position(|(f, _)| f == faults) {
+            return Some(ready.remove(i).1);
+        }
+        let mut guard = batches.borrow_mut();
+        let b = guard.as_mut()?;
+        let mut wave = vec![faults.to_vec()];
+        let from = next_planned.get().min(planned.len());
+        if let Some(i) = planned[from..].iter().position(|f| f == faults) {
+            let rest = &planned[from + i + 1..];
+            let more = rest.len().min(batch::AHEAD - 1);
+            wave.extend(rest[..more].iter().cloned());
+            next_planned.set(from + i + 1 + more);
+        }
+        let cases: Vec<Scenario> = wave.iter().map(|f| with_faults(base, f)).collect();
+        match rt.block_on(b.run(&cases)) {
+            Ok(list) => {
+                let mut done = wave.into_iter().zip(list);
+                let first = done.next().map(|(_, o)| o);
+                ready.extend(done);
+                first
+            }
+            Err(why) => {
+                (progress.borrow_mut())(&format!(
+                    "cannot run cases in one gateway start ({why}); starting the gateway per case"
+                ));
+                *guard = None;
+                None
+            }
+        }
+    };
+    // One case: run it on fresh router state, check the invariants.
+    let check = |faults: &[CaseFault]| -> Result<(), String> {
+        let k = runs.get() + 1;
+        runs.set(k);
+        let case = with_faults(base, faults);
+        let dir = opts.out.join(format!("case-{k:04}"));
+        let observed = match batched(faults) {
+            Some(o) => {
+                if let Err(e) = batch::write_case(&dir, &o) {
+                    eprintln!("error: {e}");
+                }
+                o
+            }
+            None => alone(&case, dir),
         };
+        let verdict = invariants(&case, &observed, opts.max_attempts);
         let shown: Vec<String> = faults
             .iter()
             .map(|(i, c, s)| format!("{}={c}@{s}", base.deployments[*i].id()))
@@ -390,9 +476,17 @@ pub fn explore(
             })
         }
     };
+    let starts = match batches.into_inner() {
+        Some(mut b) => {
+            rt.block_on(b.stop());
+            Some(b.starts())
+        }
+        None => None,
+    };
     watcher.abort();
     Ok(Explored {
         runs: runs.get(),
+        gateway_starts: starts,
         seed: opts.seed,
         violation,
         out_of_time: out_of_time.get(),
