@@ -245,32 +245,18 @@ pub fn table(steps: &[StepReport]) -> String {
 /// CPU time (clock ticks) and resident memory (KiB) of every process in
 /// group `pgid`, read from /proc.
 pub fn group_usage(pgid: i32) -> Option<(u64, u64)> {
-    let procs = std::fs::read_dir("/proc").ok()?;
-    let (mut ticks, mut rss, mut found) = (0u64, 0u64, false);
-    for entry in procs.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((group, t)) = parse_stat(&stat) else {
-            continue;
-        };
-        if group != pgid {
-            continue;
-        }
-        found = true;
-        ticks += t;
+    let members = crate::gateway::process::group_members(pgid);
+    if members.is_empty() {
+        return None;
+    }
+    let (mut ticks, mut rss) = (0u64, 0u64);
+    for (pid, stat) in members {
+        ticks += parse_stat(&stat).map_or(0, |(_, t)| t);
         if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
             rss += parse_rss_kib(&status).unwrap_or(0);
         }
     }
-    found.then_some((ticks, rss))
+    Some((ticks, rss))
 }
 
 /// `(pgrp, utime + stime)` of a `/proc/PID/stat` line; `comm` may hold

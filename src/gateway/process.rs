@@ -299,6 +299,29 @@ pub fn clean_env(cmd: &mut Command) {
     }
 }
 
+/// Every process of group `pgid`, with its `/proc/PID/stat` line.
+pub fn group_members(pgid: i32) -> Vec<(String, String)> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    procs
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.to_string();
+            if !pid.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+            let group = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+                .and_then(|g| g.parse::<i32>().ok());
+            (group == Some(pgid)).then_some((pid, stat))
+        })
+        .collect()
+}
+
 /// The TCP ports a process group listens on, from /proc: every process of
 /// the group, its socket inodes, and the listening sockets of
 /// /proc/net/tcp{,6} with those inodes. A gateway started on port 0 binds
@@ -306,28 +329,7 @@ pub fn clean_env(cmd: &mut Command) {
 /// in which another server could take a port crossfire chose and let go.
 pub fn listening_ports(pgid: i32) -> Vec<u16> {
     let mut inodes = std::collections::HashSet::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    for entry in procs.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
-        let group = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
-            .and_then(|g| g.parse::<i32>().ok());
-        if group != Some(pgid) {
-            continue;
-        }
+    for (pid, _) in group_members(pgid) {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };
