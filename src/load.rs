@@ -8,6 +8,9 @@
 //! gateway's CPU and RSS per step come from /proc. The knee is the highest
 //! rate whose p99 overhead and error rate stay under the limits.
 
+pub mod failover;
+
+use crate::gateway::GatewayError;
 use crate::records::RequestRecord;
 use crate::scenario::Traffic;
 use crate::traffic::{self, Target};
@@ -307,42 +310,64 @@ pub struct StepTargets<'a> {
     /// Requests in flight at most; past it a request is not sent and
     /// counts as an error (the gateway fell behind).
     pub max_in_flight: usize,
+    /// Time zero of the mocks' journal: records and intended send times
+    /// are on its clock, so they line up with the provider attempts.
+    pub clock: Instant,
 }
 
-/// Runs one step: `rate` requests a second through the gateway for `took`,
-/// and as many straight to the mock, half a gap later each.
-pub async fn run_step(
+/// One request of a step, done.
+#[derive(Debug, Clone)]
+pub struct Done {
+    /// Sent straight to the mock, not through the gateway.
+    pub direct: bool,
+    /// When it was meant to be sent, microseconds on the journal's clock.
+    pub intended_us: u64,
+    /// Its latency from then, and whether it was good.
+    pub sample: Sample,
+    /// What the client saw; `None` when it was not sent (more in flight
+    /// than the cap).
+    pub record: Option<RequestRecord>,
+}
+
+/// Open-loop traffic from `start`: `rate` requests a second through the
+/// gateway for `took`, and as many straight to the mock, half a gap later
+/// each. Every request is sent at its intended time whatever the ones
+/// before it are doing.
+#[allow(clippy::too_many_arguments)] // the step's own figures, each needed
+pub async fn drive(
     client: &reqwest::Client,
     to: &StepTargets<'_>,
     rate: f64,
     took: Duration,
+    start: Instant,
     run_id: &str,
     next_n: &Arc<AtomicU64>,
     cancel: &CancellationToken,
-) -> StepReport {
+) -> Vec<Done> {
     let gap = Duration::from_secs_f64(1.0 / rate);
     let count = (took.as_secs_f64() * rate).round().max(1.0) as u64;
     let in_flight = Arc::new(AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
-    let usage_at_start = to.pgid.and_then(group_usage);
-    let start = Instant::now() + Duration::from_millis(20);
-    let run_start = Instant::now();
+    let on_clock = |t: Instant| t.saturating_duration_since(to.clock).as_micros() as u64;
     for i in 0..count {
         for (direct, offset) in [(false, Duration::ZERO), (true, gap / 2)] {
-            let intended = start + gap * i as u32 + offset;
+            let intended = start + gap.mul_f64(i as f64) + offset;
             tokio::select! {
                 _ = tokio::time::sleep_until(intended.into()) => {}
                 _ = cancel.cancelled() => break,
             }
+            let intended_us = on_clock(intended);
             if in_flight.load(Ordering::Relaxed) >= to.max_in_flight {
                 tasks.spawn(async move {
-                    (
+                    Done {
                         direct,
-                        Sample {
+                        intended_us,
+                        sample: Sample {
                             latency_us: 0,
                             ok: false,
                         },
-                    )
+                        record: None,
+                    }
                 });
                 continue;
             }
@@ -352,38 +377,60 @@ pub async fn run_step(
             } else {
                 (client.clone(), to.gateway.clone(), to.traffic.clone())
             };
-            let (run, n, flight) = (
+            let (run, n, flight, clock) = (
                 run_id.to_string(),
                 next_n.fetch_add(1, Ordering::Relaxed) + 1,
                 in_flight.clone(),
+                to.clock,
             );
             tasks.spawn(async move {
-                let r: RequestRecord =
-                    traffic::one(&client, &target, 0, &t, &run, n, run_start).await;
+                let r: RequestRecord = traffic::one(&client, &target, 0, &t, &run, n, clock).await;
                 flight.fetch_sub(1, Ordering::Relaxed);
-                (
+                Done {
                     direct,
-                    Sample {
+                    intended_us,
+                    sample: Sample {
                         latency_us: intended.elapsed().as_micros() as u64,
                         ok: r.ok(),
                     },
-                )
+                    record: Some(r),
+                }
             });
         }
         if cancel.is_cancelled() {
             break;
         }
     }
-    let (mut gateway, mut direct) = (Vec::new(), Vec::new());
-    while let Some(done) = tasks.join_next().await {
-        if let Ok((is_direct, s)) = done {
-            if is_direct {
-                direct.push(s);
-            } else {
-                gateway.push(s);
-            }
+    let mut done = Vec::with_capacity(2 * count as usize);
+    while let Some(d) = tasks.join_next().await {
+        if let Ok(d) = d {
+            done.push(d);
         }
     }
+    done.sort_by_key(|d| d.intended_us);
+    done
+}
+
+/// The gateway's and the direct samples of `done`.
+pub fn split(done: &[Done]) -> (Vec<Sample>, Vec<Sample>) {
+    let (direct, gateway): (Vec<&Done>, Vec<&Done>) = done.iter().partition(|d| d.direct);
+    let samples = |v: Vec<&Done>| v.iter().map(|d| d.sample).collect();
+    (samples(gateway), samples(direct))
+}
+
+/// Runs one step: [`drive`] from now, with the gateway's CPU and RSS over it.
+pub async fn run_step(
+    client: &reqwest::Client,
+    to: &StepTargets<'_>,
+    rate: f64,
+    took: Duration,
+    run_id: &str,
+    next_n: &Arc<AtomicU64>,
+    cancel: &CancellationToken,
+) -> StepReport {
+    let usage_at_start = to.pgid.and_then(group_usage);
+    let start = Instant::now() + Duration::from_millis(20);
+    let done = drive(client, to, rate, took, start, run_id, next_n, cancel).await;
     let took_really = start.elapsed();
     let usage = match (to.pgid, usage_at_start) {
         (Some(pgid), Some((t0, _))) => group_usage(pgid).map(|(t1, rss)| {
@@ -392,6 +439,7 @@ pub async fn run_step(
         }),
         _ => None,
     };
+    let (gateway, direct) = split(&done);
     StepReport::from_samples(rate, took_really, &gateway, &direct, usage)
 }
 
@@ -467,6 +515,35 @@ mod tests {
     }
 
     #[test]
+    fn a_step_above_half_the_drivers_ceiling_is_warned_about_and_one_below_is_not() {
+        let probe = |rate: f64, kept_up: bool| Probe {
+            rate,
+            achieved_rate: rate,
+            errors: 0,
+            p99_us: Some(1_000),
+            kept_up,
+        };
+        let short = Ceiling {
+            probes: vec![probe(4000.0, false), probe(2000.0, true)],
+            kept_up_to: Some(2000.0),
+            short_at: Some(4000.0),
+        };
+        // A step sends its rate twice; half of 2000 is 1000: 500/s is the most.
+        let w = ceiling_warnings(&short, &[100.0, 500.0, 501.0, 1000.0]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].starts_with("the step at 501 requests/s sends 1002 requests/s"),
+            "{w:?}"
+        );
+        let fine = Ceiling {
+            probes: vec![probe(4000.0, true)],
+            kept_up_to: Some(4000.0),
+            short_at: None,
+        };
+        assert!(ceiling_warnings(&fine, &[1000.0]).is_empty());
+    }
+
+    #[test]
     fn proc_stat_and_status_are_read_past_odd_command_names() {
         let stat = "4242 (python3 (x) y) S 1 4240 4240 0 -1 4194560 100 0 0 0 150 25 0 0 20 0 4 0 1000 100000 2000";
         assert_eq!(parse_stat(stat), Some((4240, 175)));
@@ -487,8 +564,6 @@ mod tests {
 pub struct LoadOptions {
     /// The run folder.
     pub out: std::path::PathBuf,
-    /// The model group (default: the config's first).
-    pub group: Option<String>,
     /// Requests per second, one step each, in order.
     pub rates: Vec<f64>,
     /// How long each step lasts.
@@ -501,12 +576,14 @@ pub struct LoadOptions {
     pub gateway: crate::gateway::GatewayOptions,
     /// Ctrl-C.
     pub cancel: CancellationToken,
+    /// After the steps, an outage on the primary at one rate.
+    pub outage: Option<failover::OutagePlan>,
 }
 
 /// A whole load run.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
-    /// The config loaded.
+    /// The config or scenario loaded.
     pub config: std::path::PathBuf,
     /// Gateway kind.
     pub gateway: &'static str,
@@ -522,6 +599,13 @@ pub struct LoadReport {
     pub sentence: String,
     /// The plot of overhead percentiles against rate.
     pub plot: Option<std::path::PathBuf>,
+    /// The outage under load, when asked for.
+    pub failover: Option<failover::FailoverReport>,
+    /// What the driver and the mocks alone kept up with, probed up to
+    /// four times the highest step.
+    pub ceiling: Option<Ceiling>,
+    /// Steps that asked for more than half of it.
+    pub warnings: Vec<String>,
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
 }
@@ -532,89 +616,351 @@ pub const WARM_UP: Duration = Duration::from_secs(2);
 /// The plot's file in the run folder.
 pub const PLOT_FILE: &str = "load-overhead.svg";
 
-/// Loads the gateway `config` runs, step by step.
+/// What `crossfire load` loads: a gateway crossfire runs from a team's
+/// config through its adapter, or whatever gateway a scenario names
+/// (`command`, `url`, `direct`, or a config), with the scenario's first
+/// traffic entry as the request every step sends.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// `--gateway KIND --config FILE [--group G]`.
+    Config {
+        /// The team's config.
+        config: Arc<dyn crate::gateway::adapter::GatewayConfig>,
+        /// The model group (default: the config's first).
+        group: Option<String>,
+    },
+    /// `--scenario FILE`: its gateway, its deployments (healthy: a load
+    /// run's faults are its own), its first traffic entry.
+    Scenario(Box<crate::scenario::Scenario>),
+}
+
+impl Subject {
+    /// The gateway's kind (`litellm`, `command`, `url`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Config { config, .. } => config.adapter().name(),
+            Subject::Scenario(s) => s.gateway.kind(),
+        }
+    }
+
+    /// The file it comes from.
+    pub fn file(&self) -> &std::path::Path {
+        match self {
+            Subject::Config { config, .. } => config.file(),
+            Subject::Scenario(s) => &s.file,
+        }
+    }
+
+    /// The team's config, when the gateway runs from one.
+    pub fn config(&self) -> Option<&dyn crate::gateway::adapter::GatewayConfig> {
+        match self {
+            Subject::Config { config, .. } => Some(config.as_ref()),
+            Subject::Scenario(s) => s.gateway.config().map(|c| c.as_ref()),
+        }
+    }
+
+    /// The deployments to mock, healthy.
+    pub fn deployments(&self) -> Result<Vec<crate::deployment::Deployment>, GatewayError> {
+        let mut list = match self {
+            Subject::Config { config, .. } => config.deployments(false)?.deployments,
+            Subject::Scenario(s) => s.deployments.clone(),
+        };
+        for d in &mut list {
+            d.spec.faults.clear();
+        }
+        Ok(list)
+    }
+
+    /// The request every step sends.
+    pub fn traffic(&self) -> Result<Traffic, GatewayError> {
+        match self {
+            Subject::Config { config, group } => {
+                let group =
+                    match group {
+                        Some(g) => g.clone(),
+                        None => config.groups().into_iter().next().ok_or_else(|| {
+                            GatewayError::start("the config serves no model group")
+                        })?,
+                    };
+                if let Some(why) = config.refuses_group(&group) {
+                    return Err(GatewayError::start(why));
+                }
+                Ok(Traffic {
+                    model: group,
+                    requests: None,
+                    duration: None,
+                    concurrency: 1,
+                    rate: None,
+                    interval: None,
+                    prompt_tokens: 50,
+                    max_tokens: 16,
+                    stream: false,
+                    api: config.api(),
+                    timeout: Duration::from_secs(30),
+                    headers: Default::default(),
+                })
+            }
+            Subject::Scenario(s) => s.traffic.first().cloned().ok_or_else(|| {
+                GatewayError::start(format!("{} has no traffic entry", s.file.display()))
+            }),
+        }
+    }
+
+    /// Starts the gateway (or points at it) over mocks at `mocks`.
+    async fn start(
+        &self,
+        deployments: &[crate::deployment::Deployment],
+        mocks: &mock_providers::MockSet,
+        opts: &LoadOptions,
+    ) -> Result<crate::gateway::RunningGateway, GatewayError> {
+        match self {
+            Subject::Config { config, .. } => {
+                let bases = crate::session::mock_bases(deployments, mocks);
+                crate::session::start_config(
+                    config.as_ref(),
+                    &bases,
+                    &opts.out,
+                    config.adapter().startup_timeout(),
+                    &opts.gateway,
+                    &opts.cancel,
+                )
+                .await
+            }
+            Subject::Scenario(s) => {
+                crate::session::start_gateway(s, mocks, &opts.out, &opts.gateway, &opts.cancel)
+                    .await
+            }
+        }
+    }
+}
+
+/// The healthy mock the direct half of every step goes to, and the
+/// client both halves share.
+pub struct Bench {
+    /// The mock.
+    pub mock: mock_providers::MockSet,
+    /// Where it answers.
+    pub target: Target,
+    /// The client.
+    pub client: reqwest::Client,
+}
+
+impl Bench {
+    /// Starts the direct mock and builds the client.
+    pub async fn start(max_in_flight: usize) -> Result<Bench, GatewayError> {
+        use mock_providers::{DeploymentSpec, Dialect, JournalConfig, MockSet};
+        let mock = MockSet::start(
+            vec![DeploymentSpec::new("crossfire-direct", Dialect::Openai)],
+            JournalConfig {
+                memory_cap: 10_000,
+                file: None,
+            },
+        )
+        .await
+        .map_err(|e| GatewayError::start(format!("cannot start the direct mock: {e}")))?;
+        let base = mock
+            .deployments()
+            .first()
+            .map(|d| d.base_url())
+            .unwrap_or_default();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(max_in_flight)
+            .build()
+            .map_err(|e| GatewayError::start(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Bench {
+            mock,
+            target: Target::new(base, Default::default()),
+            client,
+        })
+    }
+}
+
+/// The request of the direct half: the same size, in OpenAI's own API.
+pub fn direct_traffic(traffic: &Traffic) -> Traffic {
+    let mut t = traffic.clone();
+    t.model = "gpt-4o".into();
+    t.api = crate::scenario::ClientApi::Native(mock_providers::Dialect::Openai);
+    t
+}
+
+/// One probe of the driver and the mocks alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    /// Requests per second sent, both halves together.
+    pub rate: f64,
+    /// Answered per second.
+    pub achieved_rate: f64,
+    /// Failed or not sent.
+    pub errors: u64,
+    /// p99 from the intended send time, microseconds.
+    pub p99_us: Option<u64>,
+    /// No error, at least 95% of the rate answered, p99 at most 25 ms.
+    pub kept_up: bool,
+}
+
+/// What the driver and the mocks alone keep up with on this machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ceiling {
+    /// Every probe, in the order run.
+    pub probes: Vec<Probe>,
+    /// The highest rate kept up with (requests/s, both halves).
+    pub kept_up_to: Option<f64>,
+    /// The lowest rate not kept up with, when one was not.
+    pub short_at: Option<f64>,
+}
+
+/// How long each probe lasts.
+pub const PROBE_STEP: Duration = Duration::from_secs(1);
+
+/// Rates (per half) to probe up to `top`: `top` alone first; when the
+/// driver and mocks fall short of it, [`ceiling`] halves down from there.
+pub fn probe_rates(top: f64) -> Vec<f64> {
+    vec![top.max(1.0)]
+}
+
+/// Probes the driver and the mocks alone: both halves of each step go
+/// straight to the direct mock, at each of `rates` (per half) in order;
+/// when the last falls short, halves down until one keeps up (at most 5).
+pub async fn ceiling(
+    bench: &Bench,
+    traffic: &Traffic,
+    rates: &[f64],
+    step: Duration,
+    max_in_flight: usize,
+    cancel: &CancellationToken,
+) -> Ceiling {
+    let to = StepTargets {
+        gateway: &bench.target,
+        direct: &bench.target,
+        traffic,
+        direct_traffic: traffic,
+        pgid: None,
+        max_in_flight,
+        clock: Instant::now(),
+    };
+    let (run_id, next_n) = (crate::runner::run_id(), Arc::new(AtomicU64::new(0)));
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut queue: Vec<f64> = rates.to_vec();
+    queue.reverse();
+    let mut halvings = 0;
+    while let Some(rate) = queue.pop() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let r = run_step(&bench.client, &to, rate, step, &run_id, &next_n, cancel).await;
+        let p99_us = r.gateway.map(|q| q.p99_us).max(r.direct.map(|q| q.p99_us));
+        let probe = Probe {
+            rate: 2.0 * rate,
+            achieved_rate: 2.0 * r.achieved_rate,
+            errors: r.errors,
+            p99_us,
+            kept_up: r.errors == 0
+                && r.achieved_rate >= 0.95 * rate
+                && p99_us.is_some_and(|p| p <= 25_000),
+        };
+        let short = !probe.kept_up;
+        probes.push(probe);
+        if short {
+            if queue.is_empty() && halvings < 5 && rate > 2.0 {
+                halvings += 1;
+                queue.push(rate / 2.0);
+            } else {
+                queue.clear();
+            }
+        }
+    }
+    Ceiling {
+        kept_up_to: probes
+            .iter()
+            .filter(|p| p.kept_up)
+            .map(|p| p.rate)
+            .reduce(f64::max),
+        short_at: probes
+            .iter()
+            .filter(|p| !p.kept_up)
+            .map(|p| p.rate)
+            .reduce(f64::min),
+        probes,
+    }
+}
+
+/// Loud words for every step asking more than half of what the driver and
+/// the mocks kept up with (a step sends its rate twice: through the
+/// gateway and direct).
+pub fn ceiling_warnings(c: &Ceiling, rates: &[f64]) -> Vec<String> {
+    let Some(short) = c.short_at else {
+        return Vec::new();
+    };
+    let limit = c.kept_up_to.unwrap_or(0.0) / 2.0;
+    rates
+        .iter()
+        .filter(|r| 2.0 * **r > limit)
+        .map(|r| {
+            format!(
+                "the step at {r} requests/s sends {} requests/s from this machine, more than half of the {} the driver and the mocks alone kept up with (they fell short at {short}): its figures measure crossfire, not the gateway; lower --rates or use --engine locust",
+                2.0 * r,
+                c.kept_up_to.map_or("none".into(), |k| format!("{k}")),
+            )
+        })
+        .collect()
+}
+
+/// Loads the subject's gateway, step by step.
 pub async fn load(
-    config: &dyn crate::gateway::adapter::GatewayConfig,
+    subject: &Subject,
     opts: &LoadOptions,
     progress: &(dyn Fn(&StepReport) + Sync),
-) -> Result<LoadReport, crate::gateway::GatewayError> {
-    use crate::gateway::GatewayError;
-    use mock_providers::{DeploymentSpec, Dialect, JournalConfig, MockSet};
-    let group = match &opts.group {
-        Some(g) => g.clone(),
-        None => config
-            .groups()
-            .into_iter()
-            .next()
-            .ok_or_else(|| GatewayError::start("the config serves no model group"))?,
-    };
-    if let Some(why) = config.refuses_group(&group) {
-        return Err(GatewayError::start(why));
-    }
-    let mapped = config.deployments(false)?;
+) -> Result<LoadReport, GatewayError> {
+    use mock_providers::JournalConfig;
+    let traffic = subject.traffic()?;
+    let deployments = subject.deployments()?;
     crate::gateway::create_dir(&opts.out)?;
     // Healthy mocks; the journal stays in memory, bounded, not on disk: a
     // load run is about the client's clock.
     let journal = JournalConfig {
-        memory_cap: 10_000,
+        memory_cap: 200_000,
         file: None,
     };
-    let mocks = crate::session::start_mocks(&mapped.deployments, journal.clone()).await?;
-    let bases = crate::session::mock_bases(&mapped.deployments, &mocks);
-    let gw = crate::session::start_config(
-        config,
-        &bases,
-        &opts.out,
-        config.adapter().startup_timeout(),
-        &opts.gateway,
-        &opts.cancel,
-    )
-    .await?;
-    let direct_mock = MockSet::start(
-        vec![DeploymentSpec::new("crossfire-direct", Dialect::Openai)],
-        journal,
-    )
-    .await
-    .map_err(|e| GatewayError::start(format!("cannot start the direct mock: {e}")))?;
-    let direct_base = direct_mock
-        .deployments()
-        .first()
-        .map(|d| d.base_url())
-        .unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(opts.max_in_flight)
-        .build()
-        .map_err(|e| GatewayError::start(format!("cannot build the HTTP client: {e}")))?;
-    let traffic = Traffic {
-        model: group.clone(),
-        requests: None,
-        duration: None,
-        concurrency: 1,
-        rate: None,
-        interval: None,
-        prompt_tokens: 50,
-        max_tokens: 16,
-        stream: false,
-        api: config.api(),
-        timeout: Duration::from_secs(30),
-        headers: Default::default(),
-    };
-    let mut direct_traffic = traffic.clone();
-    direct_traffic.model = "gpt-4o".into();
-    direct_traffic.api = crate::scenario::ClientApi::Native(Dialect::Openai);
+    let mocks = crate::session::start_mocks(&deployments, journal.clone()).await?;
+    let gw = subject.start(&deployments, &mocks, opts).await?;
+    let bench = Bench::start(opts.max_in_flight).await?;
+    let client = bench.client.clone();
+    let direct_traffic = direct_traffic(&traffic);
     let gateway_target = crate::session::target(&gw);
-    let direct_target = Target::new(direct_base, Default::default());
     let to = StepTargets {
         gateway: &gateway_target,
-        direct: &direct_target,
+        direct: &bench.target,
         traffic: &traffic,
         direct_traffic: &direct_traffic,
         pgid: gw.process.as_ref().map(|p| p.pgid()),
         max_in_flight: opts.max_in_flight,
+        clock: mocks.journal().started(),
     };
     let run_id = crate::runner::run_id();
     let next_n = Arc::new(AtomicU64::new(0));
+    // The driver and the mocks must not be the bottleneck: what they keep
+    // up with alone, at least four times the highest step (a step sends
+    // its rate through the gateway and as much again direct, and should
+    // ask at most half of what they sustain).
+    let highest = opts
+        .rates
+        .iter()
+        .chain(opts.outage.as_ref().map(|o| &o.rate))
+        .fold(0.0, |a: f64, b| a.max(*b));
+    let ceiling = ceiling(
+        &bench,
+        &direct_traffic,
+        &probe_rates(2.0 * highest),
+        PROBE_STEP,
+        opts.max_in_flight,
+        &opts.cancel,
+    )
+    .await;
+    let warnings = ceiling_warnings(&ceiling, &opts.rates);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     // A warm-up at the first rate, not counted: the client's connections,
     // the gateway's first requests (imports, pools) are not its overhead.
     if let Some(first) = opts.rates.first() {
@@ -647,9 +993,24 @@ pub async fn load(
         progress(&s);
         steps.push(s);
     }
+    let failover = match &opts.outage {
+        Some(plan) if !opts.cancel.is_cancelled() => {
+            let providers = deployments
+                .iter()
+                .map(|d| (d.id().to_string(), d.provider.clone()))
+                .collect();
+            Some(
+                outage_phase(
+                    plan, &client, &to, &mocks, &providers, &run_id, &next_n, opts,
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
     drop(gw);
     drop(mocks.shutdown().await);
-    drop(direct_mock.shutdown().await);
+    drop(bench.mock.shutdown().await);
     let plot_file = opts.out.join(PLOT_FILE);
     let plot = match plot(&steps).and_then(|svg| {
         std::fs::write(&plot_file, svg)
@@ -661,20 +1022,100 @@ pub async fn load(
             None
         }
     };
-    let gateway = config.adapter().name();
+    let gateway = subject.kind();
     let report = LoadReport {
-        config: config.file().to_path_buf(),
+        config: subject.file().to_path_buf(),
         gateway,
         sentence: knee_sentence(gateway, &steps, &opts.limits),
         knee: knee(&steps, &opts.limits),
-        group,
+        group: traffic.model.clone(),
         steps,
         limits: opts.limits,
         plot,
+        failover,
+        ceiling: Some(ceiling),
+        warnings,
         interrupted: opts.cancel.is_cancelled(),
     };
     crate::report::write(&opts.out.join("load.json"), crate::report::json(&report));
     Ok(report)
+}
+
+/// The outage phase: picks the deployment (named, or the one that served
+/// most so far), arms its mock with the outage on the journal's clock,
+/// drives the phase's traffic and measures it.
+#[allow(clippy::too_many_arguments)]
+async fn outage_phase(
+    plan: &failover::OutagePlan,
+    client: &reqwest::Client,
+    to: &StepTargets<'_>,
+    mocks: &mock_providers::MockSet,
+    providers: &std::collections::HashMap<String, String>,
+    run_id: &str,
+    next_n: &Arc<AtomicU64>,
+    opts: &LoadOptions,
+) -> Result<failover::FailoverReport, crate::gateway::GatewayError> {
+    use mock_providers::{Fault, FaultRule, Schedule};
+    let observed = plan.on.is_none();
+    let on = match &plan.on {
+        Some(id) => id.clone(),
+        None => failover::observed_primary(&mocks.journal().attempts()).ok_or_else(|| {
+            crate::gateway::GatewayError::start(
+                "no deployment served the load before the outage, so there is no primary to fail; name one with --outage-on",
+            )
+        })?,
+    };
+    let mock = mocks.get(&on).ok_or_else(|| {
+        crate::gateway::GatewayError::start(format!("deployment `{on}` has no mock running"))
+    })?;
+    let start = Instant::now() + Duration::from_millis(50);
+    let from_us = start.saturating_duration_since(to.clock).as_micros() as u64;
+    let outage = crate::scenario::ActiveWindow {
+        from: Duration::from_micros(from_us) + plan.before,
+        to: Duration::from_micros(from_us) + plan.before + plan.length,
+    };
+    mock.arm(vec![FaultRule {
+        fault: Fault::new(plan.fault),
+        schedule: Schedule::Outage {
+            from: outage.from,
+            length: plan.length,
+        },
+    }]);
+    let done = drive(
+        client,
+        to,
+        plan.rate,
+        plan.total(),
+        start,
+        run_id,
+        next_n,
+        &opts.cancel,
+    )
+    .await;
+    // Every request ended; give the mocks a moment to journal their last
+    // attempts (a gateway may still be retrying one the client gave up on).
+    let settle = Instant::now() + Duration::from_secs(5);
+    while mocks.deployments().iter().any(|d| d.in_flight() > 0) && Instant::now() < settle {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    mock.arm(Vec::new());
+    let to_us = from_us + plan.total().as_micros() as u64;
+    let attempts: Vec<_> = mocks
+        .journal()
+        .attempts()
+        .into_iter()
+        .filter(|a| a.received_us >= from_us)
+        .collect();
+    Ok(failover::measure(
+        plan,
+        &on,
+        observed,
+        providers,
+        &done,
+        &attempts,
+        outage,
+        (from_us, to_us),
+    ))
 }
 
 /// Picks one percentile of an overhead.
@@ -745,8 +1186,18 @@ pub fn render(r: &LoadReport) -> String {
         table(&r.steps),
         r.sentence
     );
+    for w in &r.warnings {
+        s.push_str(&format!("WARNING: {w}\n"));
+    }
     if let Some(p) = &r.plot {
         s.push_str(&format!("plot: {}\n", p.display()));
+    }
+    if let Some(f) = &r.failover {
+        s.push_str(&format!(
+            "\nFailover under load\n\n{}\n{}\n",
+            failover::table(f),
+            f.sentence
+        ));
     }
     if r.interrupted {
         s.push_str("interrupted: the steps after Ctrl-C did not run\n");
@@ -764,6 +1215,9 @@ pub fn render_markdown(r: &LoadReport, dir: &std::path::Path) -> String {
         r.sentence,
         table(&r.steps)
     );
+    for w in &r.warnings {
+        s.push_str(&format!("\n> **Warning:** {w}\n"));
+    }
     if let Some(p) = &r.plot {
         s.push('\n');
         s.push_str(&crate::report::markdown::image(
@@ -772,5 +1226,103 @@ pub fn render_markdown(r: &LoadReport, dir: &std::path::Path) -> String {
             p,
         ));
     }
+    if let Some(f) = &r.failover {
+        s.push_str(&format!(
+            "\n## Failover under load\n\n{}\n\n{}",
+            f.sentence,
+            failover::table(f)
+        ));
+    }
+    s
+}
+
+/// Several load runs as one table: a row per gateway and rate, then each
+/// gateway's knee (and its failover under load, when run).
+pub fn compare_table(reports: &[LoadReport]) -> String {
+    let mut s = String::from(
+        "| gateway | rate/s | errors | overhead p50 | p99 | p99.9 | CPU % | RSS MiB |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in reports {
+        for x in &r.steps {
+            let o = |f: Percentile| x.overhead.as_ref().map_or("-".into(), |o| ms(f(o)));
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                r.gateway,
+                x.rate,
+                x.errors,
+                o(|o| o.p50_us),
+                o(|o| o.p99_us),
+                o(|o| o.p999_us),
+                x.cpu_percent.map_or("-".into(), |c| format!("{c:.0}")),
+                x.rss_kib
+                    .map_or("-".into(), |r| format!("{:.0}", r as f64 / 1024.0)),
+            ));
+        }
+    }
+    s
+}
+
+fn compare_lines(reports: &[LoadReport]) -> String {
+    let mut s = String::new();
+    for r in reports {
+        s.push_str(&format!("- `{}`: {}\n", r.config.display(), r.sentence));
+        if let Some(f) = &r.failover {
+            s.push_str(&format!("  {}\n", f.sentence));
+        }
+    }
+    s
+}
+
+/// Several load runs for the terminal.
+pub fn render_compare(reports: &[LoadReport]) -> String {
+    format!(
+        "crossfire load, {} gateways compared\n\n{}\n{}",
+        reports.len(),
+        compare_table(reports),
+        compare_lines(reports)
+    )
+}
+
+/// Several load runs as Markdown, each one's plot linked relative to `dir`.
+pub fn render_compare_markdown(reports: &[LoadReport], dir: &std::path::Path) -> String {
+    let mut s = format!(
+        "# crossfire load: {} gateways compared\n\n{}\n{}",
+        reports.len(),
+        compare_table(reports),
+        compare_lines(reports)
+    );
+    for r in reports {
+        if let Some(p) = &r.plot {
+            s.push('\n');
+            s.push_str(&crate::report::markdown::image(
+                &format!("{} overhead against rate", r.gateway),
+                dir,
+                p,
+            ));
+        }
+    }
+    s
+}
+
+/// The ceiling for the terminal and Markdown alike.
+pub fn render_ceiling(c: &Ceiling) -> String {
+    let mut s =
+        String::from("| rate/s | achieved/s | errors | p99 | kept up |\n|---|---|---|---|---|\n");
+    for p in &c.probes {
+        s.push_str(&format!(
+            "| {} | {:.0} | {} | {} | {} |\n",
+            p.rate,
+            p.achieved_rate,
+            p.errors,
+            p.p99_us.map_or("-".into(), |u| ms(u as i64)),
+            if p.kept_up { "yes" } else { "no" }
+        ));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    s.push_str(&match (c.kept_up_to, c.short_at) {
+        (Some(k), Some(x)) => format!("\nThe driver and the mocks alone kept up with {k} requests/s on this machine ({cores} cores) and fell short at {x}: load steps up to {} requests/s through a gateway are measured honestly here.\n", k / 4.0),
+        (Some(k), None) => format!("\nThe driver and the mocks alone kept up with every rate tried, up to {k} requests/s, on this machine ({cores} cores): load steps up to {} requests/s through a gateway are measured honestly here.\n", k / 4.0),
+        (None, _) => format!("\nThe driver and the mocks alone kept up with no rate tried on this machine ({cores} cores).\n"),
+    });
     s
 }

@@ -62,10 +62,195 @@ fn load_bad_flags_exit_2_naming_the_flag() {
         (vec!["--step", "0s"], "--step 0s"),
         (vec!["--max-error-rate", "2"], "--max-error-rate 2"),
         (vec!["--group", "nope"], "--group nope"),
+        (vec!["--outage-for", "3s"], "--outage-for"),
+        (
+            vec!["--outage-rate", "10", "--outage-fault", "unavailble"],
+            "did you mean `unavailable`",
+        ),
+        (
+            vec!["--outage-rate", "10", "--outage-on", "nope"],
+            "--outage-on nope",
+        ),
+        (vec!["--outage-rate", "0"], "--outage-rate 0"),
+        (vec!["--scenario", "x.yaml"], "--scenario"),
     ] {
         let out = support::crossfire()
             .args(["load", "--gateway", "litellm", "--config"])
             .arg(root().join("examples/litellm/fallbacks.yaml"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+/// Failover under load on Portkey 1.15.2 (`strategy: fallback`, anthropic
+/// then openai), measured: Portkey keeps no cooldown, so every request
+/// during the outage tries the dead primary first and is served by the
+/// fallback: exactly 2 attempts per request and as many failed attempts
+/// per second as the rate, 100% served, and the first request after the
+/// outage is back on anthropic.
+#[test]
+fn an_outage_under_load_is_measured_before_during_and_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let out = support::crossfire()
+        .args(["load", "--gateway", "portkey", "--config"])
+        .arg(root().join("examples/portkey/fallback.json"))
+        .args(["--rates", "10", "--step", "1s", "--outage-rate", "20"])
+        .args([
+            "--outage-before",
+            "2s",
+            "--outage-for",
+            "3s",
+            "--outage-after",
+            "2s",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Failover under load"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let f = &v["failover"];
+    // The primary as observed in the steps: Portkey's first target.
+    assert_eq!(f["on"], "anthropic", "{f}");
+    assert_eq!(f["observed_primary"], true);
+    let parts = f["parts"].as_array().unwrap();
+    let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["before", "during", "after"]);
+    let (before, during, after) = (&parts[0], &parts[1], &parts[2]);
+    assert_eq!(during["sent"], 60, "{during}");
+    assert_eq!(during["served"], 60, "{during}");
+    assert_eq!(during["attempts_per_request"], 2.0, "{during}");
+    let storm = during["failed_attempts_per_second"].as_f64().unwrap();
+    assert!((19.0..=21.0).contains(&storm), "{during}");
+    for p in [before, after] {
+        assert_eq!(p["failed_attempts"], 0, "{p}");
+        assert_eq!(p["attempts_per_request"], 1.0, "{p}");
+    }
+    assert!(
+        f["back_on_primary_after_us"].as_u64().unwrap() < 1_000_000,
+        "{f}"
+    );
+}
+
+/// A gateway crossfire starts from a command (the reference gateway in
+/// `examples/refgw`), named by a scenario, is loaded like a config's: the
+/// scenario's first traffic entry is the request, its process group's CPU
+/// and RSS are read.
+#[test]
+fn a_scenarios_command_gateway_is_loaded_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let out = support::crossfire()
+        .args(["load", "--scenario"])
+        .arg(root().join("scenarios/refgw-cross-provider-failover.yaml"))
+        .args(["--rates", "5", "--step", "2s", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["gateway"], "command");
+    assert_eq!(v["group"], "claude-opus");
+    let s = &v["steps"][0];
+    assert_eq!(
+        (s["sent"].as_u64(), s["errors"].as_u64()),
+        (Some(10), Some(0)),
+        "{s}"
+    );
+    assert!(s["rss_kib"].as_u64().unwrap() > 1_000, "{s}");
+}
+
+/// `--compare` runs the same steps on each gateway and prints one table,
+/// a row per gateway and rate, and each one's knee.
+#[test]
+fn compare_loads_each_gateway_with_the_same_steps_into_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("compare.json");
+    let portkey = format!(
+        "portkey={}",
+        root().join("examples/portkey/fallback.json").display()
+    );
+    let refgw = root().join("scenarios/refgw-cross-provider-failover.yaml");
+    let out = support::crossfire()
+        .args(["load", "--compare", &portkey, "--compare"])
+        .arg(&refgw)
+        .args(["--rates", "5,10", "--step", "1s", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 gateways compared"), "{stdout}");
+    for row in [
+        "| portkey | 5 | 0 |",
+        "| portkey | 10 | 0 |",
+        "| command | 5 | 0 |",
+        "| command | 10 | 0 |",
+    ] {
+        assert!(stdout.contains(row), "{row}: {stdout}");
+    }
+    assert!(stdout.matches("requests/s").count() >= 2, "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let kinds: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["gateway"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["portkey", "command"]);
+    // Each gateway ran in its own folder.
+    assert!(dir.path().join("out/1-portkey/load-overhead.svg").exists());
+    assert!(dir.path().join("out/2-command/load-overhead.svg").exists());
+}
+
+#[test]
+fn load_needs_one_thing_to_load_and_compare_needs_two() {
+    for (args, says) in [
+        (vec![], "--gateway KIND --config FILE"),
+        (
+            vec!["--compare", "portkey=examples/portkey/fallback.json"],
+            "give two or more",
+        ),
+        (
+            vec![
+                "--compare",
+                "portkey=nope.json,litellm=examples/litellm/fallbacks.yaml",
+            ],
+            "--compare portkey=nope.json",
+        ),
+    ] {
+        let out = support::crossfire()
+            .current_dir(root())
+            .arg("load")
             .args(&args)
             .output()
             .unwrap();
