@@ -9,6 +9,7 @@
 //! rate whose p99 overhead and error rate stay under the limits.
 
 pub mod failover;
+pub mod locust;
 
 use crate::gateway::GatewayError;
 use crate::records::RequestRecord;
@@ -284,7 +285,7 @@ pub fn parse_rss_kib(status: &str) -> Option<u64> {
 }
 
 /// Clock ticks per second (`_SC_CLK_TCK`).
-fn ticks_per_second() -> f64 {
+pub(crate) fn ticks_per_second() -> f64 {
     // SAFETY: sysconf reads a constant of the system.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if t > 0 {
@@ -578,6 +579,31 @@ pub struct LoadOptions {
     pub cancel: CancellationToken,
     /// After the steps, an outage on the primary at one rate.
     pub outage: Option<failover::OutagePlan>,
+    /// What sends the steps' requests.
+    pub engine: Engine,
+}
+
+/// What sends a load run's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// crossfire's own open-loop driver, in this process.
+    Builtin,
+    /// A pinned Locust: a master and this many local workers (more can
+    /// join from other machines).
+    Locust {
+        /// Local workers.
+        workers: usize,
+    },
+}
+
+impl Engine {
+    /// Its name in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Builtin => "builtin",
+            Engine::Locust { .. } => "locust",
+        }
+    }
 }
 
 /// A whole load run.
@@ -606,6 +632,11 @@ pub struct LoadReport {
     pub ceiling: Option<Ceiling>,
     /// Steps that asked for more than half of it.
     pub warnings: Vec<String>,
+    /// What sent the requests: `builtin` or `locust`.
+    pub engine: &'static str,
+    /// With Locust: its workers, the records they sent back, and every
+    /// gateway request looked up by its marker in the mocks' journal.
+    pub locust: Option<locust::LocustReport>,
     /// Whether Ctrl-C cut it short.
     pub interrupted: bool,
 }
@@ -939,60 +970,38 @@ pub async fn load(
     };
     let run_id = crate::runner::run_id();
     let next_n = Arc::new(AtomicU64::new(0));
-    // The driver and the mocks must not be the bottleneck: what they keep
-    // up with alone, at least four times the highest step (a step sends
-    // its rate through the gateway and as much again direct, and should
-    // ask at most half of what they sustain).
-    let highest = opts
-        .rates
-        .iter()
-        .chain(opts.outage.as_ref().map(|o| &o.rate))
-        .fold(0.0, |a: f64, b| a.max(*b));
-    let ceiling = ceiling(
-        &bench,
-        &direct_traffic,
-        &probe_rates(2.0 * highest),
-        PROBE_STEP,
-        opts.max_in_flight,
-        &opts.cancel,
-    )
-    .await;
-    let warnings = ceiling_warnings(&ceiling, &opts.rates);
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    // A warm-up at the first rate, not counted: the client's connections,
-    // the gateway's first requests (imports, pools) are not its overhead.
-    if let Some(first) = opts.rates.first() {
-        run_step(
-            &client,
-            &to,
-            *first,
-            WARM_UP,
-            &run_id,
-            &next_n,
-            &opts.cancel,
-        )
-        .await;
-    }
-    let mut steps = Vec::new();
-    for rate in &opts.rates {
-        if opts.cancel.is_cancelled() {
-            break;
+    let (steps, ceiling, warnings, locust) = match opts.engine {
+        Engine::Builtin => {
+            let (steps, ceiling, warnings) =
+                builtin_steps(&bench, &client, &to, &run_id, &next_n, opts, progress).await;
+            (steps, Some(ceiling), warnings, None)
         }
-        let s = run_step(
-            &client,
-            &to,
-            *rate,
-            opts.step,
-            &run_id,
-            &next_n,
-            &opts.cancel,
-        )
-        .await;
-        progress(&s);
-        steps.push(s);
-    }
+        Engine::Locust { workers } => {
+            let run = locust::run(
+                &to,
+                WARM_UP,
+                &opts.rates,
+                opts.step,
+                workers,
+                &run_id,
+                &opts.out,
+                || {
+                    mocks
+                        .journal()
+                        .attempts()
+                        .into_iter()
+                        .filter_map(|a| a.marker)
+                        .collect()
+                },
+                &opts.cancel,
+            )
+            .await?;
+            for s in &run.steps {
+                progress(s);
+            }
+            (run.steps, None, Vec::new(), Some(run.report))
+        }
+    };
     let failover = match &opts.outage {
         Some(plan) if !opts.cancel.is_cancelled() => {
             let providers = deployments
@@ -1033,12 +1042,63 @@ pub async fn load(
         limits: opts.limits,
         plot,
         failover,
-        ceiling: Some(ceiling),
+        ceiling,
         warnings,
+        engine: opts.engine.name(),
+        locust,
         interrupted: opts.cancel.is_cancelled(),
     };
     crate::report::write(&opts.out.join("load.json"), crate::report::json(&report));
     Ok(report)
+}
+
+/// The built-in driver's steps: the driver and the mocks' ceiling probed
+/// first (they must not be the bottleneck: what they keep up with alone,
+/// at least four times the highest step, since a step sends its rate
+/// through the gateway and as much again direct, and should ask at most
+/// half of what they sustain), an uncounted warm-up at the first rate (the
+/// client's connections, the gateway's first requests: imports, pools),
+/// then each rate.
+async fn builtin_steps(
+    bench: &Bench,
+    client: &reqwest::Client,
+    to: &StepTargets<'_>,
+    run_id: &str,
+    next_n: &Arc<AtomicU64>,
+    opts: &LoadOptions,
+    progress: &(dyn Fn(&StepReport) + Sync),
+) -> (Vec<StepReport>, Ceiling, Vec<String>) {
+    let highest = opts
+        .rates
+        .iter()
+        .chain(opts.outage.as_ref().map(|o| &o.rate))
+        .fold(0.0, |a: f64, b| a.max(*b));
+    let ceiling = ceiling(
+        bench,
+        to.direct_traffic,
+        &probe_rates(2.0 * highest),
+        PROBE_STEP,
+        opts.max_in_flight,
+        &opts.cancel,
+    )
+    .await;
+    let warnings = ceiling_warnings(&ceiling, &opts.rates);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(first) = opts.rates.first() {
+        run_step(client, to, *first, WARM_UP, run_id, next_n, &opts.cancel).await;
+    }
+    let mut steps = Vec::new();
+    for rate in &opts.rates {
+        if opts.cancel.is_cancelled() {
+            break;
+        }
+        let s = run_step(client, to, *rate, opts.step, run_id, next_n, &opts.cancel).await;
+        progress(&s);
+        steps.push(s);
+    }
+    (steps, ceiling, warnings)
 }
 
 /// The outage phase: picks the deployment (named, or the one that served
@@ -1192,6 +1252,9 @@ pub fn render(r: &LoadReport) -> String {
     if let Some(p) = &r.plot {
         s.push_str(&format!("plot: {}\n", p.display()));
     }
+    if let Some(l) = &r.locust {
+        s.push_str(&format!("\n{}\n", locust::sentence(l)));
+    }
     if let Some(f) = &r.failover {
         s.push_str(&format!(
             "\nFailover under load\n\n{}\n{}\n",
@@ -1225,6 +1288,9 @@ pub fn render_markdown(r: &LoadReport, dir: &std::path::Path) -> String {
             dir,
             p,
         ));
+    }
+    if let Some(l) = &r.locust {
+        s.push_str(&format!("\n{}\n", locust::sentence(l)));
     }
     if let Some(f) = &r.failover {
         s.push_str(&format!(

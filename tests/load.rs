@@ -73,6 +73,13 @@ fn load_bad_flags_exit_2_naming_the_flag() {
         ),
         (vec!["--outage-rate", "0"], "--outage-rate 0"),
         (vec!["--scenario", "x.yaml"], "--scenario"),
+        (vec!["--workers", "3"], "--workers 3"),
+        (vec!["--engine", "locust", "--workers", "0"], "--workers 0"),
+        (
+            vec!["--engine", "locust", "--outage-rate", "10"],
+            "--outage-rate 10",
+        ),
+        (vec!["--engine", "gatling"], "gatling"),
     ] {
         let out = support::crossfire()
             .args(["load", "--gateway", "litellm", "--config"])
@@ -257,5 +264,70 @@ fn load_needs_one_thing_to_load_and_compare_needs_two() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+/// `--engine locust`: a pinned Locust (2.47.0) master and two workers on
+/// this machine send the same marked, open-loop steps to the real LiteLLM
+/// proxy (1.108.7); every record comes back through Locust's master, every
+/// gateway request is found in the mocks' journal by its marker, and the
+/// steps have the built-in driver's shape.
+#[test]
+fn locust_with_two_workers_sends_every_request_marked_and_reports_like_the_builtin_driver() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let out = support::crossfire()
+        .args(["load", "--gateway", "litellm", "--config"])
+        .arg(root().join("examples/litellm/fallbacks.yaml"))
+        .args(["--engine", "locust", "--workers", "2"])
+        .args(["--rates", "4,8", "--step", "3s", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("| 4 | 12 |"), "{stdout}");
+    assert!(stdout.contains("| 8 | 24 |"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["engine"], "locust");
+    let l = &v["locust"];
+    assert_eq!(l["version"], "2.47.0");
+    assert_eq!(l["workers_reporting"], 2, "{l}");
+    // The warm-up (2 s at 4/s) and both steps, each request twice
+    // (through the gateway and direct): 2 * (8 + 12 + 24).
+    assert_eq!(l["planned"], 88, "{l}");
+    assert_eq!(l["records"], 88, "{l}");
+    assert_eq!(l["gateway_sent"], 44, "{l}");
+    assert_eq!(l["attributed"], 44, "{l}");
+    assert_eq!(l["unattributed"], serde_json::json!([]), "{l}");
+    assert!(stdout.contains("44 of 44 gateway requests reached a provider mock"));
+    // The same step shape as the built-in driver's.
+    let builtin = serde_json::to_value(crossfire::load::StepReport::from_samples(
+        1.0,
+        std::time::Duration::from_secs(1),
+        &[],
+        &[],
+        None,
+    ))
+    .unwrap();
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let steps = v["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    for s in steps {
+        assert_eq!(keys(s), keys(&builtin));
+        assert_eq!(s["errors"], 0, "{s}");
+        assert!(s["overhead"]["p99_us"].is_i64(), "{s}");
+        assert!(s["rss_kib"].as_u64().unwrap() > 10_000, "{s}");
+    }
+    // Both processes' logs and the files a remote worker needs are kept.
+    for f in ["locustfile.py", "plan.json", "records.jsonl", "master.log"] {
+        assert!(dir.path().join("out/locust").join(f).exists(), "{f}");
     }
 }

@@ -6,7 +6,7 @@ use super::flags::{JsonFile, MarkdownFile, ProgramArgs, RunFolder};
 use crossfire::deployment_file::Dur;
 use crossfire::diag::InputError;
 use crossfire::load::failover::OutagePlan;
-use crossfire::load::{self, Limits, LoadOptions, Subject};
+use crossfire::load::{self, Engine, Limits, LoadOptions, Subject};
 use crossfire::{exit, report};
 use mock_providers::FailureClass;
 use std::path::PathBuf;
@@ -88,8 +88,17 @@ pub struct Args {
     outage_after: Option<String>,
     /// Measure only what the driver and the mocks alone keep up with on
     /// this machine (250 to 16000 requests/s, 2 s each) and print it.
-    #[arg(long, conflicts_with_all = ["gateway", "scenario", "compare", "outage_rate"])]
+    #[arg(long, conflicts_with_all = ["gateway", "scenario", "compare", "outage_rate", "engine"])]
     ceiling: bool,
+    /// What sends the requests: `builtin` (crossfire's own driver) or
+    /// `locust` (a pinned Locust master and --workers workers, installed
+    /// once into crossfire's cache; more workers can join from other
+    /// machines with the command the report prints).
+    #[arg(long, value_name = "ENGINE", default_value = "builtin", value_parser = ["builtin", "locust"])]
+    engine: String,
+    /// Local Locust workers, with `--engine locust` (1 to 64) [default: 2].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
     #[command(flatten)]
     program: ProgramArgs,
     #[command(flatten)]
@@ -232,6 +241,10 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
     if args.ceiling {
         return ceiling(&args, runtime);
     }
+    let engine = match engine(&args) {
+        Ok(e) => e,
+        Err(e) => return bad_input(e),
+    };
     let subjects = match subjects(&args) {
         Ok(s) => s,
         Err(e) => return bad_input(e),
@@ -256,6 +269,7 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         gateway: args.program.gateway_options(),
         cancel: cancel.clone(),
         outage: None,
+        engine,
     };
     let progress = |s: &load::StepReport| {
         eprintln!(
@@ -372,6 +386,33 @@ fn ceiling(args: &Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         return ExitCode::from(exit::INTERRUPTED as u8);
     }
     ExitCode::SUCCESS
+}
+
+/// The engine `--engine` and `--workers` ask for.
+fn engine(args: &Args) -> Result<Engine, InputError> {
+    if args.engine != "locust" {
+        return match args.workers {
+            Some(n) => Err(InputError::flag(
+                format!("--workers {n}"),
+                "counts Locust workers; add `--engine locust`",
+            )),
+            None => Ok(Engine::Builtin),
+        };
+    }
+    let workers = args.workers.unwrap_or(2);
+    if !(1..=64).contains(&workers) {
+        return Err(InputError::flag(
+            format!("--workers {workers}"),
+            "is between 1 and 64 local workers",
+        ));
+    }
+    if let Some(r) = args.outage_rate {
+        return Err(InputError::flag(
+            format!("--outage-rate {r}"),
+            "the outage phase runs on the built-in driver only; drop `--engine locust` for it",
+        ));
+    }
+    Ok(Engine::Locust { workers })
 }
 
 /// What the flags ask to load: `--gateway`/`--config`, `--scenario`, or
