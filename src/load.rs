@@ -584,16 +584,12 @@ pub struct LoadOptions {
 }
 
 /// What sends a load run's requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Engine {
     /// crossfire's own open-loop driver, in this process.
     Builtin,
-    /// A pinned Locust: a master and this many local workers (more can
-    /// join from other machines).
-    Locust {
-        /// Local workers.
-        workers: usize,
-    },
+    /// A pinned Locust master and its workers.
+    Locust(locust::LocustOptions),
 }
 
 impl Engine {
@@ -601,7 +597,7 @@ impl Engine {
     pub fn name(&self) -> &'static str {
         match self {
             Engine::Builtin => "builtin",
-            Engine::Locust { .. } => "locust",
+            Engine::Locust(_) => "locust",
         }
     }
 }
@@ -970,19 +966,19 @@ pub async fn load(
     };
     let run_id = crate::runner::run_id();
     let next_n = Arc::new(AtomicU64::new(0));
-    let (steps, ceiling, warnings, locust) = match opts.engine {
+    let (steps, ceiling, warnings, locust) = match &opts.engine {
         Engine::Builtin => {
             let (steps, ceiling, warnings) =
                 builtin_steps(&bench, &client, &to, &run_id, &next_n, opts, progress).await;
             (steps, Some(ceiling), warnings, None)
         }
-        Engine::Locust { workers } => {
+        Engine::Locust(lo) => {
             let run = locust::run(
                 &to,
                 WARM_UP,
                 &opts.rates,
                 opts.step,
-                workers,
+                lo,
                 &run_id,
                 &opts.out,
                 || {

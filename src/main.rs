@@ -29,7 +29,7 @@ enum Command {
     Lint(cli::lint::Args),
     Drill(cli::drill::Args),
     Mock(cli::mock::Args),
-    Load(cli::load::Args),
+    Load(Box<cli::load::Args>),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +52,6 @@ fn main() -> ExitCode {
         Command::Lint(args) => cli::lint::exec(args),
         Command::Drill(args) => cli::drill::exec(args, &runtime),
         Command::Mock(args) => cli::mock::exec(args, &runtime),
-        Command::Load(args) => cli::load::exec(args, &runtime),
+        Command::Load(args) => cli::load::exec(*args, &runtime),
     }
 }

@@ -6,6 +6,7 @@ use super::flags::{JsonFile, MarkdownFile, ProgramArgs, RunFolder};
 use crossfire::deployment_file::Dur;
 use crossfire::diag::InputError;
 use crossfire::load::failover::OutagePlan;
+use crossfire::load::locust::LocustOptions;
 use crossfire::load::{self, Engine, Limits, LoadOptions, Subject};
 use crossfire::{exit, report};
 use mock_providers::FailureClass;
@@ -96,9 +97,23 @@ pub struct Args {
     /// machines with the command the report prints).
     #[arg(long, value_name = "ENGINE", default_value = "builtin", value_parser = ["builtin", "locust"])]
     engine: String,
-    /// Local Locust workers, with `--engine locust` (1 to 64) [default: 2].
+    /// Local Locust workers, with `--engine locust` (0 to 64) [default: 2].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Locust workers started on other machines, with `--engine locust`:
+    /// the master waits for them too and prints the command they run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    remote_workers: usize,
+    /// The address the Locust master listens on for its workers, with
+    /// `--engine locust` (an address of this machine other machines reach,
+    /// when workers come from them).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    locust_bind: String,
+    /// A `crossfire mock --journal` file from another machine (repeatable),
+    /// with `--engine locust`: its attempts with this run's markers count
+    /// when every gateway request is looked up.
+    #[arg(long, value_name = "FILE")]
+    journal: Vec<PathBuf>,
     #[command(flatten)]
     program: ProgramArgs,
     #[command(flatten)]
@@ -391,19 +406,43 @@ fn ceiling(args: &Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
 /// The engine `--engine` and `--workers` ask for.
 fn engine(args: &Args) -> Result<Engine, InputError> {
     if args.engine != "locust" {
-        return match args.workers {
-            Some(n) => Err(InputError::flag(
-                format!("--workers {n}"),
-                "counts Locust workers; add `--engine locust`",
+        let stray = [
+            (args.workers.map(|n| format!("--workers {n}"))),
+            (args.remote_workers > 0).then(|| format!("--remote-workers {}", args.remote_workers)),
+            (args.locust_bind != "127.0.0.1")
+                .then(|| format!("--locust-bind {}", args.locust_bind)),
+            args.journal
+                .first()
+                .map(|j| format!("--journal {}", j.display())),
+        ];
+        return match stray.into_iter().flatten().next() {
+            Some(flag) => Err(InputError::flag(
+                flag,
+                "shapes the Locust engine; add `--engine locust`",
             )),
             None => Ok(Engine::Builtin),
         };
     }
     let workers = args.workers.unwrap_or(2);
-    if !(1..=64).contains(&workers) {
+    if workers > 64 || args.remote_workers > 1024 || workers + args.remote_workers == 0 {
         return Err(InputError::flag(
-            format!("--workers {workers}"),
-            "is between 1 and 64 local workers",
+            format!(
+                "--workers {workers} --remote-workers {}",
+                args.remote_workers
+            ),
+            "at most 64 local workers and 1024 remote ones, at least one in all",
+        ));
+    }
+    if args.locust_bind.parse::<std::net::IpAddr>().is_err() {
+        return Err(InputError::flag(
+            format!("--locust-bind {}", args.locust_bind),
+            "is an IP address of this machine, as in `127.0.0.1` or `10.0.0.5`",
+        ));
+    }
+    if let Some(j) = args.journal.iter().find(|j| !j.is_file()) {
+        return Err(InputError::flag(
+            format!("--journal {}", j.display()),
+            "no such file: give the JSONL a `crossfire mock --journal FILE` wrote",
         ));
     }
     if let Some(r) = args.outage_rate {
@@ -412,7 +451,12 @@ fn engine(args: &Args) -> Result<Engine, InputError> {
             "the outage phase runs on the built-in driver only; drop `--engine locust` for it",
         ));
     }
-    Ok(Engine::Locust { workers })
+    Ok(Engine::Locust(LocustOptions {
+        workers,
+        remote_workers: args.remote_workers,
+        bind: args.locust_bind.clone(),
+        journals: args.journal.clone(),
+    }))
 }
 
 /// What the flags ask to load: `--gateway`/`--config`, `--scenario`, or

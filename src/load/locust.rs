@@ -38,6 +38,43 @@ const LEAD: Duration = Duration::from_secs(1);
 /// How long the workers have to connect and the master to start.
 const CONNECT: Duration = Duration::from_secs(60);
 
+/// How Locust runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocustOptions {
+    /// Workers crossfire starts on this machine.
+    pub workers: usize,
+    /// Workers someone starts on other machines; the master waits for
+    /// them too.
+    pub remote_workers: usize,
+    /// The address the master listens on for workers (127.0.0.1 unless
+    /// workers come from other machines).
+    pub bind: String,
+    /// Journals of `crossfire mock` instances on other machines
+    /// (`--journal` there): their attempts with this run's markers count
+    /// as the mocks' own.
+    pub journals: Vec<PathBuf>,
+}
+
+/// The markers of run `run_id` in `crossfire mock` journals (JSONL, one
+/// attempt a line); a line that is not an attempt is skipped, a file that
+/// cannot be read is an error naming it.
+pub fn journal_markers(files: &[PathBuf], run_id: &str) -> Result<BTreeSet<String>, GatewayError> {
+    let prefix = format!("xf:{run_id}:");
+    let mut out = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            GatewayError::start(format!("--journal {}: cannot read it: {e}", f.display()))
+        })?;
+        out.extend(
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|v| v["marker"].as_str().map(str::to_string))
+                .filter(|m| m.starts_with(&prefix)),
+        );
+    }
+    Ok(out)
+}
+
 /// The pinned Locust environment.
 pub fn env_spec() -> PythonEnvSpec {
     PythonEnvSpec {
@@ -228,12 +265,13 @@ pub async fn run(
     warm_up: Duration,
     rates: &[f64],
     step: Duration,
-    workers: usize,
+    lo: &LocustOptions,
     run_id: &str,
     out: &Path,
-    journal_markers: impl FnOnce() -> BTreeSet<String>,
+    local_markers: impl FnOnce() -> BTreeSet<String>,
     cancel: &CancellationToken,
 ) -> Result<LocustRun, GatewayError> {
+    let workers = lo.workers + lo.remote_workers;
     let env = ensure_python_env(&env_spec(), &mut |line| eprintln!("crossfire: {line}"))?;
     let dir = out.join("locust");
     crate::gateway::create_dir(&dir)?;
@@ -286,7 +324,7 @@ pub async fn run(
         "--master",
         "--headless",
         "--master-bind-host",
-        "127.0.0.1",
+        &lo.bind,
         "--master-bind-port",
         &port.to_string(),
         "--expect-workers",
@@ -311,7 +349,11 @@ pub async fn run(
     let worker_args: Vec<String> = [
         "--worker",
         "--master-host",
-        "127.0.0.1",
+        if lo.bind == "0.0.0.0" {
+            "127.0.0.1"
+        } else {
+            &lo.bind
+        },
         "--master-port",
         &port.to_string(),
         "--loglevel",
@@ -325,9 +367,22 @@ pub async fn run(
         ProcessGuard::spawn(name, command(args), log)
             .map_err(|e| GatewayError::start(format!("cannot start Locust ({name}): {e}")))
     };
+    let worker_command = format!(
+        "XF_PLAN=plan.json locust -f locustfile.py {}",
+        worker_args.join(" ")
+    );
     let mut master = spawn("locust master", &master_args, &master_log)?;
+    if lo.remote_workers > 0 {
+        eprintln!(
+            "crossfire: waiting up to {} s for {} more Locust worker(s): on each machine, with locust=={VERSION} installed and {} and {} copied into one folder, run there:\n  {worker_command}",
+            CONNECT.as_secs(),
+            lo.remote_workers,
+            locustfile.display(),
+            plan_file.display(),
+        );
+    }
     let mut worker_guards = Vec::new();
-    for w in 0..workers {
+    for w in 0..lo.workers {
         worker_guards.push(spawn(
             "locust worker",
             &worker_args,
@@ -375,7 +430,8 @@ pub async fn run(
     if records.is_empty() && !cancel.is_cancelled() {
         return Err(locust_error("sent no record back", &master_log));
     }
-    let seen = journal_markers();
+    let mut seen = local_markers();
+    seen.extend(journal_markers(&lo.journals, run_id)?);
     let mut report = LocustReport {
         version: VERSION.to_string(),
         workers,
@@ -386,13 +442,7 @@ pub async fn run(
             .len(),
         planned,
         records: records.len() as u64,
-        worker_command: format!(
-            "XF_PLAN={} {} -f {} {}",
-            plan_file.display(),
-            locust.display(),
-            locustfile.display(),
-            worker_args.join(" ")
-        ),
+        worker_command,
         ..LocustReport::default()
     };
     for r in records.iter().filter(|r| !r.direct) {
@@ -480,5 +530,23 @@ mod tests {
         assert!((cpu - 50.0).abs() < 1.0, "{cpu}");
         assert_eq!(rss, 3);
         assert_eq!(usage_between(&readings, 9.0, 11.0), None, "nothing before");
+    }
+
+    #[test]
+    fn other_machines_journals_count_this_runs_markers_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("journal.jsonl");
+        std::fs::write(
+            &f,
+            "{\"marker\":\"xf:run1:1\"}\nnot json\n{\"marker\":\"xf:run2:1\"}\n{\"marker\":null}\n{\"marker\":\"xf:run1:7\"}\n",
+        )
+        .unwrap();
+        let seen = journal_markers(std::slice::from_ref(&f), "run1").unwrap();
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            ["xf:run1:1", "xf:run1:7"]
+        );
+        let e = journal_markers(&[dir.path().join("nope.jsonl")], "run1").unwrap_err();
+        assert!(e.to_string().contains("--journal"), "{e}");
     }
 }

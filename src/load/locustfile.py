@@ -15,6 +15,11 @@ from locust import HttpUser, constant, events, task
 from requests.adapters import HTTPAdapter
 
 PLAN = json.load(open(os.environ["XF_PLAN"]))
+# On another machine the gateway, and that machine's own `crossfire mock`
+# for the direct requests, may be at other addresses than the master's.
+for _key, _env in (("gateway", "XF_GATEWAY"), ("direct", "XF_DIRECT")):
+    if os.environ.get(_env):
+        PLAN[_key]["base_url"] = os.environ[_env].rstrip("/")
 STATE = {"t0": None, "done": set()}
 
 
