@@ -348,6 +348,24 @@ fn the_readme_load_compare_puts_two_gateways_in_one_table() {
     }
 }
 
+/// Locust 2.47.0, a master and two local workers, on Portkey 1.15.2.
+#[test]
+fn the_readme_locust_engine_accounts_for_every_request() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire load --gateway portkey --config examples/portkey/fallback.json --engine locust --rates 10,50 --step 3s",
+        cwd.path(),
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for row in ["| 10 | 30 | 0 |", "| 50 | 150 | 0 |"] {
+        assert!(stdout.contains(row), "{row}: {stdout}");
+    }
+    assert!(
+        stdout.contains("Sent by Locust 2.47.0 (2 of 2 workers sent records back): 400 of 400 planned requests recorded; 200 of 200 gateway requests reached a provider mock under their marker."),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn the_readme_lint_commands_run() {
     let cwd = fresh();

@@ -251,10 +251,11 @@ fn usage_between(readings: &[Usage], from: f64, to: f64) -> Option<(f64, u64)> {
 }
 
 fn locust_error(what: &str, log: &Path) -> GatewayError {
-    GatewayError::Start {
-        message: format!("Locust {what} (log: {})", log.display()),
-        log_tail: crate::gateway::process::log_tail(log, 2_000),
-    }
+    GatewayError::start(format!(
+        "Locust {what}; the last lines of its master's log ({}):\n{}",
+        log.display(),
+        crate::gateway::process::log_tail(log, 2_000).trim_end()
+    ))
 }
 
 /// Runs the warm-up and `rates` through Locust with `workers` local
@@ -273,7 +274,9 @@ pub async fn run(
 ) -> Result<LocustRun, GatewayError> {
     let workers = lo.workers + lo.remote_workers;
     let env = ensure_python_env(&env_spec(), &mut |line| eprintln!("crossfire: {line}"))?;
-    let dir = out.join("locust");
+    // Absolute: Locust runs in this folder and reads the plan's paths.
+    let dir = std::path::absolute(out.join("locust"))
+        .map_err(|e| GatewayError::start(format!("cannot resolve {}: {e}", out.display())))?;
     crate::gateway::create_dir(&dir)?;
     let mut steps = vec![(rates.first().copied().unwrap_or(1.0), warm_up)];
     steps.extend(rates.iter().map(|r| (*r, step)));
@@ -428,7 +431,11 @@ pub async fn run(
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     if records.is_empty() && !cancel.is_cancelled() {
-        return Err(locust_error("sent no record back", &master_log));
+        let what = match status {
+            Some(s) if !s.success() => format!("ended ({s}) before any record came back"),
+            _ => "sent no record back".to_string(),
+        };
+        return Err(locust_error(&what, &master_log));
     }
     let mut seen = local_markers();
     seen.extend(journal_markers(&lo.journals, run_id)?);
