@@ -840,6 +840,9 @@ pub struct Ceiling {
 /// How long each probe lasts.
 pub const PROBE_STEP: Duration = Duration::from_secs(1);
 
+/// The uncounted warm-up before the probes.
+pub const PROBE_WARM_UP: Duration = Duration::from_millis(500);
+
 /// Rates (per half) to probe up to `top`: `top` alone first; when the
 /// driver and mocks fall short of it, [`ceiling`] halves down from there.
 pub fn probe_rates(top: f64) -> Vec<f64> {
@@ -867,6 +870,20 @@ pub async fn ceiling(
         clock: Instant::now(),
     };
     let (run_id, next_n) = (crate::runner::run_id(), Arc::new(AtomicU64::new(0)));
+    // Uncounted: the client's first connections and the mock's first
+    // answers are not what the driver sustains.
+    if let Some(first) = rates.first() {
+        run_step(
+            &bench.client,
+            &to,
+            *first,
+            PROBE_WARM_UP,
+            &run_id,
+            &next_n,
+            cancel,
+        )
+        .await;
+    }
     let mut probes: Vec<Probe> = Vec::new();
     let mut queue: Vec<f64> = rates.to_vec();
     queue.reverse();
