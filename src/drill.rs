@@ -322,6 +322,11 @@ pub struct DrillReport {
     /// (`--replicas`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicas: Option<crate::router::measure::RouterReport>,
+    /// The gateway's process ended before the drill did (a crash on some
+    /// failure): how, and the last lines of its log. Every cell after it
+    /// met a dead gateway. A finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_exited: Option<String>,
 }
 
 impl DrillReport {
@@ -340,6 +345,7 @@ impl DrillReport {
             + self.escaped.len()
             + self.replicas.as_ref().map_or(0, |r| r.duplicates.len())
             + self.not_loaded.len()
+            + usize::from(self.gateway_exited.is_some())
     }
 
     /// Cells whose fault never met a client request: the drill shows
@@ -980,6 +986,16 @@ async fn execute(
             .collect();
         records.extend(drive_all(after).await);
     }
+    let mut gw = gw;
+    let gateway_exited = gw.process.as_mut().and_then(|p| {
+        p.exited().map(|status| {
+            format!(
+                "the gateway's process exited during the drill ({status}); the last lines of its log ({}):\n{}",
+                p.log().display(),
+                p.log_tail(1_500).trim_end()
+            )
+        })
+    });
     let mut escaped = gw.escapes();
     let gateway_version = gw.version(&records).map_err(GatewayError::start)?;
     let router_facts = match &router {
@@ -1084,6 +1100,7 @@ async fn execute(
         interrupted,
         not_loaded: originals_not_loaded(&p.not_loaded, &p.group_map),
         replicas,
+        gateway_exited,
     };
     crate::report::write(&opts.out.join("drill.json"), crate::report::json(&report));
     Ok(report)
@@ -1257,6 +1274,9 @@ pub fn render_text_styled(r: &DrillReport, st: crate::report::style::Style) -> S
             n.id, n.group, n.reason
         ));
     }
+    if let Some(e) = &r.gateway_exited {
+        s.push_str(&format!("GATEWAY EXITED: {e}\n"));
+    }
     let illusions = r
         .cells
         .iter()
@@ -1366,6 +1386,11 @@ pub fn render_markdown(r: &DrillReport) -> String {
         s.push_str(&format!(
             "\n### Where `{g}` traffic went, across every failure\n\n```mermaid\n{}```\n",
             crate::report::mermaid::drill_flowchart(g, &paths)
+        ));
+    }
+    if let Some(e) = &r.gateway_exited {
+        s.push_str(&format!(
+            "\n## The gateway exited during the drill\n\n```\n{e}\n```\n"
         ));
     }
     if !r.not_loaded.is_empty() {

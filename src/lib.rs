@@ -35,6 +35,7 @@ pub mod snapshot;
 pub mod tax;
 pub mod timeline;
 pub mod traffic;
+pub mod upgrade;
 pub mod verdict;
 
 pub use mock_providers;

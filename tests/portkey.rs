@@ -24,7 +24,7 @@ fn assert_measured_version(reported: Option<&str>) {
         PORTKEY_VERSION, MEASURED_ON,
         "crossfire now pins another Portkey: re-measure the behaviour pinned here"
     );
-    let install = crossfire::gateway::portkey::install(&mut |_| {}).unwrap();
+    let install = crossfire::gateway::portkey::install(None, &mut |_| {}).unwrap();
     let package = install
         .entry
         .ancestors()
@@ -400,7 +400,7 @@ fn listeners(port: u16) -> Vec<String> {
 #[tokio::test]
 async fn it_listens_on_loopback_only_and_its_egress_is_sealed() {
     let cfg = config::load(&example("fallback.json")).unwrap();
-    let install = crossfire::gateway::portkey::install(&mut |l| eprintln!("{l}")).unwrap();
+    let install = crossfire::gateway::portkey::install(None, &mut |l| eprintln!("{l}")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let gw = crossfire::gateway::portkey::start(
         &cfg,

@@ -348,6 +348,36 @@ fn the_readme_load_compare_puts_two_gateways_in_one_table() {
     }
 }
 
+/// Two real LiteLLM versions, measured here: 1.90.7 makes one attempt
+/// before falling back where 1.108.7 retries twice, and falls back on a
+/// stream error event where 1.108.7 passes the broken stream on; an auth
+/// error is the same on both.
+#[test]
+fn the_readme_upgrade_diff_names_the_cells_two_litellm_versions_route_differently() {
+    let cwd = fresh();
+    let (code, stdout, stderr) = readme(
+        "crossfire drill --gateway litellm --config examples/litellm/openai-primary.yaml --versions 1.90.7,1.108.7 --classes rate_limit,stream_error,auth --groups claude-opus",
+        cwd.path(),
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    for line in [
+        "  1.90.7 (reported 1.90.7): 3 cells",
+        "  1.108.7 (reported 1.108.7): 3 cells",
+        "CHANGED on rate_limit, claude-opus takes other paths to the same end\n  1.90.7: 2x anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200\n  1.108.7: 2x anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200\n",
+        "CHANGED on stream_error, claude-opus used to end on gpt-4o (openai) and now fails (client 200 (failed))\n",
+        "2 cell(s) route differently, 0 vary within a run, 1 unchanged",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
+    let runs = run_folders(cwd.path());
+    let diff: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(runs.last().unwrap().join("upgrade-diff.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(diff["changed"].as_array().unwrap().len(), 2, "{diff}");
+    assert_eq!(diff["unchanged"], 1);
+}
+
 /// Locust 2.47.0, a master and two local workers, on Portkey 1.15.2.
 #[test]
 fn the_readme_locust_engine_accounts_for_every_request() {

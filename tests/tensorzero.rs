@@ -56,7 +56,7 @@ async fn rig(toml: &str, faults: &[(&str, Fault, Schedule)]) -> Rig {
         .providers()
         .filter_map(|p| mocks.get(&p.id).map(|m| (p.id.clone(), m.base_url())))
         .collect();
-    let install = tensorzero::install(&mut |_| {}).unwrap();
+    let install = tensorzero::install(None, &mut |_| {}).unwrap();
     let run = dir.path().join("run");
     std::fs::create_dir_all(&run).unwrap();
     let gw = tensorzero::start(
@@ -325,7 +325,7 @@ model_name = "gpt-4o"
         "gpt.openai".to_string(),
         mocks.get("gpt.openai").unwrap().base_url(),
     )]);
-    let install = tensorzero::install(&mut |_| {}).unwrap();
+    let install = tensorzero::install(None, &mut |_| {}).unwrap();
     let gw = tensorzero::start(
         &cfg,
         &install,
@@ -657,7 +657,7 @@ fn launch_once(toml: &str, pinned: &str) -> Result<(), String> {
     std::fs::write(&config, toml).unwrap();
     let launcher = dir.path().join("launch.py");
     std::fs::write(&launcher, tensorzero::LAUNCHER).unwrap();
-    let install = tensorzero::install(&mut |_| {}).unwrap();
+    let install = tensorzero::install(None, &mut |_| {}).unwrap();
     let mut child = std::process::Command::new(&install.python)
         .arg(&launcher)
         .arg(&config)
@@ -799,7 +799,7 @@ fn the_launcher_dies_with_its_parent() {
     std::fs::write(&config, "").unwrap();
     let launcher = dir.path().join("launch.py");
     std::fs::write(&launcher, tensorzero::LAUNCHER).unwrap();
-    let install = tensorzero::install(&mut |_| {}).unwrap();
+    let install = tensorzero::install(None, &mut |_| {}).unwrap();
     let pid_file = dir.path().join("pid");
     // The shell starts the launcher, waits for its ready line, and is killed.
     let script = format!(

@@ -7,6 +7,7 @@ mod support;
 
 use crossfire::mock_providers::FailureClass;
 use crossfire::snapshot::RoutingBehaviour;
+use std::collections::BTreeMap;
 use std::path::Path;
 use support::crossfire;
 
@@ -51,7 +52,55 @@ fn flag<'a>(args: &[&'a str], name: &str) -> Option<&'a str> {
     })
 }
 
+/// The team repository the example workflows run in.
+fn team_repo() -> std::path::PathBuf {
+    root().join("examples/team-repo")
+}
+
+fn action() -> serde_yaml::Value {
+    serde_yaml::from_str(&std::fs::read_to_string(root().join("action.yml")).unwrap()).unwrap()
+}
+
+/// What the action's script runs for these inputs (the action's defaults
+/// for the rest), in `cwd`: the command, or the script's error and exit code.
+fn action_command(
+    with: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Result<String, (Option<i32>, String)> {
+    let action = action();
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(root().join("action/run.sh"))
+        .current_dir(cwd)
+        .env("CROSSFIRE_ACTION_PRINT", "1");
+    for (name, input) in action["inputs"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let value = with
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| input["default"].as_str().unwrap().to_string());
+        cmd.env(
+            format!("INPUT_{}", name.to_uppercase().replace('-', "_")),
+            value,
+        );
+    }
+    let out = cmd.output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(said)
+    } else {
+        Err((out.status.code(), said))
+    }
+}
+
+/// Expressions in the workflows' inputs, as a run would fill them.
+const FILLED: [(&str, &str); 2] = [
+    ("${{ steps.pins.outputs.old }}", "1.90.7"),
+    ("${{ steps.pins.outputs.new }}", "1.108.7"),
+];
+
+/// The crossfire command of every use of the action in a workflow.
 fn crossfire_commands(workflow: &serde_yaml::Value) -> Vec<String> {
+    let inputs = action()["inputs"].clone();
     let mut out = Vec::new();
     for job in workflow["jobs"].as_mapping().unwrap().values() {
         let steps = job["steps"].as_sequence().unwrap();
@@ -61,10 +110,29 @@ fn crossfire_commands(workflow: &serde_yaml::Value) -> Vec<String> {
                 step.get("uses").is_some() || step.get("run").is_some(),
                 "a step without uses or run: {step:?}"
             );
-            if let Some(run) = step.get("run").and_then(|r| r.as_str()) {
-                if let Some(rest) = run.strip_prefix("crossfire ") {
-                    out.push(rest.to_string());
+            let Some(uses) = step.get("uses").and_then(|u| u.as_str()) else {
+                continue;
+            };
+            if !uses.starts_with("OWNER/crossfire@") {
+                continue;
+            }
+            let mut with = BTreeMap::new();
+            for (k, v) in step["with"].as_mapping().unwrap() {
+                let k = k.as_str().unwrap().to_string();
+                assert!(
+                    inputs.get(&k).is_some(),
+                    "input `{k}` is not declared in action.yml"
+                );
+                let mut v = v.as_str().unwrap().to_string();
+                for (expr, value) in FILLED {
+                    v = v.replace(expr, value);
                 }
+                assert!(!v.contains("${{"), "{k}: {v}");
+                with.insert(k, v);
+            }
+            match action_command(&with, &team_repo()) {
+                Ok(c) => out.push(c.strip_prefix("crossfire ").unwrap().to_string()),
+                Err(e) => panic!("the action refuses {with:?}: {e:?}"),
             }
         }
     }
@@ -72,10 +140,155 @@ fn crossfire_commands(workflow: &serde_yaml::Value) -> Vec<String> {
 }
 
 #[test]
+fn the_action_is_a_valid_composite_action_whose_inputs_are_all_declared_and_used() {
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let a = action();
+    assert!(a["name"].is_string() && a["description"].is_string());
+    assert_eq!(a["runs"]["using"], "composite");
+    let inputs = a["inputs"].as_mapping().unwrap();
+    for (name, input) in inputs {
+        let name = name.as_str().unwrap();
+        assert!(input["description"].is_string(), "{name}: no description");
+        assert!(input["default"].is_string(), "{name}: no default");
+        assert!(
+            text.contains(&format!("inputs.{name} }}}}")),
+            "input {name} is never used"
+        );
+    }
+    // Every `inputs.X` the steps read is declared.
+    for (i, _) in text.match_indices("inputs.") {
+        let name: String = text[i + 7..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        assert!(
+            inputs.get(name.as_str()).is_some(),
+            "inputs.{name} is not declared"
+        );
+    }
+    for step in a["runs"]["steps"].as_sequence().unwrap() {
+        assert!(step.get("uses").is_some() || step.get("run").is_some());
+        if step.get("run").is_some() {
+            assert_eq!(
+                step["shell"], "bash",
+                "a composite run step needs its shell: {step:?}"
+            );
+        }
+    }
+    // crossfire is built from the action's own checkout: the ref in `uses:`.
+    assert!(text.contains("cargo install --locked --path \"$GITHUB_ACTION_PATH\""));
+    // Bad inputs stop the job with an annotation naming the input.
+    let with = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    for (inputs, says) in [
+        (with(&[("command", "drill")]), "input config"),
+        (with(&[("command", "run")]), "input scenarios"),
+        (with(&[("command", "lint")]), "input command"),
+        (
+            with(&[
+                ("command", "run"),
+                ("scenarios", "a.yaml"),
+                ("versions", "1,2"),
+            ]),
+            "input versions",
+        ),
+        (
+            with(&[
+                ("config", "c.yaml"),
+                ("versions", "1,2"),
+                ("snapshots", "snaps"),
+            ]),
+            "input snapshots",
+        ),
+    ] {
+        let (code, said) = action_command(&inputs, &team_repo()).unwrap_err();
+        assert_eq!(code, Some(2), "{inputs:?}");
+        assert!(
+            said.starts_with("::error title=crossfire action::") && said.contains(says),
+            "{inputs:?}: {said}"
+        );
+    }
+    assert_eq!(
+        action_command(
+            &with(&[("config", "gateway/litellm.yaml"), ("args", "--classes auth --requests 1")]),
+            &team_repo()
+        )
+        .unwrap(),
+        "crossfire drill --gateway litellm --config gateway/litellm.yaml --markdown crossfire.md --json crossfire.json --classes auth --requests 1"
+    );
+}
+
+/// The upgrade workflow's pin step, run in a git repository whose base
+/// branch pins one LiteLLM and whose pull request pins another.
+#[test]
+fn the_upgrade_workflow_reads_the_old_and_the_new_pin() {
+    let text =
+        std::fs::read_to_string(root().join("examples/github/crossfire-upgrade.yml")).unwrap();
+    let w: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let steps = w["jobs"]["upgrade"]["steps"].as_sequence().unwrap();
+    let script = steps
+        .iter()
+        .find(|s| s["id"] == "pins")
+        .and_then(|s| s["run"].as_str())
+        .unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::create_dir(repo.path().join("gateway")).unwrap();
+    let pins = repo.path().join("gateway/requirements.txt");
+    std::fs::write(&pins, "# pinned\nlitellm[proxy]==1.90.7\nredis==5.0.0\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    std::fs::write(
+        &pins,
+        "# pinned\nlitellm[proxy]==1.108.7 # bumped\nredis==5.0.0\n",
+    )
+    .unwrap();
+    let output = repo.path().join("github-output");
+    let out = std::process::Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(repo.path())
+        .env("GITHUB_BASE_REF", "main")
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "old=1.90.7\nnew=1.108.7\n"
+    );
+}
+
+#[test]
 fn the_documented_workflows_are_valid() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let mut commands = Vec::new();
-    for name in ["crossfire-pr.yml", "crossfire-monthly.yml"] {
+    for name in [
+        "crossfire-pr.yml",
+        "crossfire-monthly.yml",
+        "crossfire-upgrade.yml",
+    ] {
         let text = std::fs::read_to_string(root().join("examples/github").join(name)).unwrap();
         assert!(
             readme.contains(&text),
@@ -89,9 +302,21 @@ fn the_documented_workflows_are_valid() {
             let fields: Vec<&str> = cron.split_whitespace().collect();
             assert_eq!(fields.len(), 5, "cron `{cron}`");
         }
+        // A team's repository holds no crossfire source: the workflows use
+        // the action, never a path build.
+        assert!(!text.contains("cargo install"), "{name}");
+        // Every path the workflow watches exists in the team repository.
+        for p in on["pull_request"]["paths"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            let p = p.as_str().unwrap().trim_end_matches("/**");
+            assert!(team_repo().join(p).exists(), "{name} watches {p}");
+        }
         commands.extend(crossfire_commands(&w));
     }
-    assert_eq!(commands.len(), 2);
+    assert_eq!(commands.len(), 3, "{commands:?}");
     // Every command's flags parse: `--help` after the arguments makes clap
     // check the flags before it stops; it checks nothing else, so the files
     // are checked below.
@@ -101,11 +326,14 @@ fn the_documented_workflows_are_valid() {
         let args: Vec<&str> = c.split_whitespace().collect();
         for a in &args {
             if a.ends_with(".yaml") {
-                assert!(root().join(a).exists(), "{a} in `{c}` does not exist");
+                assert!(team_repo().join(a).exists(), "{a} in `{c}` does not exist");
             }
         }
+        if let Some(dir) = flag(&args, "--snapshots") {
+            assert!(team_repo().join(dir).is_dir(), "{dir} in `{c}`");
+        }
         let out = crossfire()
-            .current_dir(root())
+            .current_dir(team_repo())
             .args(&args)
             .arg("--help")
             .output()
@@ -124,10 +352,16 @@ fn the_documented_workflows_are_valid() {
             other => panic!("no check here for `crossfire {other}`: add one"),
         }
     }
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.contains("--versions 1.90.7,1.108.7")),
+        "{commands:?}"
+    );
     // Every scenario a workflow runs checks, as `crossfire check` sees it.
-    assert_eq!(scenarios, ["scenarios/litellm-rate-limit-crosses.yaml"]);
+    assert_eq!(scenarios, ["crossfire/rate-limit-crosses.yaml"]);
     let check = crossfire()
-        .current_dir(root())
+        .current_dir(team_repo())
         .arg("check")
         .args(&scenarios)
         .output()
@@ -145,10 +379,16 @@ fn the_documented_workflows_are_valid() {
         );
     }
     // Every gateway config a workflow drills is one `crossfire lint` can read.
-    assert_eq!(configs, [("litellm", "examples/litellm/fallbacks.yaml")]);
-    for (gateway, config) in &configs {
+    assert_eq!(
+        configs,
+        [
+            ("litellm", "gateway/litellm.yaml"),
+            ("litellm", "gateway/litellm.yaml")
+        ]
+    );
+    for (gateway, config) in &configs[..1] {
         let lint = crossfire()
-            .current_dir(root())
+            .current_dir(team_repo())
             .args(["lint", "--gateway", gateway, config])
             .output()
             .unwrap();
@@ -170,11 +410,29 @@ fn the_documented_workflows_are_valid() {
             "{said}"
         );
     }
-    // Their snapshots are committed (their content is checked below).
-    assert!(root()
-        .join("snapshots/litellm-rate-limit-crosses.yaml")
-        .is_file());
-    assert!(root().join("snapshots/drill-fallbacks.yaml").is_file());
+    // The team's config is the example config this project's snapshots
+    // were taken on, and its snapshots are those (checked against a real
+    // drill below).
+    assert_eq!(
+        std::fs::read_to_string(team_repo().join("gateway/litellm.yaml")).unwrap(),
+        std::fs::read_to_string(root().join("examples/litellm/fallbacks.yaml")).unwrap()
+    );
+    let read = |p: std::path::PathBuf| -> RoutingBehaviour {
+        serde_yaml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    for (team, ours) in [
+        ("drill-litellm.yaml", "drill-fallbacks.yaml"),
+        (
+            "litellm-rate-limit-crosses.yaml",
+            "litellm-rate-limit-crosses.yaml",
+        ),
+    ] {
+        let t = read(team_repo().join("crossfire/snapshots").join(team));
+        assert!(
+            t.matches(&read(root().join("snapshots").join(ours))),
+            "{team}"
+        );
+    }
 }
 
 /// The failure classes of the committed drill snapshot checked against a

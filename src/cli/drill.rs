@@ -54,6 +54,12 @@ pub struct Args {
     /// behaviour differs from the accepted snapshot (`changes`, with --snapshots).
     #[arg(long, value_name = "WHEN", default_value = "findings", value_parser = ["findings", "changes"])]
     fail_on: String,
+    /// Two versions of the gateway, `OLD,NEW`: install each (once, into
+    /// crossfire's cache), run the same drill on each, and print the cells
+    /// that route differently; exit 1 when any does (litellm, portkey,
+    /// tensorzero).
+    #[arg(long, value_name = "OLD,NEW", value_delimiter = ',', conflicts_with_all = ["snapshots", "fail_on", "litellm_version", "gateway_version", "litellm"])]
+    versions: Vec<String>,
 }
 
 /// The classes an outage drill runs unless `--classes` says: a provider
@@ -75,6 +81,7 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         markdown: MarkdownFile { markdown },
         snapshots,
         fail_on,
+        versions,
     } = args;
     if fail_on == "changes" && snapshots.snapshots.is_none() {
         return bad_input(InputError::flag(
@@ -142,6 +149,11 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
             ),
         ));
     }
+    if !versions.is_empty() {
+        if let Err(e) = check_versions(kind, &versions) {
+            return bad_input(e);
+        }
+    }
     let cancel = tokio_util::sync::CancellationToken::new();
     let opts = DrillOptions {
         out: out.dir(),
@@ -157,6 +169,24 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
             balancer: Default::default(),
         }),
     };
+    // Groups where the gateway picks a deployment at random: their
+    // snapshots keep sets, not sequences.
+    let random = cfg
+        .groups()
+        .into_iter()
+        .filter(|g| cfg.picks_at_random(g))
+        .collect();
+    if !versions.is_empty() {
+        return upgrade_diff(
+            cfg.as_ref(),
+            kind,
+            &versions,
+            opts,
+            &random,
+            (json, markdown),
+            runtime,
+        );
+    }
     let report = match until_stopped(
         runtime,
         cancel,
@@ -176,13 +206,6 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
         let text = crossfire::drill::render_markdown(&report);
         report::write(&path, Ok(text.into_bytes()));
     }
-    // Groups where the gateway picks a deployment at random: their
-    // snapshots keep sets, not sequences.
-    let random = cfg
-        .groups()
-        .into_iter()
-        .filter(|g| cfg.picks_at_random(g))
-        .collect();
     let mut snapshot_failed = false;
     if let (Some(opts), false) = (snapshots.options(), report.interrupted) {
         let b = crossfire::drill::behaviour(&report, &random);
@@ -215,6 +238,100 @@ pub fn exec(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
     } else if snapshot_failed
         || (fail_on == "findings" && (report.findings() > 0 || report.not_observed() > 0))
     {
+        ExitCode::from(exit::FINDING as u8)
+    } else {
+        ExitCode::from(exit::OK as u8)
+    }
+}
+
+/// `--versions OLD,NEW`: two different versions, of a gateway whose adapter
+/// installs a chosen one.
+fn check_versions(kind: &str, versions: &[String]) -> Result<(), InputError> {
+    let flag = format!("--versions {}", versions.join(","));
+    if versions.len() != 2 || versions[0] == versions[1] || versions.iter().any(|v| v.is_empty()) {
+        return Err(InputError::flag(
+            flag,
+            "is two different versions, old then new, as in `--versions 1.106.12,1.108.7`",
+        ));
+    }
+    if let Some(v) = versions.iter().find(|v| {
+        !v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c))
+    }) {
+        return Err(InputError::flag(
+            flag,
+            format!("`{v}` is not a version: digits, letters, dots and dashes, as in `1.108.7`"),
+        ));
+    }
+    if !crossfire::upgrade::VERSIONED.contains(&kind) {
+        return Err(InputError::flag(
+            flag,
+            format!(
+                "crossfire installs chosen versions of {} only, not of a `{kind}` gateway",
+                crossfire::upgrade::VERSIONED.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Installs both versions, drills each with the same options (each in its
+/// own folder), and prints the cells that route differently.
+fn upgrade_diff(
+    cfg: &dyn crossfire::gateway::adapter::GatewayConfig,
+    kind: &str,
+    versions: &[String],
+    base: DrillOptions,
+    random: &std::collections::BTreeSet<String>,
+    (json, markdown): (Option<std::path::PathBuf>, Option<std::path::PathBuf>),
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    for v in versions {
+        eprintln!("crossfire: {kind} {v}: installing into crossfire's cache unless it is there");
+        if let Err(why) = crossfire::upgrade::install(kind, v, &mut |l| eprintln!("crossfire: {l}"))
+        {
+            eprintln!("error: --versions {}: {why}", versions.join(","));
+            return ExitCode::from(exit::INFRA as u8);
+        }
+    }
+    let mut reports = Vec::new();
+    for v in versions {
+        if base.cancel.is_cancelled() {
+            break;
+        }
+        let mut opts = base.clone();
+        opts.out = base.out.join(format!("{kind}-{v}"));
+        opts.gateway.litellm.version = Some(v.clone());
+        opts.gateway.version = Some(v.clone());
+        eprintln!("crossfire: drilling {kind} {v}");
+        match until_stopped(
+            runtime,
+            base.cancel.clone(),
+            crossfire::drill::drill(cfg, &opts),
+        ) {
+            Ok(r) => reports.push((v.clone(), r)),
+            Err(e) => return gateway_failed(e),
+        }
+    }
+    let runs: Vec<(String, &crossfire::drill::DrillReport)> =
+        reports.iter().map(|(v, r)| (v.clone(), r)).collect();
+    let Some(diff) = crossfire::upgrade::diff(&runs, random) else {
+        return ExitCode::from(exit::INTERRUPTED as u8);
+    };
+    print!("{}", crossfire::upgrade::render_text(&diff));
+    report::write(&base.out.join("upgrade-diff.json"), report::json(&diff));
+    if let Some(path) = json {
+        report::write(&path, report::json(&diff));
+    }
+    if let Some(path) = markdown {
+        report::write(
+            &path,
+            Ok(crossfire::upgrade::render_markdown(&diff).into_bytes()),
+        );
+    }
+    if diff.interrupted {
+        ExitCode::from(exit::INTERRUPTED as u8)
+    } else if diff.changed() {
         ExitCode::from(exit::FINDING as u8)
     } else {
         ExitCode::from(exit::OK as u8)

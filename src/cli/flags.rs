@@ -90,6 +90,10 @@ pub struct ProgramArgs {
     /// Install and run this LiteLLM version instead of the pinned one.
     #[arg(long, value_name = "VERSION")]
     pub litellm_version: Option<String>,
+    /// Install and run this Portkey or TensorZero version instead of the
+    /// pinned one.
+    #[arg(long, value_name = "VERSION")]
+    pub gateway_version: Option<String>,
 }
 
 impl ProgramArgs {
@@ -100,6 +104,7 @@ impl ProgramArgs {
                 path: self.litellm.clone(),
                 version: self.litellm_version.clone(),
             },
+            version: self.gateway_version.clone(),
         }
     }
 }

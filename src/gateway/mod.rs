@@ -222,6 +222,9 @@ impl RunningGateway {
 pub struct GatewayOptions {
     /// How to find LiteLLM.
     pub litellm: litellm::LitellmOptions,
+    /// Install and run this version of a Portkey or TensorZero gateway
+    /// instead of the pinned one (LiteLLM's is `litellm.version`).
+    pub version: Option<String>,
 }
 
 #[cfg(test)]

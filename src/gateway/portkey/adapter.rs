@@ -169,7 +169,9 @@ impl GatewayConfig for PortkeyConfig {
 
     fn start<'a>(&'a self, l: Launch<'a>) -> BoxFuture<'a, Result<RunningGateway, GatewayError>> {
         Box::pin(async move {
-            let install = super::install(&mut |line| eprintln!("crossfire: {line}"))?;
+            let install = super::install(l.options.version.as_deref(), &mut |line| {
+                eprintln!("crossfire: {line}")
+            })?;
             super::start(
                 self,
                 &install,

@@ -58,11 +58,12 @@ pub struct PortkeyInstall {
     pub installed_version: Option<String>,
 }
 
-/// Installs (once) and finds the pinned gateway.
+/// Installs (once) and finds the gateway: `version`, or the pinned one.
 pub fn install(
+    version: Option<&str>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<PortkeyInstall, provision::ProvisionError> {
-    let version = VERSION;
+    let version = version.unwrap_or(VERSION);
     let root = provision::ensure_node_env(&env_spec(version), progress)?;
     Ok(PortkeyInstall {
         entry: root.join("node_modules/@portkey-ai/gateway/build/start-server.js"),

@@ -206,7 +206,9 @@ impl GatewayConfig for TensorzeroConfig {
                     "TensorZero's embedded gateway picks its own port and cannot be restarted on port {port}, where the balancer expects the replica"
                 )));
             }
-            let install = super::install(&mut |line| eprintln!("crossfire: {line}"))?;
+            let install = super::install(l.options.version.as_deref(), &mut |line| {
+                eprintln!("crossfire: {line}")
+            })?;
             super::start(
                 self,
                 &install,

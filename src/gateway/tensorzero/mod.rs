@@ -68,12 +68,13 @@ pub struct TensorzeroInstall {
     pub installed_version: Option<String>,
 }
 
-/// Installs (once) the pinned `tensorzero` wheel into crossfire's cache and
+/// Installs (once) the `tensorzero` wheel (`version`, or the pinned one) into crossfire's cache and
 /// checks that pip installed exactly that version.
 pub fn install(
+    version: Option<&str>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<TensorzeroInstall, provision::ProvisionError> {
-    let version = VERSION;
+    let version = version.unwrap_or(VERSION);
     let env = provision::ensure_python_env(&env_spec(version), progress)?;
     // `bin/python` is a symlink out of the venv: look in the venv itself.
     let installed_version = std::fs::read_dir(env.root.join("lib"))
