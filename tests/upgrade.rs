@@ -89,6 +89,8 @@ fn portkey_1_9_8_dies_on_a_cut_stream_and_1_15_2_does_not() {
             "--out",
         ])
         .arg(dir.path())
+        .arg("--markdown")
+        .arg(dir.path().join("diff.md"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -113,6 +115,15 @@ fn portkey_1_9_8_dies_on_a_cut_stream_and_1_15_2_does_not() {
         .unwrap()
         .contains("exit status: 1"));
     assert!(runs[1]["gateway_exited"].is_null());
+    let md = std::fs::read_to_string(dir.path().join("diff.md")).unwrap();
+    assert!(
+        md.starts_with("# Upgrade diff: portkey 1.9.8 → 1.15.2\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- on portkey 1.9.8 the gateway's process exited during the drill"),
+        "{md}"
+    );
     // The old version's own drill says so too.
     let drill: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.path().join("portkey-1.9.8/drill.json")).unwrap(),
