@@ -98,8 +98,14 @@ const FILLED: [(&str, &str); 2] = [
     ("${{ steps.pins.outputs.new }}", "1.108.7"),
 ];
 
-/// The crossfire command of every use of the action in a workflow.
+/// The crossfire command of every use of the action in a workflow, in the
+/// team repository.
 fn crossfire_commands(workflow: &serde_yaml::Value) -> Vec<String> {
+    crossfire_commands_in(workflow, &team_repo())
+}
+
+/// The same, in a copy of the team repository at `cwd`.
+fn crossfire_commands_in(workflow: &serde_yaml::Value, cwd: &Path) -> Vec<String> {
     let inputs = action()["inputs"].clone();
     let mut out = Vec::new();
     for job in workflow["jobs"].as_mapping().unwrap().values() {
@@ -130,7 +136,7 @@ fn crossfire_commands(workflow: &serde_yaml::Value) -> Vec<String> {
                 assert!(!v.contains("${{"), "{k}: {v}");
                 with.insert(k, v);
             }
-            match action_command(&with, &team_repo()) {
+            match action_command(&with, cwd) {
                 Ok(c) => out.push(c.strip_prefix("crossfire ").unwrap().to_string()),
                 Err(e) => panic!("the action refuses {with:?}: {e:?}"),
             }
@@ -220,6 +226,66 @@ fn the_action_is_a_valid_composite_action_whose_inputs_are_all_declared_and_used
         .unwrap(),
         "crossfire drill --gateway litellm --config gateway/litellm.yaml --markdown crossfire.md --json crossfire.json --classes auth --requests 1"
     );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The pull-request and monthly workflows' commands, as the action runs
+/// them, for real in a copy of the team repository (LiteLLM 1.108.7): the
+/// scenario passes and the drill's routing matches the accepted snapshots
+/// (`--fail-on changes` exits 0 though the drill has findings).
+#[test]
+fn the_pr_and_monthly_workflows_pass_in_the_team_repository() {
+    let team = tempfile::tempdir().unwrap();
+    copy_dir(&team_repo(), team.path());
+    for name in ["crossfire-pr.yml", "crossfire-monthly.yml"] {
+        let text = std::fs::read_to_string(root().join("examples/github").join(name)).unwrap();
+        let w: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let commands = crossfire_commands_in(&w, team.path());
+        assert_eq!(commands.len(), 1, "{name}");
+        let args: Vec<&str> = commands[0].split_whitespace().collect();
+        let out = crossfire()
+            .current_dir(team.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: crossfire {}\n{stdout}{}",
+            commands[0],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !stdout.contains("SNAPSHOT CHANGED") && !stdout.contains("snapshot written"),
+            "{stdout}"
+        );
+        for report in ["crossfire.md", "crossfire.json"] {
+            assert!(team.path().join(report).is_file(), "{name}: {report}");
+        }
+        match args[0] {
+            "run" => {
+                assert!(stdout.contains("1 scenario: 1 passed"), "{stdout}");
+                assert!(team.path().join("crossfire.xml").is_file());
+            }
+            _ => assert!(stdout.contains("\"status\":\"matched\""), "{stdout}"),
+        }
+        for report in ["crossfire.md", "crossfire.json", "crossfire.xml"] {
+            let _ = std::fs::remove_file(team.path().join(report));
+        }
+    }
 }
 
 /// The upgrade workflow's pin step, run in a git repository whose base

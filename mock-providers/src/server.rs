@@ -466,7 +466,13 @@ async fn handle(
             Ok(c) => c.to_bytes(),
             Err(_) => return Err(AbortConnection("request body unreadable or over 64 MiB")),
         },
-        _ = shutdown.cancelled() => return Err(AbortConnection("shutting down")),
+        _ = shutdown.cancelled() => {
+            // The mocks stopped before this request's body arrived: the
+            // provider never saw what was asked, so it is no attempt (an
+            // interrupted run would count it as one no request claims).
+            recorder.attempt.take();
+            return Err(AbortConnection("shutting down"));
+        }
     };
     let since_start = Duration::from_micros(received_us);
     let incoming = IncomingRequest {
