@@ -370,9 +370,22 @@ pub async fn run(
         ProcessGuard::spawn(name, command(args), log)
             .map_err(|e| GatewayError::start(format!("cannot start Locust ({name}): {e}")))
     };
+    // Listening on every address, the master's own address for other
+    // machines is not known here: the printed command says where it goes.
+    let unspecified = lo
+        .bind
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|a| a.is_unspecified());
+    let shown_args: Vec<String> = worker_args
+        .iter()
+        .map(|a| match a.as_str() {
+            "127.0.0.1" if unspecified => "<this machine's address>".to_string(),
+            _ => a.clone(),
+        })
+        .collect();
     let worker_command = format!(
         "XF_PLAN=plan.json locust -f locustfile.py {}",
-        worker_args.join(" ")
+        shown_args.join(" ")
     );
     let mut master = spawn("locust master", &master_args, &master_log)?;
     if lo.remote_workers > 0 {
