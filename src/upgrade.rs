@@ -72,6 +72,13 @@ fn varies(g: &GroupBehaviour) -> bool {
     g.random || g.paths.len() > 1
 }
 
+/// Provider attempts per request on a cell's commonest path.
+fn attempts(g: &GroupBehaviour) -> Option<usize> {
+    let (shape, _) = g.paths.iter().max_by_key(|(_, n)| **n)?;
+    let hops = shape.split(" => ").next()?;
+    (!hops.starts_with("no provider attempt")).then(|| hops.split(" -> ").count())
+}
+
 /// The cells of `a` and `b` that differ, split into changes and
 /// nondeterministic cells, and how many are the same.
 pub fn compare(
@@ -99,6 +106,14 @@ pub fn compare(
         let shared = x.paths.keys().any(|k| y.paths.contains_key(k));
         let nondeterministic = (varies(x) || varies(y)) && shared;
         let line = match words.into_iter().next() {
+            Some(l) if l.ends_with("takes other paths to the same end") => {
+                match (attempts(x), attempts(y)) {
+                    (Some(p), Some(q)) if p != q => {
+                        format!("{l}: {q} provider attempts per request, where it made {p}")
+                    }
+                    _ => l,
+                }
+            }
             Some(l) if nondeterministic => {
                 format!("{l} (its paths vary within a run: not judged as a change)")
             }
@@ -524,6 +539,19 @@ mod tests {
         ]);
         let (changed, varying, same) = compare(&a, &b);
         assert_eq!(same, 1);
+        let retried = "anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200";
+        let more = drill(&[("rate_limit, gpt-4o", cell(&[(retried, 2)]))]);
+        let fewer = drill(&[(
+            "rate_limit, gpt-4o",
+            cell(&[(
+                "anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200",
+                2,
+            )]),
+        )]);
+        assert_eq!(
+            compare(&fewer, &more).0[0].line,
+            "on rate_limit, gpt-4o takes other paths to the same end: 3 provider attempts per request, where it made 2"
+        );
         assert_eq!(changed.len(), 1, "{changed:?}");
         assert_eq!(
             changed[0].line,

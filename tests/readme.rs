@@ -351,7 +351,7 @@ fn the_readme_upgrade_diff_names_the_cells_two_litellm_versions_route_differentl
     for line in [
         "  1.90.7 (reported 1.90.7): 3 cells",
         "  1.108.7 (reported 1.108.7): 3 cells",
-        "CHANGED on rate_limit, claude-opus takes other paths to the same end\n  1.90.7: 2x anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200\n  1.108.7: 2x anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200\n",
+        "CHANGED on rate_limit, claude-opus takes other paths to the same end: 4 provider attempts per request, where it made 2\n  1.90.7: 2x anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200\n  1.108.7: 2x anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> anthropic/claude-opus 429 -> openai/gpt-4o 200 => client 200\n",
         "CHANGED on stream_error, claude-opus used to end on gpt-4o (openai) and now fails (client 200 (failed))\n",
         "2 cell(s) route differently, 0 vary within a run, 1 unchanged",
     ] {
